@@ -1,0 +1,92 @@
+/**
+ * Every tunable of a Croupier node, with its default and unit, in one table.
+ * Each key can be overridden by the environment variable named beside it (config/load.ts).
+ */
+export interface Config {
+  /** HTTP and WebSocket port; 0 picks a free one. */
+  port: number;
+  /** Bind address; dev mode defaults to loopback. */
+  host: string;
+  /** This node's name in `welcome` and metrics. */
+  nodeId: string;
+  /** Where the embedded ledger keeps its file. */
+  dataDir: string;
+  /** Operator mode when set (sessions, deposits, withdrawals need it). */
+  operatorKey: string | undefined;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  natsUrl: string | undefined;
+  currency: string;
+  /** Dev mode: credited once to a new player, minor units. */
+  startingBalance: number;
+  sessionTtlMs: number;
+  sessionsMax: number;
+  heartbeatMs: number;
+  /** Bytes a socket may have queued outbound before it is closed as too slow. */
+  socketBackpressureBytesMax: number;
+  commandsPerSecond: number;
+  commandBurst: number;
+  /** Commands refused for rate in a row before the socket is closed with 1008. */
+  rateLimitStrikesMax: number;
+  upgradesPerSecondPerIp: number;
+  upgradeBurstPerIp: number;
+  sessionsPerSecondPerIp: number;
+  sessionBurstPerIp: number;
+  /** Distinct keys the in-memory rate limiter tracks (least recently used are dropped). */
+  rateLimitKeysMax: number;
+  mailboxCapacity: number;
+  actorIdleMs: number;
+  actorRestartsMax: number;
+  askTimeoutMs: number;
+  /** How long the ledger waits to gather more writes into one transaction. */
+  groupCommitWindowMs: number;
+  groupCommitWritesMax: number;
+  /** Writes waiting for the ledger before new ones are refused with BUSY. */
+  ledgerQueueMax: number;
+  /** Sequenced messages replayed on reconnect at most; older ones set `replayFrom`. */
+  replayEventsMax: number;
+  slotBetMin: number;
+  slotBetMax: number;
+  slotBetStep: number;
+  drainTimeoutMs: number;
+}
+
+export const defaults: Config = {
+  port: 8080,
+  host: "", // resolved by mode: 127.0.0.1 in dev mode, 0.0.0.0 in operator mode
+  nodeId: "", // resolved to "<hostname>-<pid>"
+  dataDir: "./data",
+  operatorKey: undefined,
+  databaseUrl: undefined,
+  redisUrl: undefined,
+  natsUrl: undefined,
+  currency: "EUR",
+  startingBalance: 100_000, // 1,000.00
+  sessionTtlMs: 24 * 60 * 60 * 1000,
+  sessionsMax: 1_000_000,
+  heartbeatMs: 15_000,
+  socketBackpressureBytesMax: 1024 * 1024,
+  commandsPerSecond: 50,
+  commandBurst: 100,
+  rateLimitStrikesMax: 200,
+  upgradesPerSecondPerIp: 20,
+  upgradeBurstPerIp: 40,
+  sessionsPerSecondPerIp: 10,
+  sessionBurstPerIp: 20,
+  rateLimitKeysMax: 1_000_000,
+  mailboxCapacity: 64,
+  actorIdleMs: 10 * 60 * 1000,
+  actorRestartsMax: 3,
+  askTimeoutMs: 10_000,
+  groupCommitWindowMs: 1,
+  groupCommitWritesMax: 1_000,
+  ledgerQueueMax: 20_000,
+  replayEventsMax: 1_000,
+  slotBetMin: 20,
+  slotBetMax: 10_000,
+  slotBetStep: 20,
+  drainTimeoutMs: 10_000,
+};
+
+/** Protocol constants: not configurable, they are part of the wire contract. */
+export const frameBytesMax = 4096;

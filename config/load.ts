@@ -1,0 +1,127 @@
+import { hostname } from "node:os";
+import { type Config, defaults } from "./defaults.ts";
+
+/** A configuration value that cannot be used; the node refuses to start and says why. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
+    super(`config ${key}: ${reason}`);
+  }
+}
+
+type IntegerKey = {
+  [K in keyof Config]: Config[K] extends number ? K : never;
+}[keyof Config];
+
+/** Environment variable for every integer key, with its allowed range. */
+const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }> = {
+  port: { env: "PORT", min: 0, max: 65_535 },
+  startingBalance: { env: "DEV_STARTING_BALANCE", min: 0, max: Number.MAX_SAFE_INTEGER },
+  sessionTtlMs: { env: "SESSION_TTL_MS", min: 1_000, max: 30 * 24 * 3_600_000 },
+  sessionsMax: { env: "SESSIONS_MAX", min: 1, max: 100_000_000 },
+  heartbeatMs: { env: "HEARTBEAT_MS", min: 50, max: 600_000 },
+  socketBackpressureBytesMax: { env: "SOCKET_BACKPRESSURE_BYTES_MAX", min: 4_096, max: 1 << 30 },
+  commandsPerSecond: { env: "RATE_COMMANDS_PER_SECOND", min: 1, max: 1_000_000 },
+  commandBurst: { env: "RATE_COMMAND_BURST", min: 1, max: 1_000_000 },
+  rateLimitStrikesMax: { env: "RATE_LIMIT_STRIKES_MAX", min: 1, max: 1_000_000 },
+  upgradesPerSecondPerIp: { env: "RATE_UPGRADES_PER_SECOND_PER_IP", min: 1, max: 1_000_000 },
+  upgradeBurstPerIp: { env: "RATE_UPGRADE_BURST_PER_IP", min: 1, max: 1_000_000 },
+  sessionsPerSecondPerIp: { env: "RATE_SESSIONS_PER_SECOND_PER_IP", min: 1, max: 1_000_000 },
+  sessionBurstPerIp: { env: "RATE_SESSION_BURST_PER_IP", min: 1, max: 1_000_000 },
+  rateLimitKeysMax: { env: "RATE_LIMIT_KEYS_MAX", min: 100, max: 100_000_000 },
+  mailboxCapacity: { env: "ACTOR_MAILBOX_CAPACITY", min: 1, max: 1_000_000 },
+  actorIdleMs: { env: "ACTOR_IDLE_MS", min: 100, max: 24 * 3_600_000 },
+  actorRestartsMax: { env: "ACTOR_RESTARTS_MAX", min: 0, max: 1_000 },
+  askTimeoutMs: { env: "ASK_TIMEOUT_MS", min: 10, max: 600_000 },
+  groupCommitWindowMs: { env: "LEDGER_GROUP_COMMIT_MS", min: 0, max: 1_000 },
+  groupCommitWritesMax: { env: "LEDGER_GROUP_COMMIT_WRITES_MAX", min: 1, max: 100_000 },
+  ledgerQueueMax: { env: "LEDGER_QUEUE_MAX", min: 1, max: 10_000_000 },
+  replayEventsMax: { env: "REPLAY_EVENTS_MAX", min: 1, max: 1_000_000 },
+  slotBetMin: { env: "SLOT_BET_MIN", min: 1, max: Number.MAX_SAFE_INTEGER },
+  slotBetMax: { env: "SLOT_BET_MAX", min: 1, max: Number.MAX_SAFE_INTEGER },
+  slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
+  drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
+};
+
+/** Every environment variable the node reads, for the README and for typo detection. */
+export const environmentKeys = [
+  "HOST",
+  "NODE_ID",
+  "DATA_DIR",
+  "OPERATOR_KEY",
+  "DATABASE_URL",
+  "REDIS_URL",
+  "NATS_URL",
+  "CURRENCY",
+  ...Object.values(integerKeys).map((spec) => spec.env),
+];
+
+function parseInteger(key: string, raw: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(key, `"${raw}" is not an integer`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(key, `${raw} is outside ${min}..${max}`);
+  }
+  return value;
+}
+
+function parseUrl(key: string, raw: string | undefined, protocols: string[]): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(key, "is not a URL");
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(key, `protocol ${url.protocol} is not one of ${protocols.join(", ")}`);
+  }
+  return raw;
+}
+
+/** Reads, validates and resolves the configuration; throws ConfigError naming the key. */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+  const config: Config = { ...defaults };
+  for (const [key, spec] of Object.entries(integerKeys) as [IntegerKey, (typeof integerKeys)[IntegerKey]][]) {
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== "") config[key] = parseInteger(spec.env, raw, spec.min, spec.max);
+  }
+  const operatorKey = env.OPERATOR_KEY;
+  if (operatorKey !== undefined && operatorKey !== "") {
+    if (operatorKey.length < 16) throw new ConfigError("OPERATOR_KEY", "must be at least 16 characters");
+    config.operatorKey = operatorKey;
+  }
+  config.databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL, ["postgres:", "postgresql:"]);
+  config.redisUrl = parseUrl("REDIS_URL", env.REDIS_URL, ["redis:", "rediss:"]);
+  config.natsUrl = parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]);
+  if (env.DATA_DIR) config.dataDir = env.DATA_DIR;
+  if (env.CURRENCY) {
+    if (!/^[A-Z]{3}$/.test(env.CURRENCY)) throw new ConfigError("CURRENCY", "must be an ISO 4217 code like EUR");
+    config.currency = env.CURRENCY;
+  }
+  if (env.NODE_ID) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(env.NODE_ID)) {
+      throw new ConfigError("NODE_ID", "must be 1-64 characters of [A-Za-z0-9_.-]");
+    }
+    config.nodeId = env.NODE_ID;
+  }
+  config.host = env.HOST || "";
+  Object.assign(config, overrides);
+  if (!config.nodeId) config.nodeId = `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 40)}-${process.pid}`;
+  if (!config.host) config.host = config.operatorKey ? "0.0.0.0" : "127.0.0.1";
+  validate(config);
+  return config;
+}
+
+function validate(config: Config): void {
+  if (config.slotBetMin > config.slotBetMax) {
+    throw new ConfigError("SLOT_BET_MIN", `${config.slotBetMin} is above SLOT_BET_MAX ${config.slotBetMax}`);
+  }
+  if (config.slotBetMin % config.slotBetStep !== 0 || config.slotBetMax % config.slotBetStep !== 0) {
+    throw new ConfigError("SLOT_BET_STEP", "SLOT_BET_MIN and SLOT_BET_MAX must be multiples of it");
+  }
+  if (config.commandBurst < 1) throw new ConfigError("RATE_COMMAND_BURST", "must be at least 1");
+}
