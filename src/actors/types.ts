@@ -45,4 +45,6 @@ export type SystemEvent =
   | { type: "passivated"; address: ActorAddress }
   | { type: "restarted"; address: ActorAddress; restarts: number; error: unknown }
   | { type: "stopped-after-failures"; address: ActorAddress; restarts: number; error: unknown }
-  | { type: "dead-letter"; address: ActorAddress; reason: string };
+  | { type: "dead-letter"; address: ActorAddress; reason: string }
+  /** `stopped()` threw during passivation; the activation is removed all the same. */
+  | { type: "passivation-failed"; address: ActorAddress; error: unknown };

@@ -1,0 +1,271 @@
+import { randomUUID } from "node:crypto";
+import type { PlayerEventBus } from "../cluster/playerEvents.ts";
+import { assertNever, CroupierError } from "../errors.ts";
+import type { RandomSource } from "../games/rng.ts";
+import { slotGame } from "../games/slot/play.ts";
+import type { Ledger, Posting, RoundRecord, WriteOutcome } from "../store/ledger.ts";
+import type { Actor, ActorContext } from "./types.ts";
+
+/** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
+export type PlayerMessage =
+  | { type: "state" }
+  | { type: "spin"; id: string; game: string; bet: number; origin?: string }
+  | { type: "deposit"; id: string; amount: number; origin?: string }
+  | { type: "withdrawal"; id: string; amount: number; origin?: string };
+
+export type PlayerReply =
+  | { type: "state"; balance: number; seq: number }
+  /**
+   * `reply` is the JSON text of the command's answer, identical on every retry. `fresh` is true
+   * only for the execution that moved the money; `origin` is the socket that asked for it.
+   */
+  | { type: "command"; reply: string; seq: number; fresh: boolean; origin: string | undefined };
+
+export interface PlayerActorDeps {
+  ledger: Ledger;
+  events: PlayerEventBus;
+  random: RandomSource;
+  slotBetMin: number;
+  slotBetMax: number;
+  slotBetStep: number;
+  /** Dev mode: credited once to a player with no ledger history; 0 disables. */
+  startingBalance: number;
+  now: () => number;
+}
+
+export const playerActorKind = "player";
+
+/** Not a valid client id (`~` is outside the id alphabet), so it can never collide with one. */
+const startCommandId = "~start";
+
+/** The single writer of one player's wallet. */
+export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
+  private readonly playerId: string;
+  private balance = 0;
+  private seq = 0;
+
+  constructor(
+    context: ActorContext,
+    private readonly deps: PlayerActorDeps,
+  ) {
+    this.playerId = context.address.id;
+  }
+
+  /** Loads durable state; runs on activation and after every restart, so memory never outlives a doubt. */
+  async started(): Promise<void> {
+    await this.reload();
+    if (this.seq === 0 && this.deps.startingBalance > 0) await this.creditStartingBalance();
+  }
+
+  async receive(message: PlayerMessage): Promise<PlayerReply> {
+    switch (message.type) {
+      case "state":
+        return { type: "state", balance: this.balance, seq: this.seq };
+      case "spin":
+        return this.spin(message);
+      case "deposit":
+        return this.deposit(message);
+      case "withdrawal":
+        return this.withdraw(message);
+      default:
+        return assertNever(message);
+    }
+  }
+
+  private async reload(): Promise<void> {
+    const state = await this.deps.ledger.loadPlayer(this.playerId);
+    this.balance = state.balance;
+    this.seq = state.seq;
+  }
+
+  private async creditStartingBalance(): Promise<void> {
+    const amount = this.deps.startingBalance;
+    const seq = this.seq + 1;
+    const event = JSON.stringify({ type: "balance", seq, balance: this.balance + amount, reason: "adjustment" });
+    const outcome = await this.deps.ledger.write({
+      playerId: this.playerId,
+      commandId: startCommandId,
+      requestHash: `start:${amount}`,
+      seq,
+      postings: [
+        { account: "promo", amount: -amount },
+        { account: this.account(), amount, kind: "start" },
+      ],
+      reply: event,
+      event,
+    });
+    // Any refusal means another writer got there first: the ledger now holds the truth.
+    if (outcome.status === "committed") this.applyCommitted(seq, outcome.balance, event, undefined);
+    else await this.reload();
+  }
+
+  private async spin(message: Extract<PlayerMessage, { type: "spin" }>): Promise<PlayerReply> {
+    const requestHash = `spin:${message.game}:${message.bet}`;
+    if (message.game !== slotGame.id) {
+      return this.refuse(message.id, requestHash, new CroupierError("UNKNOWN_GAME", `no game "${message.game}"`));
+    }
+    const { slotBetMin, slotBetMax, slotBetStep } = this.deps;
+    if (message.bet < slotBetMin || message.bet > slotBetMax || message.bet % slotBetStep !== 0) {
+      const reason = `bet must be ${slotBetMin}..${slotBetMax} in steps of ${slotBetStep}`;
+      return this.refuse(message.id, requestHash, new CroupierError("LIMIT_EXCEEDED", reason));
+    }
+    if (message.bet > this.balance) {
+      return this.refuse(message.id, requestHash, new CroupierError("INSUFFICIENT_FUNDS", "bet exceeds balance"));
+    }
+    const outcome = slotGame.play(message.bet, this.deps.random);
+    const seq = this.seq + 1;
+    const roundId = randomUUID();
+    const balanceAfter = this.balance - message.bet + outcome.win;
+    const reply = JSON.stringify({
+      type: "spin.result",
+      id: message.id,
+      seq,
+      roundId,
+      bet: message.bet,
+      win: outcome.win,
+      balance: balanceAfter,
+      outcome: { stops: outcome.stops, window: outcome.window, lines: outcome.lines, scatter: outcome.scatter },
+    });
+    const house = `house:${slotGame.id}` as const;
+    const postings: Posting[] = [
+      { account: this.account(), amount: -message.bet, kind: "bet" },
+      { account: house, amount: message.bet },
+    ];
+    if (outcome.win > 0) {
+      postings.push({ account: house, amount: -outcome.win }, { account: this.account(), amount: outcome.win, kind: "win" });
+    }
+    const at = this.deps.now();
+    const round: RoundRecord = {
+      roundId,
+      game: slotGame.id,
+      detail: JSON.stringify({
+        roundId,
+        game: slotGame.id,
+        playerId: this.playerId,
+        id: message.id,
+        bet: message.bet,
+        win: outcome.win,
+        result: { stops: outcome.stops, window: outcome.window },
+        lines: outcome.lines,
+        scatter: outcome.scatter,
+        paytableVersion: outcome.paytableVersion,
+        settlement: { seq, balanceAfter, at: new Date(at).toISOString() },
+      }),
+    };
+    const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round);
+    return this.settle(written, seq, reply, message.origin);
+  }
+
+  private async deposit(message: Extract<PlayerMessage, { type: "deposit" }>): Promise<PlayerReply> {
+    const postings: Posting[] = [
+      { account: "cash", amount: -message.amount },
+      { account: this.account(), amount: message.amount, kind: "deposit" },
+    ];
+    return this.moveCash(message, `deposit:${message.amount}`, this.balance + message.amount, postings);
+  }
+
+  private async withdraw(message: Extract<PlayerMessage, { type: "withdrawal" }>): Promise<PlayerReply> {
+    const requestHash = `withdrawal:${message.amount}`;
+    if (message.amount > this.balance) {
+      return this.refuse(message.id, requestHash, new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance"));
+    }
+    const postings: Posting[] = [
+      { account: this.account(), amount: -message.amount, kind: "withdrawal" },
+      { account: "cash", amount: message.amount },
+    ];
+    return this.moveCash(message, requestHash, this.balance - message.amount, postings);
+  }
+
+  private async moveCash(
+    message: { type: "deposit" | "withdrawal"; id: string; origin?: string },
+    requestHash: string,
+    balanceAfter: number,
+    postings: Posting[],
+  ): Promise<PlayerReply> {
+    const seq = this.seq + 1;
+    const reply = JSON.stringify({ balance: balanceAfter });
+    const event = JSON.stringify({ type: "balance", seq, balance: balanceAfter, reason: message.type });
+    const written = await this.write(message.id, requestHash, seq, postings, reply, event, undefined);
+    return this.settle(written, seq, reply, message.origin, event);
+  }
+
+  private async write(
+    commandId: string,
+    requestHash: string,
+    seq: number,
+    postings: Posting[],
+    reply: string,
+    event: string,
+    round: RoundRecord | undefined,
+  ): Promise<WriteOutcome> {
+    try {
+      return await this.deps.ledger.write({ playerId: this.playerId, commandId, requestHash, seq, postings, reply, event, round });
+    } catch (error) {
+      if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
+      // The commit is in doubt: answer INTERNAL; the runtime restarts this actor from the ledger.
+      throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", { cause: error });
+    }
+  }
+
+  /** Turns the ledger's answer into the command's reply. */
+  private async settle(
+    written: WriteOutcome,
+    seq: number,
+    reply: string,
+    origin: string | undefined,
+    event: string = reply,
+  ): Promise<PlayerReply> {
+    switch (written.status) {
+      case "committed":
+        this.applyCommitted(seq, written.balance, event, origin);
+        return { type: "command", reply, seq, fresh: true, origin };
+      case "duplicate":
+        return { type: "command", reply: written.reply, seq: seqOf(written.reply), fresh: false, origin: undefined };
+      case "conflict":
+        throw new CroupierError("IDEMPOTENCY_CONFLICT", "this id was used with another command or other parameters");
+      case "insufficient_funds":
+        await this.reload();
+        throw new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance");
+      case "stale_seq":
+        // Another activation wrote first (fencing): nothing moved; take its state and let the client retry.
+        await this.reload();
+        throw new CroupierError("BUSY", "the wallet moved elsewhere; retry");
+      default:
+        return assertNever(written);
+    }
+  }
+
+  private applyCommitted(seq: number, balance: number, event: string, origin: string | undefined): void {
+    if (seq !== this.seq + 1) throw new Error(`sequence jumped from ${this.seq} to ${seq}`);
+    this.seq = seq;
+    this.balance = balance;
+    this.deps.events.publish(this.playerId, seq, event, origin);
+  }
+
+  /**
+   * A refusal that depends on current state is only true if the id was never used: a retry of a
+   * command that once succeeded must get its stored reply, whatever the balance is now.
+   */
+  private async refuse(commandId: string, requestHash: string, error: CroupierError): Promise<PlayerReply> {
+    const stored = await this.deps.ledger.findCommand(this.playerId, commandId);
+    if (stored === undefined) throw error;
+    if (stored.requestHash !== requestHash) {
+      throw new CroupierError("IDEMPOTENCY_CONFLICT", "this id was used with another command or other parameters");
+    }
+    return { type: "command", reply: stored.reply, seq: stored.seq, fresh: false, origin: undefined };
+  }
+
+  private account(): `player:${string}` {
+    return `player:${this.playerId}`;
+  }
+}
+
+function seqOf(reply: string): number {
+  const parsed: unknown = JSON.parse(reply);
+  const seq = (parsed as { seq?: unknown }).seq;
+  return typeof seq === "number" ? seq : 0;
+}
+
+export function playerActorFactory(deps: PlayerActorDeps): (context: ActorContext) => PlayerActor {
+  return (context) => new PlayerActor(context, deps);
+}

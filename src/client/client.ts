@@ -1,0 +1,184 @@
+/**
+ * A small typed client for the Croupier protocol (docs/PROTOCOL.md): connect with a token,
+ * commands as promises with timeouts, retries with the same id, reconnection with `lastSeq`,
+ * and at-most-once delivery of sequenced messages to the application.
+ */
+
+export interface Welcome {
+  type: "welcome";
+  playerId: string;
+  balance: number;
+  seq: number;
+  node: string;
+  heartbeatMs: number;
+  serverTime: string;
+  replayFrom?: number;
+}
+
+export interface ServerMessage {
+  type: string;
+  id?: string | null;
+  seq?: number;
+  [field: string]: unknown;
+}
+
+export class CommandFailed extends Error {
+  override readonly name = "CommandFailed";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export class CommandTimeout extends Error {
+  override readonly name = "CommandTimeout";
+}
+
+export interface ClientOptions {
+  /** ws://host:port (no path). */
+  baseUrl: string;
+  token: string;
+  /** Sequenced messages with seq at or below this were already seen. */
+  lastSeq?: number;
+  /** Commands waiting for a reply at once; more is a programming error in the caller. */
+  pendingCommandsMax?: number;
+  onSequenced?: (message: ServerMessage) => void;
+  onEvent?: (message: ServerMessage) => void;
+  onClose?: (code: number, reason: string) => void;
+}
+
+interface Pending {
+  resolve: (message: ServerMessage) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+let idCounter = 0;
+
+/** Unique enough per client process: a prefix of random bits and a counter. */
+export function newCommandId(): string {
+  idCounter += 1;
+  return `${Math.random().toString(36).slice(2, 10)}-${idCounter}`;
+}
+
+export class CroupierClient {
+  welcome: Welcome | undefined;
+  /** Highest seq delivered to the application. */
+  lastSeq: number;
+  private socket: WebSocket | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly pendingMax: number;
+
+  constructor(private readonly options: ClientOptions) {
+    this.lastSeq = options.lastSeq ?? 0;
+    this.pendingMax = options.pendingCommandsMax ?? 1_000;
+  }
+
+  /** Opens the socket and resolves with the welcome. With `resume`, replays from the last seen seq. */
+  async connect(timeoutMs = 5_000, resume = false): Promise<Welcome> {
+    const query = new URLSearchParams({ token: this.options.token });
+    if (resume || this.options.lastSeq !== undefined) query.set("lastSeq", String(this.lastSeq));
+    const socket = new WebSocket(`${this.options.baseUrl}/v1/ws?${query}`);
+    this.socket = socket;
+    const welcome = Promise.withResolvers<Welcome>();
+    const timer = setTimeout(() => welcome.reject(new CommandTimeout("no welcome in time")), timeoutMs);
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as ServerMessage;
+      if (message.type === "welcome") {
+        this.welcome = message as unknown as Welcome;
+        if (!resume && this.options.lastSeq === undefined) this.lastSeq = this.welcome.seq;
+        clearTimeout(timer);
+        welcome.resolve(this.welcome);
+        return;
+      }
+      this.dispatch(message);
+    };
+    socket.onclose = (event) => {
+      clearTimeout(timer);
+      welcome.reject(new CommandFailed(String(event.code), `closed before welcome: ${event.reason}`));
+      this.failPending(new CommandFailed("CLOSED", `socket closed ${event.code} ${event.reason}`));
+      this.options.onClose?.(event.code, event.reason);
+    };
+    return welcome.promise;
+  }
+
+  private dispatch(message: ServerMessage): void {
+    if (typeof message.seq === "number") {
+      // A retry's reply carries its original seq: answer the command, but deliver the message once.
+      if (message.seq > this.lastSeq) {
+        this.lastSeq = message.seq;
+        this.options.onSequenced?.(message);
+      }
+    } else if (message.id === undefined) {
+      this.options.onEvent?.(message);
+    }
+    const id = message.id;
+    if (typeof id !== "string") return;
+    const pending = this.pending.get(id);
+    if (pending === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (message.type === "error") pending.reject(new CommandFailed(String(message.code), String(message.message)));
+    else pending.resolve(message);
+  }
+
+  /** Sends a command and waits for its reply (or error) with the same id. */
+  command(command: { type: string; id?: string; [field: string]: unknown }, timeoutMs = 5_000): Promise<ServerMessage> {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new CommandFailed("CLOSED", "not connected"));
+    }
+    const id = command.id ?? newCommandId();
+    if (this.pending.has(id)) return Promise.reject(new Error(`a command with id ${id} is already pending`));
+    if (this.pending.size >= this.pendingMax) return Promise.reject(new Error("too many pending commands"));
+    const { promise, resolve, reject } = Promise.withResolvers<ServerMessage>();
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      reject(new CommandTimeout(`no reply to ${id} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    this.pending.set(id, { resolve, reject, timer });
+    socket.send(JSON.stringify({ ...command, id }));
+    return promise;
+  }
+
+  spin(bet: number, id = newCommandId(), timeoutMs?: number): Promise<ServerMessage> {
+    return this.command({ type: "spin", id, game: "slot", bet }, timeoutMs);
+  }
+
+  /**
+   * Retries a command with the same id until it gets a reply or `attemptsMax` is reached,
+   * reconnecting (with lastSeq) when the socket closed: safe, because the id makes it idempotent.
+   */
+  async commandWithRetry(
+    command: { type: string; id: string; [field: string]: unknown },
+    attemptsMax = 5,
+    timeoutMs = 5_000,
+  ): Promise<ServerMessage> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attemptsMax; attempt++) {
+      try {
+        if (this.socket === undefined || this.socket.readyState !== WebSocket.OPEN) await this.connect(timeoutMs, true);
+        return await this.command(command, timeoutMs);
+      } catch (error) {
+        lastError = error;
+        const retryable = error instanceof CommandTimeout || (error instanceof CommandFailed && ["CLOSED", "BUSY", "INTERNAL"].includes(error.code));
+        if (!retryable) throw error;
+      }
+    }
+    throw lastError;
+  }
+
+  private failPending(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+
+  close(code = 1000): void {
+    this.socket?.close(code);
+  }
+}

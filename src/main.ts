@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { startNode } from "./node.ts";
+
+/** Entry point: validate config (refuse to start on a bad value), start the node, drain on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`croupier: refusing to start: ${error.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  if (config.operatorKey === undefined) {
+    console.warn(
+      `croupier: dev mode (no OPERATOR_KEY): anyone may open a session and new players get ${config.startingBalance} minor units; bound to ${config.host}`,
+    );
+  }
+  const node = await startNode(config);
+  // One parseable line, so scripts and tests can find the port when PORT=0.
+  console.log(`croupier: node ${config.nodeId} listening on ${node.httpUrl} (ledger: ${node.context.ledger.durability()})`);
+  let stopping = false;
+  const drain = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`croupier: ${signal}: draining`);
+    await node.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void drain("SIGTERM"));
+  process.on("SIGINT", () => void drain("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,96 @@
+import type { ServerWebSocket } from "bun";
+import { Elysia } from "elysia";
+import { frameBytesMax } from "../../config/defaults.ts";
+import type { GatewayContext } from "./context.ts";
+import { errorResponse, json, responseForError } from "./httpReply.ts";
+import { createSession, getHistory, getRound, getWallet, moveCash, revokeSession } from "./httpRoutes.ts";
+import type { SocketSession } from "./socketSession.ts";
+import { checkUpgrade, type UpgradeGrant, WsGateway } from "./wsGateway.ts";
+
+interface ConnectionData {
+  grant?: UpgradeGrant;
+  socket?: SocketSession;
+}
+
+function clientIp(server: { requestIP(request: Request): { address: string } | null } | null, request: Request): string {
+  return server?.requestIP(request)?.address ?? "unknown";
+}
+
+function route(handler: () => Promise<Response>): Promise<Response> {
+  return handler().catch(responseForError);
+}
+
+/**
+ * The HTTP and WebSocket surface of a node (docs/PROTOCOL.md). WebSocket limits live in the
+ * server-wide `websocket` options: Bun ignores them anywhere else, and a test checks they apply.
+ */
+export function createApp(context: GatewayContext) {
+  const gateway = new WsGateway(context);
+  return new Elysia({
+    serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },
+    websocket: {
+      maxPayloadLength: frameBytesMax,
+      backpressureLimit: context.config.socketBackpressureBytesMax,
+      closeOnBackpressureLimit: false,
+      idleTimeout: 0, // our own heartbeat evicts silent sockets with 4000
+      sendPings: false,
+      perMessageDeflate: false,
+    },
+  })
+    .onError(({ code, error }) => {
+      if (code === "NOT_FOUND") return errorResponse("NOT_FOUND", "no such route");
+      if (code === "PARSE" || code === "VALIDATION") return errorResponse("BAD_REQUEST", "malformed request");
+      return responseForError(error);
+    })
+    .onAfterResponse(({ request, set }) => {
+      context.metrics.httpRequests.inc({ method: request.method, status: String(set.status ?? 200) });
+    })
+    .get("/health/live", () => json(200, { status: "live" }))
+    .get("/health/ready", () => {
+      const failing = context.failingDependencies();
+      if (context.isDraining()) failing.push("draining");
+      return failing.length === 0 ? json(200, { status: "ready" }) : json(503, { status: "not-ready", failing });
+    })
+    .get("/metrics", () => new Response(context.metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }))
+    .post("/v1/sessions", ({ request, server }) => route(() => createSession(context, request, clientIp(server, request))), {
+      parse: "none",
+    })
+    .delete("/v1/sessions/current", ({ request }) => route(() => revokeSession(context, request)))
+    .get("/v1/wallet", ({ request }) => route(() => getWallet(context, request)))
+    .get("/v1/wallet/history", ({ request }) => route(() => getHistory(context, request)))
+    .post("/v1/wallet/deposit", ({ request }) => route(() => moveCash(context, request, "deposit")), { parse: "none" })
+    .post("/v1/wallet/withdraw", ({ request }) => route(() => moveCash(context, request, "withdrawal")), { parse: "none" })
+    .get("/v1/rounds/:roundId", ({ request, params }) => route(() => getRound(context, request, params.roundId)))
+    .get("/v1/tables", () => json(200, { tables: [] }))
+    .ws("/v1/ws", {
+      // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.
+      async beforeHandle(ctx) {
+        const data = ctx as unknown as ConnectionData & { request: Request };
+        if (data.grant !== undefined) return;
+        const result = await checkUpgrade(context, ctx.request, clientIp(ctx.server, ctx.request));
+        if (result instanceof Response) return result;
+        data.grant = result;
+      },
+      open(ws) {
+        const raw = ws.raw as ServerWebSocket<ConnectionData>;
+        const grant = raw.data.grant;
+        if (grant === undefined) {
+          raw.close(1011, "missing upgrade grant");
+          return;
+        }
+        raw.data.socket = gateway.open(raw as ServerWebSocket<unknown>, grant);
+      },
+      message(ws, message) {
+        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+        if (socket !== undefined) return gateway.message(socket, message);
+      },
+      pong(ws) {
+        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+        if (socket !== undefined) gateway.pong(socket);
+      },
+      close(ws) {
+        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+        if (socket !== undefined) gateway.close(socket);
+      },
+    });
+}

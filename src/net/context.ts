@@ -1,0 +1,24 @@
+import type { Config } from "../../config/defaults.ts";
+import type { PlayerMessage, PlayerReply } from "../actors/player.ts";
+import type { PlayerEventBus } from "../cluster/playerEvents.ts";
+import type { Ledger } from "../store/ledger.ts";
+import type { NodeMetrics } from "./nodeMetrics.ts";
+import type { RateLimiter } from "./rateLimiter.ts";
+import type { SessionStore } from "./sessions.ts";
+import type { SocketRegistry } from "./socketRegistry.ts";
+
+/** What the gateway needs from the node. It holds sockets, never game state. */
+export interface GatewayContext {
+  config: Config;
+  ledger: Ledger;
+  sessions: SessionStore;
+  limiter: RateLimiter;
+  events: PlayerEventBus;
+  sockets: SocketRegistry;
+  metrics: NodeMetrics;
+  /** Sends a message to the player's actor, wherever it lives; errors are CroupierErrors. */
+  askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply>;
+  isDraining(): boolean;
+  /** Names of the dependencies that are not usable now (readiness). */
+  failingDependencies(): string[];
+}

@@ -1,0 +1,22 @@
+import { latencyBucketsMs, MetricsRegistry } from "../observability/metrics.ts";
+
+/** The node's metrics, created once per node (never process-global: two nodes may share a process in tests). */
+export function createNodeMetrics(gauges: { sockets: () => number; actors: () => number }) {
+  const registry = new MetricsRegistry();
+  return {
+    registry,
+    commands: registry.counter("croupier_commands_total", "Client commands by type and outcome code"),
+    commandLatencyMs: registry.histogram(
+      "croupier_command_latency_ms",
+      "Time from a command frame arriving to its reply being sent",
+      latencyBucketsMs,
+    ),
+    httpRequests: registry.counter("croupier_http_requests_total", "HTTP requests by route and status"),
+    closes: registry.counter("croupier_socket_closes_total", "Sockets closed by the server, by close code"),
+    rateLimited: registry.counter("croupier_rate_limited_total", "Requests refused for rate, by limit"),
+    socketsOpen: registry.gauge("croupier_sockets_open", "Open WebSockets on this node", gauges.sockets),
+    actorsActive: registry.gauge("croupier_actors_active", "Activated actors on this node", gauges.actors),
+  };
+}
+
+export type NodeMetrics = ReturnType<typeof createNodeMetrics>;

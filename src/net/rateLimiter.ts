@@ -1,0 +1,59 @@
+import { LRUCache } from "lru-cache";
+
+export interface RateLimit {
+  /** Tokens added per second. */
+  perSecond: number;
+  /** Bucket size: how many may come at once. */
+  burst: number;
+}
+
+/**
+ * Token-bucket rate limiting by key ("player:<id>", "ip:<addr>:upgrade", ...).
+ * `take` answers whether one more event is allowed now, and counts it when it is.
+ */
+export interface RateLimiter {
+  take(key: string, limit: RateLimit): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+interface Bucket {
+  tokens: number;
+  refilledAtMs: number;
+}
+
+/** In-process buckets; the key count is bounded (least recently used keys are forgotten). */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly buckets: LRUCache<string, Bucket>;
+
+  constructor(
+    keysMax: number,
+    private readonly nowMs: () => number = () => performance.now(),
+  ) {
+    this.buckets = new LRUCache<string, Bucket>({ max: keysMax });
+  }
+
+  async take(key: string, limit: RateLimit): Promise<boolean> {
+    return this.takeNow(key, limit);
+  }
+
+  /** Synchronous form for the hot path of a single node. */
+  takeNow(key: string, limit: RateLimit): boolean {
+    const now = this.nowMs();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: limit.burst, refilledAtMs: now };
+      this.buckets.set(key, bucket);
+    } else {
+      const refill = ((now - bucket.refilledAtMs) / 1000) * limit.perSecond;
+      bucket.tokens = Math.min(limit.burst, bucket.tokens + refill);
+      bucket.refilledAtMs = now;
+    }
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.buckets.clear();
+  }
+}

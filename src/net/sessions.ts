@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
+
+export interface Session {
+  token: string;
+  playerId: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/**
+ * Where sessions live. The in-memory store serves a single node; a Redis store shares them
+ * across nodes. `revoke` resolves only once the revocation is stored.
+ */
+export interface SessionStore {
+  create(playerId: string, ttlMs: number): Promise<Session>;
+  /** The live session for a token, or undefined when unknown, revoked or expired. */
+  find(token: string): Promise<Session | undefined>;
+  revoke(token: string): Promise<void>;
+  /** Called with each revoked token (on any node, once shared stores exist). */
+  onRevoked(listener: (token: string) => void): () => void;
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/** 32 random bytes, URL-safe: unguessable and fits a query string. */
+export function newSessionToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions: LRUCache<string, Session>;
+  private readonly listeners = new Set<(token: string) => void>();
+
+  /** `sessionsMax` bounds memory: past it the least recently used session is dropped. */
+  constructor(sessionsMax: number) {
+    this.sessions = new LRUCache<string, Session>({ max: sessionsMax });
+  }
+
+  async create(playerId: string, ttlMs: number): Promise<Session> {
+    const session: Session = { token: newSessionToken(), playerId, expiresAt: Date.now() + ttlMs };
+    this.sessions.set(session.token, session, { ttl: ttlMs });
+    return session;
+  }
+
+  async find(token: string): Promise<Session | undefined> {
+    const session = this.sessions.get(token);
+    if (session === undefined) return undefined;
+    if (session.expiresAt <= Date.now()) {
+      this.sessions.delete(token);
+      return undefined;
+    }
+    return session;
+  }
+
+  async revoke(token: string): Promise<void> {
+    this.sessions.delete(token);
+    for (const listener of this.listeners) listener(token);
+  }
+
+  onRevoked(listener: (token: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  healthy(): boolean {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,96 @@
+import type { ServerWebSocket } from "bun";
+
+/** Close codes (docs/PROTOCOL.md, "Close codes"). */
+export const closeCodes = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  frameTooLarge: 1009,
+  internalError: 1011,
+  draining: 1012,
+  heartbeatTimeout: 4000,
+  sessionRevoked: 4001,
+  slowConsumer: 4002,
+} as const;
+
+/** Live events buffered per socket while its replay is being sent; past this the socket is closed. */
+export const replayBufferEventsMax = 1_000;
+
+/**
+ * One open WebSocket of one player. Sequenced messages pass through `sendSequenced`, which keeps
+ * them in order, drops any the socket already has, and holds live ones back while a replay runs.
+ */
+export class SocketSession {
+  lastHeardAtMs: number;
+  lastSentSeq = 0;
+  rateStrikes = 0;
+  closed = false;
+  /** Non-null while the welcome and replay are being prepared. */
+  private pending: { seq: number; text: string }[] | null = [];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly socketId: string,
+    readonly playerId: string,
+    readonly token: string,
+    private readonly ws: ServerWebSocket<unknown>,
+    nowMs: number,
+  ) {
+    this.lastHeardAtMs = nowMs;
+  }
+
+  setUnsubscribe(unsubscribe: () => void): void {
+    this.unsubscribe = unsubscribe;
+  }
+
+  /** Sends a frame that is not sequenced (replies, errors, welcome). */
+  send(text: string): void {
+    if (this.closed) return;
+    const status = this.ws.send(text);
+    // 0: dropped because the outbound buffer is over its limit. The client cannot keep up, and
+    // buffering without bound is not an option: close it, it reconnects with lastSeq.
+    if (status === 0) this.close(closeCodes.slowConsumer, "outbound buffer full");
+  }
+
+  sendSequenced(seq: number, text: string): void {
+    if (this.pending !== null) {
+      if (this.pending.length >= replayBufferEventsMax) {
+        this.close(closeCodes.slowConsumer, "too many events during replay; reconnect with lastSeq");
+        return;
+      }
+      this.pending.push({ seq, text });
+      return;
+    }
+    if (seq <= this.lastSentSeq) return;
+    this.lastSentSeq = seq;
+    this.send(text);
+  }
+
+  /**
+   * Ends the replay phase: the replayed events go out, then the live events buffered meanwhile,
+   * in seq order, each at most once.
+   */
+  goLiveWith(replay: readonly { seq: number; event: string }[]): void {
+    const pending = this.pending ?? [];
+    this.pending = null;
+    for (const event of replay) this.sendSequenced(event.seq, event.event);
+    pending.sort((a, b) => a.seq - b.seq);
+    for (const event of pending) this.sendSequenced(event.seq, event.text);
+  }
+
+  ping(): void {
+    if (!this.closed) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+  }
+
+  /** Called once the socket is gone, whoever closed it. */
+  release(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+}

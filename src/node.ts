@@ -1,0 +1,140 @@
+import type { Config } from "../config/defaults.ts";
+import { playerActorFactory, playerActorKind, type PlayerMessage, type PlayerReply } from "./actors/player.ts";
+import { ActorSystem, AskTimeoutError } from "./actors/system.ts";
+import { LocalPlayerEventBus } from "./cluster/playerEvents.ts";
+import { CroupierError } from "./errors.ts";
+import { randomInt } from "./games/rng.ts";
+import { createApp } from "./net/app.ts";
+import type { GatewayContext } from "./net/context.ts";
+import { createNodeMetrics } from "./net/nodeMetrics.ts";
+import { MemoryRateLimiter } from "./net/rateLimiter.ts";
+import { MemorySessionStore } from "./net/sessions.ts";
+import { SocketRegistry } from "./net/socketRegistry.ts";
+import { closeCodes } from "./net/socketSession.ts";
+import { openEmbeddedLedger } from "./store/embedded/embeddedLedger.ts";
+import type { Ledger } from "./store/ledger.ts";
+
+export interface RunningNode {
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  httpUrl: string;
+  wsUrl: string;
+  context: GatewayContext;
+  actors: ActorSystem;
+  /** Drains: not ready, sockets closed with 1012, actors passivated, ledger flushed and closed. */
+  stop(): Promise<void>;
+}
+
+async function openLedger(config: Config): Promise<Ledger> {
+  if (config.databaseUrl !== undefined) {
+    throw new CroupierError("INTERNAL", "DATABASE_URL is set, but this build has only the embedded ledger");
+  }
+  return openEmbeddedLedger({
+    dataDir: config.dataDir,
+    groupCommitWindowMs: config.groupCommitWindowMs,
+    groupCommitWritesMax: config.groupCommitWritesMax,
+    queueMax: config.ledgerQueueMax,
+  });
+}
+
+/** Builds and starts one node from a validated config. */
+export async function startNode(config: Config): Promise<RunningNode> {
+  const ledger = await openLedger(config);
+  const events = new LocalPlayerEventBus();
+  const sessions = new MemorySessionStore(config.sessionsMax);
+  const limiter = new MemoryRateLimiter(config.rateLimitKeysMax);
+  const sockets = new SocketRegistry();
+  const actors = new ActorSystem({
+    mailboxCapacity: config.mailboxCapacity,
+    idleMs: config.actorIdleMs,
+    restartsMax: config.actorRestartsMax,
+    restartWindowMs: 60_000,
+    restartDelayMs: 10,
+    onEvent: (event) => {
+      if (event.type === "restarted" || event.type === "stopped-after-failures") {
+        console.warn(`actor ${event.address.kind}/${event.address.id} ${event.type} (${event.restarts})`);
+      }
+    },
+  });
+  actors.register(
+    playerActorKind,
+    playerActorFactory({
+      ledger,
+      events,
+      random: randomInt,
+      slotBetMin: config.slotBetMin,
+      slotBetMax: config.slotBetMax,
+      slotBetStep: config.slotBetStep,
+      startingBalance: config.operatorKey === undefined ? config.startingBalance : 0,
+      now: Date.now,
+    }),
+  );
+  let draining = false;
+  const metrics = createNodeMetrics({ sockets: () => sockets.size, actors: () => actors.stats().activeActors });
+
+  const context: GatewayContext = {
+    config,
+    ledger,
+    sessions,
+    limiter,
+    events,
+    sockets,
+    metrics,
+    async askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply> {
+      try {
+        return await actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
+          timeoutMs: config.askTimeoutMs,
+          dedupeKey,
+        });
+      } catch (error) {
+        if (error instanceof AskTimeoutError) {
+          throw new CroupierError("INTERNAL", "no answer in time; retry with the same id to learn the outcome", { cause: error });
+        }
+        throw error;
+      }
+    },
+    isDraining: () => draining,
+    failingDependencies() {
+      const failing: string[] = [];
+      if (!ledger.healthy()) failing.push("ledger");
+      if (!sessions.healthy()) failing.push("sessions");
+      return failing;
+    },
+  };
+
+  sessions.onRevoked((token) => sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"));
+  const app = createApp(context);
+  app.listen({ port: config.port, hostname: config.host });
+  const server = app.server;
+  if (server === null || server.port === undefined) throw new Error("the server did not start");
+  const port = server.port;
+
+  const heartbeatMs = config.heartbeatMs;
+  const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
+  // Checked four times per period so a silent socket goes within 2.25 x heartbeatMs, not 3 x.
+  const evictor = setInterval(() => {
+    const evicted = sockets.evictSilent(Date.now(), 2 * heartbeatMs);
+    if (evicted > 0) metrics.closes.inc({ code: String(closeCodes.heartbeatTimeout) }, evicted);
+  }, Math.max(10, Math.floor(heartbeatMs / 4)));
+
+  const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
+  return {
+    port,
+    httpUrl: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}`,
+    context,
+    actors,
+    async stop() {
+      if (draining) return;
+      draining = true;
+      clearInterval(pinger);
+      clearInterval(evictor);
+      sockets.closeAll(closeCodes.draining, "node draining");
+      await actors.stop(config.drainTimeoutMs);
+      await app.stop(true);
+      await sessions.close();
+      await limiter.close();
+      await ledger.close();
+    },
+  };
+}
