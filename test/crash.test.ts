@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { http, newSession, RecordingSocket } from "./harness.ts";
-import { spawnNode } from "./nodeProcess.ts";
+import { spawnNode } from "../src/testing/nodeProcess.ts";
 
 const playersCount = 8;
 

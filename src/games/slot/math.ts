@@ -78,13 +78,16 @@ export function countWins(
   };
 }
 
-/** Expected win per unit of total bet (the RTP) of a count, split into lines and scatter. */
-export function returnToPlayer(count: WinCount): { total: Ratio; lines: Ratio; scatter: Ratio } {
-  const stake = count.combinations * BigInt(paylineCount);
+/** Win sums over a set of stop combinations, from counting or from enumeration. */
+export type WinSums = Pick<WinCount, "combinations" | "lineWinSum" | "scatterWinSum">;
+
+/** Expected win per unit of total bet (the RTP), split into lines and scatter. */
+export function returnToPlayer(sums: WinSums): { total: Ratio; lines: Ratio; scatter: Ratio } {
+  const stake = sums.combinations * BigInt(paylineCount);
   return {
-    total: ratio(count.lineWinSum + count.scatterWinSum, stake),
-    lines: ratio(count.lineWinSum, stake),
-    scatter: ratio(count.scatterWinSum, stake),
+    total: ratio(sums.lineWinSum + sums.scatterWinSum, stake),
+    lines: ratio(sums.lineWinSum, stake),
+    scatter: ratio(sums.scatterWinSum, stake),
   };
 }
 

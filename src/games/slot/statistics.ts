@@ -3,7 +3,7 @@
  * the enumeration (distribution.ts). Both must agree on the RTP; `slotStatistics` refuses to
  * report anything when they do not.
  */
-import { type WinDistribution, enumerateWins } from "./distribution.ts";
+import { enumerateWins, type WinDistribution } from "./distribution.ts";
 import { countWins, returnToPlayer, type WinCount } from "./math.ts";
 import { paylineCount } from "./paylines.ts";
 import { equalRatio, type Ratio, ratio } from "./rational.ts";
@@ -23,12 +23,7 @@ export function slotStatistics(): SlotStatistics {
   const count = countWins();
   const distribution = enumerateWins();
   const rtp = returnToPlayer(count);
-  const enumerated = returnToPlayer({
-    ...count,
-    combinations: distribution.combinations,
-    lineWinSum: distribution.lineWinSum,
-    scatterWinSum: distribution.scatterWinSum,
-  });
+  const enumerated = returnToPlayer(distribution);
   if (
     count.combinations !== distribution.combinations ||
     !equalRatio(rtp.lines, enumerated.lines) ||

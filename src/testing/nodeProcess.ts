@@ -1,27 +1,30 @@
 import type { Subprocess } from "bun";
-import { generousLimits } from "./harness.ts";
 
-const envNameByKey: Record<string, string> = {
-  commandsPerSecond: "RATE_COMMANDS_PER_SECOND",
-  commandBurst: "RATE_COMMAND_BURST",
-  upgradesPerSecondPerIp: "RATE_UPGRADES_PER_SECOND_PER_IP",
-  upgradeBurstPerIp: "RATE_UPGRADE_BURST_PER_IP",
-  sessionsPerSecondPerIp: "RATE_SESSIONS_PER_SECOND_PER_IP",
-  sessionBurstPerIp: "RATE_SESSION_BURST_PER_IP",
+/** Rate limits raised far beyond any test or bench load; suites that test limits set their own. */
+export const generousLimitEnv: Record<string, string> = {
+  RATE_COMMANDS_PER_SECOND: "1000000",
+  RATE_COMMAND_BURST: "1000000",
+  RATE_UPGRADES_PER_SECOND_PER_IP: "1000000",
+  RATE_UPGRADE_BURST_PER_IP: "1000000",
+  RATE_SESSIONS_PER_SECOND_PER_IP: "1000000",
+  RATE_SESSION_BURST_PER_IP: "1000000",
 };
+
+const mainPath = new URL("../main.ts", import.meta.url).pathname;
 
 export interface NodeProcess {
   process: Subprocess<"ignore", "pipe", "pipe">;
   httpUrl: string;
   wsUrl: string;
   port: number;
+  /** The node's "listening on" line, which also names the ledger's durability settings. */
+  banner: string;
 }
 
 /** Starts `bun src/main.ts` as a real child process and waits for its "listening on" line. */
 export async function spawnNode(env: Record<string, string>, timeoutMs = 15_000): Promise<NodeProcess> {
-  const limitEnv = Object.fromEntries(Object.entries(generousLimits).map(([key, value]) => [envNameByKey[key] as string, String(value)]));
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...limitEnv, ...env },
+  const child = Bun.spawn([process.execPath, mainPath], {
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...generousLimitEnv, ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -39,7 +42,8 @@ export async function spawnNode(env: Record<string, string>, timeoutMs = 15_000)
       reader.releaseLock();
       void child.stdout.pipeTo(new WritableStream()); // keep draining so the child never blocks on a full pipe
       const httpUrl = match[1] as string;
-      return { process: child, httpUrl, wsUrl: httpUrl.replace("http", "ws"), port: Number(match[2]) };
+      const banner = output.split("\n").find((line) => line.includes("listening on")) ?? "";
+      return { process: child, httpUrl, wsUrl: httpUrl.replace("http", "ws"), port: Number(match[2]), banner };
     }
   }
   child.kill(9);

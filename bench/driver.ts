@@ -1,0 +1,134 @@
+/**
+ * WebSocket load driver shared by the Croupier run and the echo baseline, so both are measured
+ * with the same client code on the same machine in the same run.
+ */
+export interface DriverSocket {
+  socket: WebSocket;
+  inFlight: Map<string, number>;
+}
+
+export interface RunResult {
+  completed: number;
+  errors: number;
+  errorCodes: Record<string, number>;
+  elapsedMs: number;
+  latenciesMs: number[];
+}
+
+/** Opens sockets and waits until each is usable (after the welcome, when `awaitWelcome`). */
+export async function openSockets(urls: string[], awaitWelcome: boolean, timeoutMs = 30_000): Promise<WebSocket[]> {
+  const open = (url: string) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(url);
+      const timer = setTimeout(() => reject(new Error(`connect timeout ${url}`)), timeoutMs);
+      if (awaitWelcome) {
+        socket.onmessage = () => {
+          clearTimeout(timer);
+          socket.onmessage = null;
+          resolve(socket);
+        };
+      } else {
+        socket.onopen = () => {
+          clearTimeout(timer);
+          resolve(socket);
+        };
+      }
+      socket.onerror = () => reject(new Error(`connect failed ${url}`));
+    });
+  const sockets: WebSocket[] = [];
+  // Connect in modest batches: a real fleet does not open thousands of sockets in one tick.
+  for (let i = 0; i < urls.length; i += 200) sockets.push(...(await Promise.all(urls.slice(i, i + 200).map(open))));
+  return sockets;
+}
+
+/** Builds the frame for a socket's n-th command; returns [command id, frame text]. Ids are unique per run. */
+export type FrameFor = (socketIndex: number, sequence: number) => [string, string];
+
+function attach(sockets: WebSocket[], onReply: (socketIndex: number, message: { id: string; type: string; code?: string }) => void): void {
+  sockets.forEach((socket, index) => {
+    socket.onmessage = (event) => {
+      const message = JSON.parse(String(event.data));
+      if (typeof message.id === "string") onReply(index, message);
+    };
+  });
+}
+
+/** Closed loop: each socket keeps one command in flight for `durationMs`. */
+export async function closedLoop(sockets: WebSocket[], frameFor: FrameFor, durationMs: number): Promise<RunResult> {
+  const result: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+  const sentAt = new Float64Array(sockets.length);
+  const sequence = new Uint32Array(sockets.length);
+  const startedAt = performance.now();
+  const endAt = startedAt + durationMs;
+  const done = Promise.withResolvers<void>();
+  let active = sockets.length;
+  const send = (index: number) => {
+    sequence[index] = (sequence[index] as number) + 1;
+    sentAt[index] = performance.now();
+    (sockets[index] as WebSocket).send(frameFor(index, sequence[index] as number)[1]);
+  };
+  attach(sockets, (index, message) => {
+    const now = performance.now();
+    result.latenciesMs.push(now - (sentAt[index] as number));
+    if (message.type === "error") {
+      result.errors += 1;
+      const code = message.code ?? "?";
+      result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
+    } else result.completed += 1;
+    if (now < endAt) send(index);
+    else if (--active === 0) done.resolve();
+  });
+  for (let i = 0; i < sockets.length; i++) send(i);
+  const guard = setTimeout(() => done.resolve(), durationMs + 30_000);
+  await done.promise;
+  clearTimeout(guard);
+  result.elapsedMs = performance.now() - startedAt;
+  return result;
+}
+
+/**
+ * Open loop: commands are sent on a fixed schedule (`ratePerSecond` across all sockets),
+ * whether or not earlier ones were answered; latency is measured from the scheduled time,
+ * so a stall shows up in the figures instead of quietly slowing the load (no coordinated omission).
+ */
+export async function openLoop(sockets: WebSocket[], frameFor: FrameFor, ratePerSecond: number, durationMs: number): Promise<RunResult> {
+  const result: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+  const scheduled = new Map<string, number>();
+  const total = Math.floor((ratePerSecond * durationMs) / 1000);
+  const intervalMs = 1000 / ratePerSecond;
+  const done = Promise.withResolvers<void>();
+  let answered = 0;
+  attach(sockets, (_index, message) => {
+    const at = scheduled.get(message.id);
+    if (at === undefined) return;
+    scheduled.delete(message.id);
+    result.latenciesMs.push(performance.now() - at);
+    if (message.type === "error") {
+      result.errors += 1;
+      const code = message.code ?? "?";
+      result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
+    } else result.completed += 1;
+    if (++answered === total) done.resolve();
+  });
+  const startedAt = performance.now();
+  const sequence = new Uint32Array(sockets.length);
+  let sent = 0;
+  const tick = () => {
+    const due = Math.min(total, Math.floor((performance.now() - startedAt) / intervalMs) + 1);
+    while (sent < due) {
+      const index = sent % sockets.length;
+      sequence[index] = (sequence[index] as number) + 1;
+      const [id, frame] = frameFor(index, sequence[index] as number);
+      scheduled.set(id, startedAt + sent * intervalMs);
+      (sockets[index] as WebSocket).send(frame);
+      sent += 1;
+    }
+    if (sent < total) setTimeout(tick, 1);
+  };
+  tick();
+  const guard = setTimeout(() => done.resolve(), durationMs + 30_000);
+  await done.promise;
+  clearTimeout(guard);
+  result.elapsedMs = performance.now() - startedAt;
+  return result;
+}

@@ -1,0 +1,48 @@
+/**
+ * Memory of idle authenticated sockets: a node's resident set before and after N clients
+ * connect, with sessions created first so only the sockets are counted.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnNode } from "../src/testing/nodeProcess.ts";
+import { openSockets } from "./driver.ts";
+
+function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (kib === undefined) throw new Error("no VmRSS");
+  return Number(kib) * 1024;
+}
+
+export async function measureIdleSockets(count: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "croupier-sockets-"));
+  const node = await spawnNode({ DATA_DIR: dataDir });
+  try {
+    const tokens: string[] = [];
+    for (let i = 0; i < count; i += 500) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(500, count - i) }, async (_, j) => {
+          const response = await fetch(`${node.httpUrl}/v1/sessions`, { method: "POST", body: JSON.stringify({ playerId: `idle-${i + j}` }) });
+          return ((await response.json()) as { token: string }).token;
+        }),
+      );
+      tokens.push(...batch);
+    }
+    const before = residentBytes(node.process.pid);
+    const sockets = await openSockets(tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`), true, 60_000);
+    const after = residentBytes(node.process.pid);
+    const perSocket = (after - before) / count;
+    console.log(
+      `idle sockets: ${count} authenticated sockets, node RSS ${(before / 2 ** 20).toFixed(1)} MiB -> ${(after / 2 ** 20).toFixed(1)} MiB, ` +
+        `${(perSocket / 1024).toFixed(1)} KiB per socket (player actors included: each socket's player is active)`,
+    );
+    for (const socket of sockets) socket.close();
+  } finally {
+    node.process.kill("SIGTERM");
+    await node.process.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await measureIdleSockets(Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000));
