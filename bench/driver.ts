@@ -16,7 +16,11 @@ export interface RunResult {
 }
 
 /** Opens sockets and waits until each is usable (after the welcome, when `awaitWelcome`). */
-export async function openSockets(urls: string[], awaitWelcome: boolean, timeoutMs = 30_000): Promise<WebSocket[]> {
+export async function openSockets(
+  urls: string[],
+  awaitWelcome: boolean,
+  timeoutMs = 30_000,
+): Promise<WebSocket[]> {
   const open = (url: string) =>
     new Promise<WebSocket>((resolve, reject) => {
       const socket = new WebSocket(url);
@@ -37,14 +41,18 @@ export async function openSockets(urls: string[], awaitWelcome: boolean, timeout
     });
   const sockets: WebSocket[] = [];
   // Connect in modest batches: a real fleet does not open thousands of sockets in one tick.
-  for (let i = 0; i < urls.length; i += 200) sockets.push(...(await Promise.all(urls.slice(i, i + 200).map(open))));
+  for (let i = 0; i < urls.length; i += 200)
+    sockets.push(...(await Promise.all(urls.slice(i, i + 200).map(open))));
   return sockets;
 }
 
 /** Builds the frame for a socket's n-th command; returns [command id, frame text]. Ids are unique per run. */
 export type FrameFor = (socketIndex: number, sequence: number) => [string, string];
 
-function attach(sockets: WebSocket[], onReply: (socketIndex: number, message: { id: string; type: string; code?: string }) => void): void {
+function attach(
+  sockets: WebSocket[],
+  onReply: (socketIndex: number, message: { id: string; type: string; code?: string }) => void,
+): void {
   sockets.forEach((socket, index) => {
     socket.onmessage = (event) => {
       const message = JSON.parse(String(event.data));
@@ -54,8 +62,18 @@ function attach(sockets: WebSocket[], onReply: (socketIndex: number, message: { 
 }
 
 /** Closed loop: each socket keeps one command in flight for `durationMs`. */
-export async function closedLoop(sockets: WebSocket[], frameFor: FrameFor, durationMs: number): Promise<RunResult> {
-  const result: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+export async function closedLoop(
+  sockets: WebSocket[],
+  frameFor: FrameFor,
+  durationMs: number,
+): Promise<RunResult> {
+  const result: RunResult = {
+    completed: 0,
+    errors: 0,
+    errorCodes: {},
+    elapsedMs: 0,
+    latenciesMs: [],
+  };
   const sentAt = new Float64Array(sockets.length);
   const sequence = new Uint32Array(sockets.length);
   const startedAt = performance.now();
@@ -91,8 +109,19 @@ export async function closedLoop(sockets: WebSocket[], frameFor: FrameFor, durat
  * whether or not earlier ones were answered; latency is measured from the scheduled time,
  * so a stall shows up in the figures instead of quietly slowing the load (no coordinated omission).
  */
-export async function openLoop(sockets: WebSocket[], frameFor: FrameFor, ratePerSecond: number, durationMs: number): Promise<RunResult> {
-  const result: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+export async function openLoop(
+  sockets: WebSocket[],
+  frameFor: FrameFor,
+  ratePerSecond: number,
+  durationMs: number,
+): Promise<RunResult> {
+  const result: RunResult = {
+    completed: 0,
+    errors: 0,
+    errorCodes: {},
+    elapsedMs: 0,
+    latenciesMs: [],
+  };
   const scheduled = new Map<string, number>();
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
   const intervalMs = 1000 / ratePerSecond;

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { closedLoop, type FrameFor, openLoop, openSockets, type RunResult } from "./driver.ts";
-import { formatLatency, summarize } from "./stats.ts";
 import { measureIdleSockets } from "./socketsMemory.ts";
+import { formatLatency, summarize } from "./stats.ts";
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 200);
 const phaseMs = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
@@ -21,24 +21,38 @@ const bet = 20;
 
 function report(label: string, result: RunResult): number {
   const perSecond = (result.completed / result.elapsedMs) * 1000;
-  const errors = result.errors === 0 ? "0 errors" : `${result.errors} errors ${JSON.stringify(result.errorCodes)}`;
-  console.log(`${label}: ${perSecond.toFixed(0)}/s, ${errors}, ${formatLatency(summarize(result.latenciesMs))}`);
+  const errors =
+    result.errors === 0
+      ? "0 errors"
+      : `${result.errors} errors ${JSON.stringify(result.errorCodes)}`;
+  console.log(
+    `${label}: ${perSecond.toFixed(0)}/s, ${errors}, ${formatLatency(summarize(result.latenciesMs))}`,
+  );
   return perSecond;
 }
 
 async function echoBaseline(): Promise<number> {
-  const child = Bun.spawn([process.execPath, new URL("./echoServer.ts", import.meta.url).pathname], { stdout: "pipe", stderr: "inherit" });
+  const child = Bun.spawn(
+    [process.execPath, new URL("./echoServer.ts", import.meta.url).pathname],
+    { stdout: "pipe", stderr: "inherit" },
+  );
   const reader = child.stdout.getReader();
   const { value } = await reader.read();
   const url = /listening on (\S+)/.exec(new TextDecoder().decode(value))?.[1];
   if (url === undefined) throw new Error("echo server did not start");
-  const sockets = await openSockets(Array.from({ length: clients }, () => url), false);
+  const sockets = await openSockets(
+    Array.from({ length: clients }, () => url),
+    false,
+  );
   const frameFor: FrameFor = (i, n) => {
     const id = `${i}-${n}`;
     return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
   };
   await closedLoop(sockets, frameFor, 1_000); // warm-up
-  const perSecond = report(`echo baseline, closed loop, ${clients} clients`, await closedLoop(sockets, frameFor, phaseMs));
+  const perSecond = report(
+    `echo baseline, closed loop, ${clients} clients`,
+    await closedLoop(sockets, frameFor, phaseMs),
+  );
   for (const socket of sockets) socket.close();
   child.kill();
   await child.exited;
@@ -47,16 +61,26 @@ async function echoBaseline(): Promise<number> {
 
 async function croupierRun(echoPerSecond: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-bench-"));
-  const node = await spawnNode({ DATA_DIR: dataDir, DEV_STARTING_BALANCE: String(1_000_000_000_000), ASK_TIMEOUT_MS: "30000" });
+  const node = await spawnNode({
+    DATA_DIR: dataDir,
+    DEV_STARTING_BALANCE: String(1_000_000_000_000),
+    ASK_TIMEOUT_MS: "30000",
+  });
   console.log(`node: ${node.banner}`);
   try {
     const tokens = await Promise.all(
       Array.from({ length: clients }, async (_, i) => {
-        const response = await fetch(`${node.httpUrl}/v1/sessions`, { method: "POST", body: JSON.stringify({ playerId: `bench-${i}` }) });
+        const response = await fetch(`${node.httpUrl}/v1/sessions`, {
+          method: "POST",
+          body: JSON.stringify({ playerId: `bench-${i}` }),
+        });
         return ((await response.json()) as { token: string }).token;
       }),
     );
-    const sockets = await openSockets(tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`), true);
+    const sockets = await openSockets(
+      tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`),
+      true,
+    );
     let run = 0;
     // Ids are unique per socket and per phase, so no phase replays another's stored replies.
     const spinFrames = (): FrameFor => {
@@ -68,8 +92,13 @@ async function croupierRun(echoPerSecond: number): Promise<void> {
       };
     };
     await closedLoop(sockets, spinFrames(), 1_000); // warm-up: activations, JIT
-    const spinsPerSecond = report(`croupier spins, closed loop, ${clients} clients`, await closedLoop(sockets, spinFrames(), phaseMs));
-    console.log(`ratio spins/s : echo round trips/s = ${(spinsPerSecond / echoPerSecond).toFixed(3)}`);
+    const spinsPerSecond = report(
+      `croupier spins, closed loop, ${clients} clients`,
+      await closedLoop(sockets, spinFrames(), phaseMs),
+    );
+    console.log(
+      `ratio spins/s : echo round trips/s = ${(spinsPerSecond / echoPerSecond).toFixed(3)}`,
+    );
     const halfRate = Math.max(1, Math.floor(spinsPerSecond / 2));
     const open = await openLoop(sockets, spinFrames(), halfRate, phaseMs);
     report(`croupier spins, open loop at ${halfRate}/s (half the closed-loop peak)`, open);
@@ -78,17 +107,25 @@ async function croupierRun(echoPerSecond: number): Promise<void> {
     node.process.kill("SIGTERM");
     await node.process.exited;
   }
-  const audit = Bun.spawnSync([process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname], {
-    env: { ...process.env, DATA_DIR: dataDir },
-  });
+  const audit = Bun.spawnSync(
+    [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
+    {
+      env: { ...process.env, DATA_DIR: dataDir },
+    },
+  );
   console.log(`audit (exit ${audit.exitCode}):\n${audit.stdout.toString().trim()}`);
   rmSync(dataDir, { recursive: true, force: true });
   if (audit.exitCode !== 0) process.exitCode = 1;
 }
 
-console.log(`bench: ${clients} clients, ${phaseMs / 1000} s per phase, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}`);
+console.log(
+  `bench: ${clients} clients, ${phaseMs / 1000} s per phase, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}`,
+);
 const echoPerSecond = await echoBaseline();
 await croupierRun(echoPerSecond);
 await measureIdleSockets(idleSockets);
-const actors = Bun.spawnSync([process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname], { stdout: "inherit", stderr: "inherit" });
+const actors = Bun.spawnSync(
+  [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
+  { stdout: "inherit", stderr: "inherit" },
+);
 if (actors.exitCode !== 0) process.exitCode = 1;

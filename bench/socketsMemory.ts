@@ -23,14 +23,21 @@ export async function measureIdleSockets(count: number): Promise<void> {
     for (let i = 0; i < count; i += 500) {
       const batch = await Promise.all(
         Array.from({ length: Math.min(500, count - i) }, async (_, j) => {
-          const response = await fetch(`${node.httpUrl}/v1/sessions`, { method: "POST", body: JSON.stringify({ playerId: `idle-${i + j}` }) });
+          const response = await fetch(`${node.httpUrl}/v1/sessions`, {
+            method: "POST",
+            body: JSON.stringify({ playerId: `idle-${i + j}` }),
+          });
           return ((await response.json()) as { token: string }).token;
         }),
       );
       tokens.push(...batch);
     }
     const before = residentBytes(node.process.pid);
-    const sockets = await openSockets(tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`), true, 60_000);
+    const sockets = await openSockets(
+      tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`),
+      true,
+      60_000,
+    );
     const after = residentBytes(node.process.pid);
     const perSocket = (after - before) / count;
     console.log(

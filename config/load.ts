@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { paylineCount } from "../src/games/slot/paylines.ts";
 import { type Config, defaults } from "./defaults.ts";
 
 /** A configuration value that cannot be used; the node refuses to start and says why. */
@@ -83,15 +84,23 @@ function parseUrl(key: string, raw: string | undefined, protocols: string[]): st
 }
 
 /** Reads, validates and resolves the configuration; throws ConfigError naming the key. */
-export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  overrides: Partial<Config> = {},
+): Config {
   const config: Config = { ...defaults };
-  for (const [key, spec] of Object.entries(integerKeys) as [IntegerKey, (typeof integerKeys)[IntegerKey]][]) {
+  for (const [key, spec] of Object.entries(integerKeys) as [
+    IntegerKey,
+    (typeof integerKeys)[IntegerKey],
+  ][]) {
     const raw = env[spec.env];
-    if (raw !== undefined && raw !== "") config[key] = parseInteger(spec.env, raw, spec.min, spec.max);
+    if (raw !== undefined && raw !== "")
+      config[key] = parseInteger(spec.env, raw, spec.min, spec.max);
   }
   const operatorKey = env.OPERATOR_KEY;
   if (operatorKey !== undefined && operatorKey !== "") {
-    if (operatorKey.length < 16) throw new ConfigError("OPERATOR_KEY", "must be at least 16 characters");
+    if (operatorKey.length < 16)
+      throw new ConfigError("OPERATOR_KEY", "must be at least 16 characters");
     config.operatorKey = operatorKey;
   }
   config.databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL, ["postgres:", "postgresql:"]);
@@ -99,7 +108,8 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   config.natsUrl = parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]);
   if (env.DATA_DIR) config.dataDir = env.DATA_DIR;
   if (env.CURRENCY) {
-    if (!/^[A-Z]{3}$/.test(env.CURRENCY)) throw new ConfigError("CURRENCY", "must be an ISO 4217 code like EUR");
+    if (!/^[A-Z]{3}$/.test(env.CURRENCY))
+      throw new ConfigError("CURRENCY", "must be an ISO 4217 code like EUR");
     config.currency = env.CURRENCY;
   }
   if (env.NODE_ID) {
@@ -110,7 +120,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   }
   config.host = env.HOST || "";
   Object.assign(config, overrides);
-  if (!config.nodeId) config.nodeId = `${hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 40)}-${process.pid}`;
+  if (!config.nodeId)
+    config.nodeId = `${hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .slice(0, 40)}-${process.pid}`;
   if (!config.host) config.host = config.operatorKey ? "0.0.0.0" : "127.0.0.1";
   validate(config);
   return config;
@@ -118,10 +131,22 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
 
 function validate(config: Config): void {
   if (config.slotBetMin > config.slotBetMax) {
-    throw new ConfigError("SLOT_BET_MIN", `${config.slotBetMin} is above SLOT_BET_MAX ${config.slotBetMax}`);
+    throw new ConfigError(
+      "SLOT_BET_MIN",
+      `${config.slotBetMin} is above SLOT_BET_MAX ${config.slotBetMax}`,
+    );
   }
-  if (config.slotBetMin % config.slotBetStep !== 0 || config.slotBetMax % config.slotBetStep !== 0) {
+  if (
+    config.slotBetMin % config.slotBetStep !== 0 ||
+    config.slotBetMax % config.slotBetStep !== 0
+  ) {
     throw new ConfigError("SLOT_BET_STEP", "SLOT_BET_MIN and SLOT_BET_MAX must be multiples of it");
+  }
+  if (config.slotBetStep % paylineCount !== 0) {
+    throw new ConfigError(
+      "SLOT_BET_STEP",
+      `must be a multiple of the slot's ${paylineCount} paylines`,
+    );
   }
   if (config.commandBurst < 1) throw new ConfigError("RATE_COMMAND_BURST", "must be at least 1");
 }

@@ -58,9 +58,13 @@ export class CroupierError extends Error {
 /** Maps anything thrown onto a protocol error; unknown failures are INTERNAL (outcome unknown). */
 export function toCroupierError(error: unknown): CroupierError {
   if (error instanceof CroupierError) return error;
-  return new CroupierError("INTERNAL", "internal error; retry with the same id to learn the outcome", {
-    cause: error,
-  });
+  return new CroupierError(
+    "INTERNAL",
+    "internal error; retry with the same id to learn the outcome",
+    {
+      cause: error,
+    },
+  );
 }
 
 export function assertNever(value: never): never {

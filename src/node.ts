@@ -1,5 +1,10 @@
 import type { Config } from "../config/defaults.ts";
-import { playerActorFactory, playerActorKind, type PlayerMessage, type PlayerReply } from "./actors/player.ts";
+import {
+  type PlayerMessage,
+  type PlayerReply,
+  playerActorFactory,
+  playerActorKind,
+} from "./actors/player.ts";
 import { ActorSystem, AskTimeoutError } from "./actors/system.ts";
 import { LocalPlayerEventBus } from "./cluster/playerEvents.ts";
 import { CroupierError } from "./errors.ts";
@@ -27,7 +32,10 @@ export interface RunningNode {
 
 async function openLedger(config: Config): Promise<Ledger> {
   if (config.databaseUrl !== undefined) {
-    throw new CroupierError("INTERNAL", "DATABASE_URL is set, but this build has only the embedded ledger");
+    throw new CroupierError(
+      "INTERNAL",
+      "DATABASE_URL is set, but this build has only the embedded ledger",
+    );
   }
   return openEmbeddedLedger({
     dataDir: config.dataDir,
@@ -52,7 +60,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
     restartDelayMs: 10,
     onEvent: (event) => {
       if (event.type === "restarted" || event.type === "stopped-after-failures") {
-        console.warn(`actor ${event.address.kind}/${event.address.id} ${event.type} (${event.restarts})`);
+        console.warn(
+          `actor ${event.address.kind}/${event.address.id} ${event.type} (${event.restarts})`,
+        );
       }
     },
   });
@@ -70,7 +80,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
     }),
   );
   let draining = false;
-  const metrics = createNodeMetrics({ sockets: () => sockets.size, actors: () => actors.stats().activeActors });
+  const metrics = createNodeMetrics({
+    sockets: () => sockets.size,
+    actors: () => actors.stats().activeActors,
+  });
 
   const context: GatewayContext = {
     config,
@@ -80,7 +93,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
     events,
     sockets,
     metrics,
-    async askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply> {
+    async askPlayer(
+      playerId: string,
+      message: PlayerMessage,
+      dedupeKey?: string,
+    ): Promise<PlayerReply> {
       try {
         return await actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
           timeoutMs: config.askTimeoutMs,
@@ -88,7 +105,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
         });
       } catch (error) {
         if (error instanceof AskTimeoutError) {
-          throw new CroupierError("INTERNAL", "no answer in time; retry with the same id to learn the outcome", { cause: error });
+          throw new CroupierError(
+            "INTERNAL",
+            "no answer in time; retry with the same id to learn the outcome",
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -102,7 +123,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
     },
   };
 
-  sessions.onRevoked((token) => sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"));
+  sessions.onRevoked((token) =>
+    sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"),
+  );
   const app = createApp(context);
   app.listen({ port: config.port, hostname: config.host });
   const server = app.server;
@@ -112,10 +135,13 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
   // Checked four times per period so a silent socket goes within 2.25 x heartbeatMs, not 3 x.
-  const evictor = setInterval(() => {
-    const evicted = sockets.evictSilent(Date.now(), 2 * heartbeatMs);
-    if (evicted > 0) metrics.closes.inc({ code: String(closeCodes.heartbeatTimeout) }, evicted);
-  }, Math.max(10, Math.floor(heartbeatMs / 4)));
+  const evictor = setInterval(
+    () => {
+      const evicted = sockets.evictSilent(Date.now(), 2 * heartbeatMs);
+      if (evicted > 0) metrics.closes.inc({ code: String(closeCodes.heartbeatTimeout) }, evicted);
+    },
+    Math.max(10, Math.floor(heartbeatMs / 4)),
+  );
 
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   return {

@@ -12,20 +12,69 @@ describe("bad input", () => {
       { frame: "[1,2,3]", code: "BAD_REQUEST", id: null },
       { frame: "17", code: "BAD_REQUEST", id: null },
       { frame: { type: "spin", game: "slot", bet: 100 }, code: "BAD_REQUEST", id: null },
-      { frame: { type: "spin", id: "has space", game: "slot", bet: 100 }, code: "BAD_REQUEST", id: null },
+      {
+        frame: { type: "spin", id: "has space", game: "slot", bet: 100 },
+        code: "BAD_REQUEST",
+        id: null,
+      },
       { frame: { id: "no-type" }, code: "BAD_REQUEST", id: "no-type" },
       { frame: { type: "dance", id: "unknown-type" }, code: "BAD_REQUEST", id: "unknown-type" },
-      { frame: { type: "spin", id: "float", game: "slot", bet: 100.5 }, code: "BAD_REQUEST", id: "float" },
-      { frame: { type: "spin", id: "negative", game: "slot", bet: -100 }, code: "BAD_REQUEST", id: "negative" },
-      { frame: { type: "spin", id: "zero", game: "slot", bet: 0 }, code: "BAD_REQUEST", id: "zero" },
-      { frame: { type: "spin", id: "string", game: "slot", bet: "100" }, code: "BAD_REQUEST", id: "string" },
-      { frame: { type: "spin", id: "unsafe", game: "slot", bet: 2 ** 53 }, code: "BAD_REQUEST", id: "unsafe" },
+      {
+        frame: { type: "spin", id: "float", game: "slot", bet: 100.5 },
+        code: "BAD_REQUEST",
+        id: "float",
+      },
+      {
+        frame: { type: "spin", id: "negative", game: "slot", bet: -100 },
+        code: "BAD_REQUEST",
+        id: "negative",
+      },
+      {
+        frame: { type: "spin", id: "zero", game: "slot", bet: 0 },
+        code: "BAD_REQUEST",
+        id: "zero",
+      },
+      {
+        frame: { type: "spin", id: "string", game: "slot", bet: "100" },
+        code: "BAD_REQUEST",
+        id: "string",
+      },
+      {
+        frame: { type: "spin", id: "unsafe", game: "slot", bet: 2 ** 53 },
+        code: "BAD_REQUEST",
+        id: "unsafe",
+      },
       { frame: { type: "spin", id: "no-bet", game: "slot" }, code: "BAD_REQUEST", id: "no-bet" },
-      { frame: { type: "spin", id: "game", game: "poker", bet: 100 }, code: "UNKNOWN_GAME", id: "game" },
-      { frame: { type: "spin", id: "step", game: "slot", bet: node.config.slotBetStep + 1 }, code: "LIMIT_EXCEEDED", id: "step" },
-      { frame: { type: "spin", id: "low", game: "slot", bet: node.config.slotBetStep }, code: "LIMIT_EXCEEDED", id: "low" },
-      { frame: { type: "spin", id: "high", game: "slot", bet: node.config.slotBetMax + node.config.slotBetStep }, code: "LIMIT_EXCEEDED", id: "high" },
-      { frame: { type: "table.join", id: "table", table: "nowhere" }, code: "UNKNOWN_TABLE", id: "table" },
+      {
+        frame: { type: "spin", id: "game", game: "poker", bet: 100 },
+        code: "UNKNOWN_GAME",
+        id: "game",
+      },
+      {
+        frame: { type: "spin", id: "step", game: "slot", bet: node.config.slotBetStep + 1 },
+        code: "LIMIT_EXCEEDED",
+        id: "step",
+      },
+      {
+        frame: { type: "spin", id: "low", game: "slot", bet: node.config.slotBetStep },
+        code: "LIMIT_EXCEEDED",
+        id: "low",
+      },
+      {
+        frame: {
+          type: "spin",
+          id: "high",
+          game: "slot",
+          bet: node.config.slotBetMax + node.config.slotBetStep,
+        },
+        code: "LIMIT_EXCEEDED",
+        id: "high",
+      },
+      {
+        frame: { type: "table.join", id: "table", table: "nowhere" },
+        code: "UNKNOWN_TABLE",
+        id: "table",
+      },
     ];
     for (const [index, testCase] of cases.entries()) {
       socket.send(testCase.frame);
@@ -34,7 +83,9 @@ describe("bad input", () => {
       await socket.waitFor((m) => m.id === `alive-${index}`);
     }
     const errors = socket.messages.filter((m) => m.type === "error");
-    expect(errors.map((e) => ({ code: e.code, id: e.id }))).toEqual(cases.map((c) => ({ code: c.code, id: c.id })));
+    expect(errors.map((e) => ({ code: e.code, id: e.id }))).toEqual(
+      cases.map((c) => ({ code: c.code, id: c.id })),
+    );
     for (const error of errors) expect(typeof error.message).toBe("string");
     expect(socket.isOpen).toBe(true);
     expect(await balanceOf(node, token)).toBe(welcome.balance);
@@ -72,24 +123,64 @@ describe("bad input", () => {
     await using node = await startTestNode();
     const { token, playerId } = await newSession(node);
     const before = await balanceOf(node, token);
-    const expectError = async (response: Promise<{ status: number; body: any }>, status: number, code: string) => {
+    const expectError = async (
+      response: Promise<{ status: number; body: any }>,
+      status: number,
+      code: string,
+    ) => {
       const { status: actual, body } = await response;
       expect({ status: actual, code: body?.error?.code }).toEqual({ status, code });
     };
-    await expectError(http(node, "POST", "/v1/sessions", { body: { playerId: "bad id!" } }), 400, "BAD_REQUEST");
+    await expectError(
+      http(node, "POST", "/v1/sessions", { body: { playerId: "bad id!" } }),
+      400,
+      "BAD_REQUEST",
+    );
     await expectError(http(node, "POST", "/v1/sessions", { rawBody: "{oops" }), 400, "BAD_REQUEST");
-    await expectError(http(node, "POST", "/v1/sessions", { rawBody: JSON.stringify({ playerId: "x".repeat(20_000) }) }), 413, "PAYLOAD_TOO_LARGE");
+    await expectError(
+      http(node, "POST", "/v1/sessions", {
+        rawBody: JSON.stringify({ playerId: "x".repeat(20_000) }),
+      }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
     await expectError(http(node, "GET", "/v1/wallet"), 401, "UNAUTHENTICATED");
     await expectError(http(node, "GET", "/v1/wallet", { token: "forged" }), 401, "UNAUTHENTICATED");
-    await expectError(http(node, "GET", "/v1/wallet/history?limit=0", { token }), 400, "BAD_REQUEST");
-    await expectError(http(node, "GET", "/v1/wallet/history?before=abc", { token }), 400, "BAD_REQUEST");
+    await expectError(
+      http(node, "GET", "/v1/wallet/history?limit=0", { token }),
+      400,
+      "BAD_REQUEST",
+    );
+    await expectError(
+      http(node, "GET", "/v1/wallet/history?before=abc", { token }),
+      400,
+      "BAD_REQUEST",
+    );
     await expectError(http(node, "GET", "/v1/rounds/no-such-round", { token }), 404, "NOT_FOUND");
     await expectError(http(node, "GET", "/v1/nowhere"), 404, "NOT_FOUND");
     for (const amount of [1.5, -5, 0, "10", 2 ** 53, null]) {
-      await expectError(http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount, id: `d-${amount}` } }), 400, "BAD_REQUEST");
+      await expectError(
+        http(node, "POST", "/v1/wallet/deposit", {
+          token,
+          body: { playerId, amount, id: `d-${amount}` },
+        }),
+        400,
+        "BAD_REQUEST",
+      );
     }
-    await expectError(http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount: 10 } }), 400, "BAD_REQUEST");
-    await expectError(http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId: "someone-else", amount: 10, id: "x" } }), 403, "FORBIDDEN");
+    await expectError(
+      http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount: 10 } }),
+      400,
+      "BAD_REQUEST",
+    );
+    await expectError(
+      http(node, "POST", "/v1/wallet/deposit", {
+        token,
+        body: { playerId: "someone-else", amount: 10, id: "x" },
+      }),
+      403,
+      "FORBIDDEN",
+    );
     expect(await balanceOf(node, token)).toBe(before);
   });
 });

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { http, newSession, RecordingSocket } from "./harness.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
+import { http, newSession, RecordingSocket } from "./harness.ts";
 
 const playersCount = 8;
 
@@ -12,7 +12,11 @@ describe("crash", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "croupier-crash-"));
     try {
       const first = await spawnNode({ DATA_DIR: dataDir });
-      const players = await Promise.all(Array.from({ length: playersCount }, (_, i) => newSession(first, `crash-${process.pid}-${i}`)));
+      const players = await Promise.all(
+        Array.from({ length: playersCount }, (_, i) =>
+          newSession(first, `crash-${process.pid}-${i}`),
+        ),
+      );
       const sockets = await Promise.all(players.map((p) => RecordingSocket.open(first, p.token)));
       const sent = new Map<string, string[]>(); // playerId -> ids sent
       // Each player fires spins back to back; the node dies under them.
@@ -32,7 +36,11 @@ describe("crash", () => {
           }
         }
       });
-      const acknowledgedCount = () => sockets.reduce((sum, s) => sum + s.messages.filter((m) => m.type === "spin.result").length, 0);
+      const acknowledgedCount = () =>
+        sockets.reduce(
+          (sum, s) => sum + s.messages.filter((m) => m.type === "spin.result").length,
+          0,
+        );
       const deadline = performance.now() + 20_000;
       while (acknowledgedCount() < 200 && performance.now() < deadline) await Bun.sleep(5);
       first.process.kill(9);
@@ -41,13 +49,20 @@ describe("crash", () => {
       await Promise.all(loops);
       expect(acknowledgedCount()).toBeGreaterThanOrEqual(200);
 
-      const audit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], { env: { ...process.env, DATA_DIR: dataDir } });
-      expect({ exit: audit.exitCode, report: audit.stdout.toString() + audit.stderr.toString() }).toMatchObject({ exit: 0 });
+      const audit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], {
+        env: { ...process.env, DATA_DIR: dataDir },
+      });
+      expect({
+        exit: audit.exitCode,
+        report: audit.stdout.toString() + audit.stderr.toString(),
+      }).toMatchObject({ exit: 0 });
 
       const second = await spawnNode({ DATA_DIR: dataDir });
       try {
         for (const [i, player] of players.entries()) {
-          const acknowledged = (sockets[i] as RecordingSocket).messages.filter((m) => m.type === "spin.result");
+          const acknowledged = (sockets[i] as RecordingSocket).messages.filter(
+            (m) => m.type === "spin.result",
+          );
           const { token } = await newSession(second, player.playerId);
           const socket = await RecordingSocket.open(second, token);
           // Every acknowledged spin returns its stored reply, field for field.
@@ -57,7 +72,9 @@ describe("crash", () => {
           }
           // Unacknowledged ids: the retry applies at most once, and a second retry gets the same reply.
           const acknowledgedIds = new Set(acknowledged.map((m) => m.id));
-          const unacknowledged = (sent.get(player.playerId) ?? []).filter((id) => !acknowledgedIds.has(id));
+          const unacknowledged = (sent.get(player.playerId) ?? []).filter(
+            (id) => !acknowledgedIds.has(id),
+          );
           for (const id of unacknowledged) {
             socket.send({ type: "spin", id, game: "slot", bet: 20 });
             const once = await socket.waitFor((m) => m.id === id);
@@ -66,7 +83,9 @@ describe("crash", () => {
             expect(await socket.waitFor((m) => m.id === id)).toEqual(once);
           }
           const history = await http(second, "GET", "/v1/wallet/history?limit=200", { token });
-          const betIds = history.body.entries.filter((e: { kind: string }) => e.kind === "bet").map((e: { id: string }) => e.id);
+          const betIds = history.body.entries
+            .filter((e: { kind: string }) => e.kind === "bet")
+            .map((e: { id: string }) => e.id);
           expect(new Set(betIds).size).toBe(betIds.length);
           socket.close();
         }
@@ -74,7 +93,9 @@ describe("crash", () => {
         second.process.kill(9);
         await second.process.exited;
       }
-      const finalAudit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], { env: { ...process.env, DATA_DIR: dataDir } });
+      const finalAudit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], {
+        env: { ...process.env, DATA_DIR: dataDir },
+      });
       expect(finalAudit.exitCode).toBe(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -23,9 +23,18 @@ export interface TestNode extends RunningNode {
 }
 
 /** A real node on port 0 with its own ledger directory; dispose stops it and removes the data. */
-export async function startTestNode(overrides: Partial<Config> = {}, env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode(
+  overrides: Partial<Config> = {},
+  env: Record<string, string> = {},
+): Promise<TestNode> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), "croupier-test-"));
-  const config = loadConfig(env, { ...generousLimits, port: 0, host: "127.0.0.1", dataDir, ...overrides });
+  const config = loadConfig(env, {
+    ...generousLimits,
+    port: 0,
+    host: "127.0.0.1",
+    dataDir,
+    ...overrides,
+  });
   const node = await startNode(config);
   return {
     ...node,
@@ -64,9 +73,17 @@ export function uniquePlayerId(prefix = "p"): string {
 }
 
 /** Opens a session for a new player (dev mode unless an operator key is given). */
-export async function newSession(node: { httpUrl: string }, playerId = uniquePlayerId(), operatorKey?: string): Promise<{ token: string; playerId: string }> {
-  const response = await http(node, "POST", "/v1/sessions", { body: { playerId }, token: operatorKey });
-  if (response.status !== 201) throw new Error(`session: ${response.status} ${JSON.stringify(response.body)}`);
+export async function newSession(
+  node: { httpUrl: string },
+  playerId = uniquePlayerId(),
+  operatorKey?: string,
+): Promise<{ token: string; playerId: string }> {
+  const response = await http(node, "POST", "/v1/sessions", {
+    body: { playerId },
+    token: operatorKey,
+  });
+  if (response.status !== 201)
+    throw new Error(`session: ${response.status} ${JSON.stringify(response.body)}`);
   return { token: response.body.token, playerId };
 }
 
@@ -120,25 +137,35 @@ export class RecordingSocket {
     for (;;) {
       const found = this.messages.find(match);
       if (found !== undefined) return found;
-      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode} ${this.closeReason}) while waiting`);
-      if (performance.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms`);
+      if (this.closeCode !== undefined)
+        throw new Error(`socket closed (${this.closeCode} ${this.closeReason}) while waiting`);
+      if (performance.now() > deadline)
+        throw new Error(`no matching message within ${timeoutMs} ms`);
       await Bun.sleep(2);
     }
   }
 
-  async waitForCount(match: (message: any) => boolean, count: number, timeoutMs = 5_000): Promise<any[]> {
+  async waitForCount(
+    match: (message: any) => boolean,
+    count: number,
+    timeoutMs = 5_000,
+  ): Promise<any[]> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const found = this.messages.filter(match);
       if (found.length >= count) return found;
-      if (performance.now() > deadline) throw new Error(`only ${found.length} of ${count} messages within ${timeoutMs} ms`);
+      if (performance.now() > deadline)
+        throw new Error(`only ${found.length} of ${count} messages within ${timeoutMs} ms`);
       await Bun.sleep(2);
     }
   }
 
   /** Resolves with the close code, failing after `timeoutMs`. */
   async waitForClose(timeoutMs = 5_000): Promise<number> {
-    const timer = setTimeout(() => this.closed.reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => this.closed.reject(new Error(`not closed within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     try {
       return await this.closed.promise;
     } finally {

@@ -11,7 +11,10 @@ describe("replay", () => {
     const onA = await a.waitFor((m) => m.id === "from-a");
     const onB = await b.waitFor((m) => m.id === "from-a");
     expect(onB).toEqual(onA);
-    await http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount: 500, id: "dep-1" } });
+    await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: 500, id: "dep-1" },
+    });
     const balanceA = await a.waitFor((m) => m.type === "balance" && m.reason === "deposit");
     const balanceB = await b.waitFor((m) => m.type === "balance" && m.reason === "deposit");
     expect(balanceA).toEqual(balanceB);
@@ -28,10 +31,16 @@ describe("replay", () => {
     const seenAt = client.lastSeq;
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await client.spin(100, `r-${i}`));
-    await http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount: 300, id: "r-dep" } });
+    await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: 300, id: "r-dep" },
+    });
     client.close();
     const resumed = await RecordingSocket.open(node, token, `&lastSeq=${seenAt}`);
-    const replayed = await resumed.waitForCount((m) => typeof m.seq === "number" && m.type !== "welcome", 6);
+    const replayed = await resumed.waitForCount(
+      (m) => typeof m.seq === "number" && m.type !== "welcome",
+      6,
+    );
     expect(replayed.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6].map((i) => seenAt + i));
     expect(replayed.slice(0, 5)).toEqual(results);
     expect(replayed[5].type).toBe("balance");
@@ -48,13 +57,25 @@ describe("replay", () => {
     const { token } = await newSession(node);
     const upgrade = (query: string) =>
       fetch(`${node.httpUrl}/v1/ws?token=${token}${query}`, {
-        headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+        headers: {
+          upgrade: "websocket",
+          connection: "Upgrade",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-version": "13",
+        },
       });
     const welcome = (await RecordingSocket.open(node, token)).messages[0];
-    for (const query of [`&lastSeq=${welcome.seq + 1}`, "&lastSeq=-1", "&lastSeq=1.5", "&lastSeq=abc"]) {
+    for (const query of [
+      `&lastSeq=${welcome.seq + 1}`,
+      "&lastSeq=-1",
+      "&lastSeq=1.5",
+      "&lastSeq=abc",
+    ]) {
       const response = await upgrade(query);
       expect(response.status).toBe(400);
-      expect((await response.json()).error.code).toBe("BAD_REQUEST");
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+        "BAD_REQUEST",
+      );
     }
     const ok = await RecordingSocket.open(node, token, `&lastSeq=${welcome.seq}`);
     expect(ok.messages[0].seq).toBe(welcome.seq);
@@ -80,7 +101,9 @@ describe("replay", () => {
     await using node = await startTestNode();
     const { token } = await newSession(node);
     const delivered: number[] = [];
-    const client = await connectClient(node, token, { onSequenced: (m) => delivered.push(m.seq as number) });
+    const client = await connectClient(node, token, {
+      onSequenced: (m) => delivered.push(m.seq as number),
+    });
     const first = await client.spin(100, "once");
     const again = await client.spin(100, "once");
     expect(again).toEqual(first);

@@ -26,7 +26,8 @@ function silentSocketCloseCode(port: number, token: string, timeoutMs: number): 
       if (!upgraded) {
         const end = buffer.indexOf("\r\n\r\n");
         if (end < 0) return;
-        if (!buffer.subarray(0, end).toString().startsWith("HTTP/1.1 101")) reject(new Error("upgrade refused"));
+        if (!buffer.subarray(0, end).toString().startsWith("HTTP/1.1 101"))
+          reject(new Error("upgrade refused"));
         upgraded = true;
         buffer = buffer.subarray(end + 4);
       }
@@ -90,7 +91,12 @@ describe("socket limits", () => {
     expect(await second.waitForClose(1_000)).toBe(4001);
     expect((await http(node, "GET", "/v1/wallet", { token })).status).toBe(401);
     const refused = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
     });
     expect(refused.status).toBe(401);
     expect(bystander.isOpen).toBe(true);
@@ -98,7 +104,11 @@ describe("socket limits", () => {
   });
 
   test("socket limits - commands over the rate get RATE_LIMITED, then a flood is closed with 1008", async () => {
-    await using node = await startTestNode({ commandsPerSecond: 1, commandBurst: 5, rateLimitStrikesMax: 20 });
+    await using node = await startTestNode({
+      commandsPerSecond: 1,
+      commandBurst: 5,
+      rateLimitStrikesMax: 20,
+    });
     const { token } = await newSession(node);
     const socket = await RecordingSocket.open(node, token);
     for (let i = 0; i < 10; i++) socket.send({ type: "ping", id: `r-${i}` });
@@ -111,15 +121,29 @@ describe("socket limits", () => {
   });
 
   test("socket limits - upgrades and dev sessions are limited per address", async () => {
-    await using node = await startTestNode({ upgradesPerSecondPerIp: 1, upgradeBurstPerIp: 2, sessionsPerSecondPerIp: 1, sessionBurstPerIp: 3 });
+    await using node = await startTestNode({
+      upgradesPerSecondPerIp: 1,
+      upgradeBurstPerIp: 2,
+      sessionsPerSecondPerIp: 1,
+      sessionBurstPerIp: 3,
+    });
     const responses = [];
-    for (let i = 0; i < 5; i++) responses.push(await http(node, "POST", "/v1/sessions", { body: { playerId: `ip-${i}` } }));
+    for (let i = 0; i < 5; i++)
+      responses.push(await http(node, "POST", "/v1/sessions", { body: { playerId: `ip-${i}` } }));
     expect(responses.map((r) => r.status)).toEqual([201, 201, 201, 429, 429]);
     expect(responses[4]?.body.error.code).toBe("RATE_LIMITED");
     const token = responses[0]?.body.token;
-    const sockets = [await RecordingSocket.open(node, token), await RecordingSocket.open(node, token)];
+    const sockets = [
+      await RecordingSocket.open(node, token),
+      await RecordingSocket.open(node, token),
+    ];
     const third = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
     });
     expect(third.status).toBe(429);
     for (const socket of sockets) socket.close();
@@ -129,10 +153,17 @@ describe("socket limits", () => {
     await using node = await startTestNode();
     for (const query of ["", "?token=", "?token=forged"]) {
       const response = await fetch(`${node.httpUrl}/v1/ws${query}`, {
-        headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+        headers: {
+          upgrade: "websocket",
+          connection: "Upgrade",
+          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "sec-websocket-version": "13",
+        },
       });
       expect(response.status).toBe(401);
-      expect((await response.json()).error.code).toBe("UNAUTHENTICATED");
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+        "UNAUTHENTICATED",
+      );
     }
   });
 });

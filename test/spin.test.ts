@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { CommandFailed } from "../src/client/client.ts";
-import { balanceOf, connectClient, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import {
+  balanceOf,
+  connectClient,
+  http,
+  newSession,
+  RecordingSocket,
+  startTestNode,
+} from "./harness.ts";
 
 async function failure(promise: Promise<unknown>): Promise<string> {
   try {
@@ -33,7 +40,9 @@ describe("spin", () => {
     expect(round.body.win).toBe(win);
     expect(typeof round.body.paytableVersion).toBe("string");
     const stranger = await newSession(node);
-    expect((await http(node, "GET", `/v1/rounds/${result.roundId}`, { token: stranger.token })).status).toBe(404);
+    expect(
+      (await http(node, "GET", `/v1/rounds/${result.roundId}`, { token: stranger.token })).status,
+    ).toBe(404);
     client.close();
   });
 
@@ -49,7 +58,11 @@ describe("spin", () => {
     const other = await connectClient(node, token);
     expect(await other.spin(100, "same-id")).toEqual(first);
     const history = await http(node, "GET", "/v1/wallet/history?limit=50", { token });
-    expect(history.body.entries.filter((e: { id: string }) => e.id === "same-id" && e.kind === "bet")).toHaveLength(1);
+    expect(
+      history.body.entries.filter(
+        (e: { id: string; kind: string }) => e.id === "same-id" && e.kind === "bet",
+      ),
+    ).toHaveLength(1);
     client.close();
     other.close();
   });
@@ -66,7 +79,10 @@ describe("spin", () => {
       b.send(command);
     }
     const isDup = (m: { id?: string }) => m.id === "dup-20";
-    const [repliesA, repliesB] = await Promise.all([a.waitForCount(isDup, 10), b.waitForCount(isDup, 10)]);
+    const [repliesA, repliesB] = await Promise.all([
+      a.waitForCount(isDup, 10),
+      b.waitForCount(isDup, 10),
+    ]);
     const all = [...(repliesA ?? []), ...(repliesB ?? [])];
     expect(new Set(all.map((r) => JSON.stringify(r))).size).toBe(1);
     const reply = all[0];
@@ -101,7 +117,10 @@ describe("spin", () => {
     const client = await connectClient(node, token);
     expect(await failure(client.spin(200, "too-big"))).toBe("INSUFFICIENT_FUNDS");
     expect(await balanceOf(node, token)).toBe(100);
-    const deposit = await http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount: 1000, id: "topup" } });
+    const deposit = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: 1000, id: "topup" },
+    });
     expect(deposit.status).toBe(200);
     const retried = await client.spin(200, "too-big");
     expect(retried.type).toBe("spin.result");
@@ -109,4 +128,3 @@ describe("spin", () => {
     client.close();
   });
 });
-

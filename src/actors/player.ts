@@ -81,7 +81,12 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async creditStartingBalance(): Promise<void> {
     const amount = this.deps.startingBalance;
     const seq = this.seq + 1;
-    const event = JSON.stringify({ type: "balance", seq, balance: this.balance + amount, reason: "adjustment" });
+    const event = JSON.stringify({
+      type: "balance",
+      seq,
+      balance: this.balance + amount,
+      reason: "adjustment",
+    });
     const outcome = await this.deps.ledger.write({
       playerId: this.playerId,
       commandId: startCommandId,
@@ -102,7 +107,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async spin(message: Extract<PlayerMessage, { type: "spin" }>): Promise<PlayerReply> {
     const requestHash = `spin:${message.game}:${message.bet}`;
     if (message.game !== slotGame.id) {
-      return this.refuse(message.id, requestHash, new CroupierError("UNKNOWN_GAME", `no game "${message.game}"`));
+      return this.refuse(
+        message.id,
+        requestHash,
+        new CroupierError("UNKNOWN_GAME", `no game "${message.game}"`),
+      );
     }
     const { slotBetMin, slotBetMax, slotBetStep } = this.deps;
     if (message.bet < slotBetMin || message.bet > slotBetMax || message.bet % slotBetStep !== 0) {
@@ -110,7 +119,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       return this.refuse(message.id, requestHash, new CroupierError("LIMIT_EXCEEDED", reason));
     }
     if (message.bet > this.balance) {
-      return this.refuse(message.id, requestHash, new CroupierError("INSUFFICIENT_FUNDS", "bet exceeds balance"));
+      return this.refuse(
+        message.id,
+        requestHash,
+        new CroupierError("INSUFFICIENT_FUNDS", "bet exceeds balance"),
+      );
     }
     const outcome = slotGame.play(message.bet, this.deps.random);
     const seq = this.seq + 1;
@@ -124,7 +137,12 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       bet: message.bet,
       win: outcome.win,
       balance: balanceAfter,
-      outcome: { stops: outcome.stops, window: outcome.window, lines: outcome.lines, scatter: outcome.scatter },
+      outcome: {
+        stops: outcome.stops,
+        window: outcome.window,
+        lines: outcome.lines,
+        scatter: outcome.scatter,
+      },
     });
     const house = `house:${slotGame.id}` as const;
     const postings: Posting[] = [
@@ -132,7 +150,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       { account: house, amount: message.bet },
     ];
     if (outcome.win > 0) {
-      postings.push({ account: house, amount: -outcome.win }, { account: this.account(), amount: outcome.win, kind: "win" });
+      postings.push(
+        { account: house, amount: -outcome.win },
+        { account: this.account(), amount: outcome.win, kind: "win" },
+      );
     }
     const at = this.deps.now();
     const round: RoundRecord = {
@@ -156,18 +177,31 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     return this.settle(written, seq, reply, message.origin);
   }
 
-  private async deposit(message: Extract<PlayerMessage, { type: "deposit" }>): Promise<PlayerReply> {
+  private async deposit(
+    message: Extract<PlayerMessage, { type: "deposit" }>,
+  ): Promise<PlayerReply> {
     const postings: Posting[] = [
       { account: "cash", amount: -message.amount },
       { account: this.account(), amount: message.amount, kind: "deposit" },
     ];
-    return this.moveCash(message, `deposit:${message.amount}`, this.balance + message.amount, postings);
+    return this.moveCash(
+      message,
+      `deposit:${message.amount}`,
+      this.balance + message.amount,
+      postings,
+    );
   }
 
-  private async withdraw(message: Extract<PlayerMessage, { type: "withdrawal" }>): Promise<PlayerReply> {
+  private async withdraw(
+    message: Extract<PlayerMessage, { type: "withdrawal" }>,
+  ): Promise<PlayerReply> {
     const requestHash = `withdrawal:${message.amount}`;
     if (message.amount > this.balance) {
-      return this.refuse(message.id, requestHash, new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance"));
+      return this.refuse(
+        message.id,
+        requestHash,
+        new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance"),
+      );
     }
     const postings: Posting[] = [
       { account: this.account(), amount: -message.amount, kind: "withdrawal" },
@@ -184,8 +218,21 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   ): Promise<PlayerReply> {
     const seq = this.seq + 1;
     const reply = JSON.stringify({ balance: balanceAfter });
-    const event = JSON.stringify({ type: "balance", seq, balance: balanceAfter, reason: message.type });
-    const written = await this.write(message.id, requestHash, seq, postings, reply, event, undefined);
+    const event = JSON.stringify({
+      type: "balance",
+      seq,
+      balance: balanceAfter,
+      reason: message.type,
+    });
+    const written = await this.write(
+      message.id,
+      requestHash,
+      seq,
+      postings,
+      reply,
+      event,
+      undefined,
+    );
     return this.settle(written, seq, reply, message.origin, event);
   }
 
@@ -199,11 +246,22 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     round: RoundRecord | undefined,
   ): Promise<WriteOutcome> {
     try {
-      return await this.deps.ledger.write({ playerId: this.playerId, commandId, requestHash, seq, postings, reply, event, round });
+      return await this.deps.ledger.write({
+        playerId: this.playerId,
+        commandId,
+        requestHash,
+        seq,
+        postings,
+        reply,
+        event,
+        round,
+      });
     } catch (error) {
       if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
       // The commit is in doubt: answer INTERNAL; the runtime restarts this actor from the ledger.
-      throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", { cause: error });
+      throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", {
+        cause: error,
+      });
     }
   }
 
@@ -220,9 +278,18 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         this.applyCommitted(seq, written.balance, event, origin);
         return { type: "command", reply, seq, fresh: true, origin };
       case "duplicate":
-        return { type: "command", reply: written.reply, seq: seqOf(written.reply), fresh: false, origin: undefined };
+        return {
+          type: "command",
+          reply: written.reply,
+          seq: seqOf(written.reply),
+          fresh: false,
+          origin: undefined,
+        };
       case "conflict":
-        throw new CroupierError("IDEMPOTENCY_CONFLICT", "this id was used with another command or other parameters");
+        throw new CroupierError(
+          "IDEMPOTENCY_CONFLICT",
+          "this id was used with another command or other parameters",
+        );
       case "insufficient_funds":
         await this.reload();
         throw new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance");
@@ -235,7 +302,12 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     }
   }
 
-  private applyCommitted(seq: number, balance: number, event: string, origin: string | undefined): void {
+  private applyCommitted(
+    seq: number,
+    balance: number,
+    event: string,
+    origin: string | undefined,
+  ): void {
     if (seq !== this.seq + 1) throw new Error(`sequence jumped from ${this.seq} to ${seq}`);
     this.seq = seq;
     this.balance = balance;
@@ -246,13 +318,26 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
    * A refusal that depends on current state is only true if the id was never used: a retry of a
    * command that once succeeded must get its stored reply, whatever the balance is now.
    */
-  private async refuse(commandId: string, requestHash: string, error: CroupierError): Promise<PlayerReply> {
+  private async refuse(
+    commandId: string,
+    requestHash: string,
+    error: CroupierError,
+  ): Promise<PlayerReply> {
     const stored = await this.deps.ledger.findCommand(this.playerId, commandId);
     if (stored === undefined) throw error;
     if (stored.requestHash !== requestHash) {
-      throw new CroupierError("IDEMPOTENCY_CONFLICT", "this id was used with another command or other parameters");
+      throw new CroupierError(
+        "IDEMPOTENCY_CONFLICT",
+        "this id was used with another command or other parameters",
+      );
     }
-    return { type: "command", reply: stored.reply, seq: stored.seq, fresh: false, origin: undefined };
+    return {
+      type: "command",
+      reply: stored.reply,
+      seq: stored.seq,
+      fresh: false,
+      origin: undefined,
+    };
   }
 
   private account(): `player:${string}` {

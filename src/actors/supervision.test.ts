@@ -2,13 +2,17 @@ import { expect, test } from "bun:test";
 import { CroupierError } from "../errors.ts";
 import { failureExceedsLimit } from "./supervision.ts";
 import { ActorSystem } from "./system.ts";
-import { EventLog } from "./testKit.ts";
+import { EventLog, rejectionOf } from "./testKit.ts";
 import type { ActorContext } from "./types.ts";
 
 const askTimeoutMs = 5_000;
 
 /** A wallet-like actor: started() loads the balance from a "durable" map, receive() mutates memory. */
-function walletKind(durable: Map<string, number>, contexts: ActorContext[], startedCalls: { n: number }) {
+function walletKind(
+  durable: Map<string, number>,
+  contexts: ActorContext[],
+  startedCalls: { n: number },
+) {
   return (context: ActorContext) => {
     contexts.push(context);
     let balance = 0;
@@ -42,11 +46,12 @@ test("actors - a refusal (CroupierError other than INTERNAL) answers the ask wit
   const contexts: ActorContext[] = [];
   const startedCalls = { n: 0 };
   system.register("wallet", walletKind(new Map([["p", 100]]), contexts, startedCalls));
-  const ask = (message: string) => system.ask<string, number>("wallet", "p", message, { timeoutMs: askTimeoutMs });
+  const ask = (message: string) =>
+    system.ask<string, number>("wallet", "p", message, { timeoutMs: askTimeoutMs });
   expect(await ask("bump")).toBe(101);
-  const error = await ask("refuse").catch((e) => e);
+  const error = await rejectionOf(ask("refuse"));
   expect(error).toBeInstanceOf(CroupierError);
-  expect((error as CroupierError).code).toBe("INSUFFICIENT_FUNDS");
+  expect(error.code).toBe("INSUFFICIENT_FUNDS");
   expect(await ask("read")).toBe(101); // same instance, memory kept
   expect(contexts.length).toBe(1);
   expect(startedCalls.n).toBe(1);
@@ -61,10 +66,11 @@ test("actors - a throw answers INTERNAL and restarts the actor, which reloads du
   const contexts: ActorContext[] = [];
   const startedCalls = { n: 0 };
   system.register("wallet", walletKind(new Map([["p", 100]]), contexts, startedCalls));
-  const ask = (message: string) => system.ask<string, number>("wallet", "p", message, { timeoutMs: askTimeoutMs });
+  const ask = (message: string) =>
+    system.ask<string, number>("wallet", "p", message, { timeoutMs: askTimeoutMs });
   expect(await ask("bump")).toBe(101);
   const restarted = log.next("restarted");
-  const error = (await ask("boom").catch((e) => e)) as CroupierError;
+  const error = await rejectionOf(ask("boom"));
   expect(error).toBeInstanceOf(CroupierError);
   expect(error.code).toBe("INTERNAL");
   expect((error.cause as Error).message).toBe("bug in receive");
@@ -92,8 +98,9 @@ test("actors - an INTERNAL CroupierError from receive passes through and restart
       },
     };
   });
-  const ask = (message: string) => system.ask<string, string>("ledgerish", "p", message, { timeoutMs: askTimeoutMs });
-  expect(await ask("doubt").catch((e) => e)).toBe(thrown);
+  const ask = (message: string) =>
+    system.ask<string, string>("ledgerish", "p", message, { timeoutMs: askTimeoutMs });
+  expect(await rejectionOf(ask("doubt"))).toBe(thrown);
   expect(await ask("ok")).toBe("ok");
   expect(instances).toBe(2);
   expect(system.stats().restarts).toBe(1);
@@ -116,7 +123,7 @@ test("actors - a failing started() fails that message with BUSY and the next mes
     },
   }));
   const restarted = log.next("restarted");
-  const error = (await system.ask("flaky", "p", "first", { timeoutMs: askTimeoutMs }).catch((e) => e)) as CroupierError;
+  const error = await rejectionOf(system.ask("flaky", "p", "first", { timeoutMs: askTimeoutMs }));
   // receive() never saw the message, so it certainly moved nothing.
   expect(error.code).toBe("BUSY");
   expect((error.cause as Error).message).toBe("store unavailable");
@@ -130,7 +137,12 @@ test("actors - a failing started() fails that message with BUSY and the next mes
 test("actors - past restartsMax the actor stops, its queue gets BUSY, and the next message starts it afresh", async () => {
   const log = new EventLog();
   const restartsMax = 2;
-  const system = new ActorSystem({ onEvent: log.onEvent, restartsMax, restartWindowMs: 60_000, restartDelayMs: 0 });
+  const system = new ActorSystem({
+    onEvent: log.onEvent,
+    restartsMax,
+    restartWindowMs: 60_000,
+    restartDelayMs: 0,
+  });
   const contexts: ActorContext[] = [];
   const received: string[] = [];
   system.register<string, string>("fragile", (context) => {
@@ -143,10 +155,11 @@ test("actors - past restartsMax the actor stops, its queue gets BUSY, and the ne
       },
     };
   });
-  const ask = (message: string) => system.ask<string, string>("fragile", "p", message, { timeoutMs: askTimeoutMs });
+  const ask = (message: string) =>
+    system.ask<string, string>("fragile", "p", message, { timeoutMs: askTimeoutMs });
   const stopped = log.next("stopped-after-failures");
   // Sent together: the three failures run first, "after" waits behind them.
-  const replies = ["boom1", "boom2", "boom3", "after"].map((message) => ask(message).catch((e) => e as CroupierError));
+  const replies = ["boom1", "boom2", "boom3", "after"].map((message) => rejectionOf(ask(message)));
   const [boom1, boom2, boom3, after] = await Promise.all(replies);
   expect([boom1?.code, boom2?.code, boom3?.code]).toEqual(["INTERNAL", "INTERNAL", "INTERNAL"]);
   expect(after?.code).toBe("BUSY"); // never ran: nothing moved
@@ -172,7 +185,7 @@ test("actors - restartsMax 0 stops the actor on its first failure", async () => 
     },
   }));
   const stopped = log.next("stopped-after-failures");
-  const error = (await system.ask("fragile", "p", "x", { timeoutMs: askTimeoutMs }).catch((e) => e)) as CroupierError;
+  const error = await rejectionOf(system.ask("fragile", "p", "x", { timeoutMs: askTimeoutMs }));
   expect(error.code).toBe("INTERNAL");
   expect((await stopped).restarts).toBe(0);
   expect(system.stats().restarts).toBe(0);
@@ -191,4 +204,29 @@ test("actors - restart window forgets failures older than restartWindowMs", () =
   expect(timesMs).toEqual([500, 1_000]);
   // Three inside the window now.
   expect(failureExceedsLimit(timesMs, 1_200, restartsMax, windowMs)).toBe(true);
+});
+
+test("actors - a restarted actor's new instance starts no sooner than restartDelayMs", async () => {
+  const restartDelayMs = 30;
+  const system = new ActorSystem({ restartDelayMs });
+  const createdAtMs: number[] = [];
+  system.register<string, string>("fragile", () => {
+    createdAtMs.push(performance.now());
+    return {
+      async receive(message) {
+        if (message === "boom") throw new Error("bug");
+        return message;
+      },
+    };
+  });
+  const ask = (message: string) =>
+    system.ask<string, string>("fragile", "p", message, { timeoutMs: askTimeoutMs });
+  const failedAtMs = await ask("boom").catch(() => performance.now());
+  expect(await ask("after")).toBe("after");
+  expect(createdAtMs.length).toBe(2);
+  // One millisecond of slack for timer rounding; a missing delay would be about zero.
+  expect((createdAtMs[1] as number) - (failedAtMs as number)).toBeGreaterThanOrEqual(
+    restartDelayMs - 1,
+  );
+  await system.stop(1_000);
 });

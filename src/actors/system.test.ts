@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { CroupierError } from "../errors.ts";
 import { AskTimeoutError } from "./errors.ts";
 import { ActorSystem } from "./system.ts";
-import { EventLog, macrotaskTurns } from "./testKit.ts";
+import { EventLog, macrotaskTurns, rejectionOf } from "./testKit.ts";
 
 const askTimeoutMs = 5_000;
 
@@ -88,9 +88,9 @@ test("actors - a full mailbox refuses the next message with BUSY and never runs 
   const waiting = Array.from({ length: mailboxCapacity }, (_, index) => ask(`q${index}`));
   const overflow = ask("overflow");
   // Refused while the gate is still shut: immediately, not after a wait.
-  const refusal = await overflow.catch((error: unknown) => error);
+  const refusal = await rejectionOf(overflow);
   expect(refusal).toBeInstanceOf(CroupierError);
-  expect((refusal as CroupierError).code).toBe("BUSY");
+  expect(refusal.code).toBe("BUSY");
   expect(system.tell("box", "p", "told")).toBe(false);
   expect(system.stats().busyRejections).toBe(2);
   expect(system.stats().deadLetters).toBe(1);
@@ -121,7 +121,7 @@ test("actors - asks with the same dedupeKey run once, share the reply and take n
   // The first takes the only slot; the other 19 wait on it.
   const duplicates = Array.from({ length: 20 }, () => system.ask("wallet", "p", "pay", options));
   const other = system.ask("wallet", "p", "other", { timeoutMs: askTimeoutMs });
-  expect(((await other.catch((error) => error)) as CroupierError).code).toBe("BUSY");
+  expect((await rejectionOf(other)).code).toBe("BUSY");
   gate.resolve();
   await running;
   const replies = await Promise.all(duplicates);
@@ -152,10 +152,10 @@ test("actors - duplicates of a running message share its rejection", async () =>
   await runningNow.promise;
   const duplicates = Array.from({ length: 4 }, () => system.ask("wallet", "p", "bet", options));
   gate.resolve();
-  const errors = await Promise.all([first, ...duplicates].map((reply) => reply.catch((e) => e)));
+  const errors = await Promise.all([first, ...duplicates].map((reply) => rejectionOf(reply)));
   expect(calls).toBe(1);
-  expect((errors[0] as CroupierError).code).toBe("INSUFFICIENT_FUNDS");
-  for (const error of errors) expect(error).toBe(errors[0]);
+  expect(errors[0]?.code).toBe("INSUFFICIENT_FUNDS");
+  for (const error of errors) expect(error).toBe(errors[0] as CroupierError);
   await system.stop(1_000);
 });
 
@@ -169,9 +169,12 @@ test("actors - duplicates beyond dedupeWaitersMax get BUSY", async () => {
     },
   }));
   const options = { timeoutMs: askTimeoutMs, dedupeKey: "k" };
-  const accepted = [system.ask("wallet", "p", "x", options), system.ask("wallet", "p", "x", options)];
-  const third = await system.ask("wallet", "p", "x", options).catch((error) => error);
-  expect((third as CroupierError).code).toBe("BUSY");
+  const accepted = [
+    system.ask("wallet", "p", "x", options),
+    system.ask("wallet", "p", "x", options),
+  ];
+  const third = await rejectionOf(system.ask("wallet", "p", "x", options));
+  expect(third.code).toBe("BUSY");
   gate.resolve();
   expect(await Promise.all(accepted)).toEqual(["x", "x"]);
   await system.stop(1_000);
@@ -187,9 +190,9 @@ test("actors - an ask times out with AskTimeoutError and its late reply is a dea
       return "late";
     },
   }));
-  const error = await system.ask("slow", "p", "go", { timeoutMs: 10 }).catch((e) => e);
+  const error = await rejectionOf(system.ask("slow", "p", "go", { timeoutMs: 10 }));
   expect(error).toBeInstanceOf(AskTimeoutError);
-  expect((error as AskTimeoutError).code).toBe("INTERNAL"); // outcome unknown
+  expect(error.code).toBe("INTERNAL"); // outcome unknown
   expect((error as AskTimeoutError).address).toEqual({ kind: "slow", id: "p" });
   expect(system.stats().deadLetters).toBe(0);
   const deadLetter = log.next("dead-letter");
@@ -210,7 +213,7 @@ test("actors - a duplicate sent after the first ask timed out still learns the o
     },
   }));
   const first = system.ask("slow", "p", "go", { timeoutMs: 10, dedupeKey: "c" });
-  expect(await first.catch((e) => e)).toBeInstanceOf(AskTimeoutError);
+  expect(await rejectionOf(first)).toBeInstanceOf(AskTimeoutError);
   const retry = system.ask("slow", "p", "go", { timeoutMs: askTimeoutMs, dedupeKey: "c" });
   gate.resolve();
   expect(await retry).toBe("done");
@@ -228,13 +231,13 @@ test("actors - ask requires a positive timeout and a registered kind", async () 
     },
   }));
   for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
-    const error = await system.ask("echo", "p", "x", { timeoutMs }).catch((e) => e);
+    const error = await rejectionOf(system.ask("echo", "p", "x", { timeoutMs }));
     expect(error).toBeInstanceOf(RangeError);
   }
-  expect(await system.ask("echo", "p", "x", { timeoutMs: 1, dedupeKey: "" }).catch((e) => e)).toBeInstanceOf(
-    RangeError,
-  );
-  expect(await system.ask("nope", "p", "x", { timeoutMs: 1_000 }).catch((e) => e)).toBeInstanceOf(
+  expect(
+    await rejectionOf(system.ask("echo", "p", "x", { timeoutMs: 1, dedupeKey: "" })),
+  ).toBeInstanceOf(RangeError);
+  expect(await rejectionOf(system.ask("nope", "p", "x", { timeoutMs: 1_000 }))).toBeInstanceOf(
     TypeError,
   );
   expect(() => system.tell("nope", "p", "x")).toThrow(TypeError);
@@ -269,8 +272,8 @@ test("actors - a message that would exceed activeActorsMax gets BUSY", async () 
   system.register<string, string>("echo", () => ({ receive: async (message) => message }));
   await system.ask("echo", "a", "x", { timeoutMs: askTimeoutMs });
   await system.ask("echo", "b", "x", { timeoutMs: askTimeoutMs });
-  const error = await system.ask("echo", "c", "x", { timeoutMs: askTimeoutMs }).catch((e) => e);
-  expect((error as CroupierError).code).toBe("BUSY");
+  const error = await rejectionOf(system.ask("echo", "c", "x", { timeoutMs: askTimeoutMs }));
+  expect(error.code).toBe("BUSY");
   expect(system.tell("echo", "c", "x")).toBe(false);
   // Actors already active still take messages.
   expect(await system.ask("echo", "a", "y", { timeoutMs: askTimeoutMs })).toBe("y");

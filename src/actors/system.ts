@@ -27,7 +27,10 @@ export type { ActorSystemOptions } from "./options.ts";
 export interface StopReport {
   /** Activations passivated by this stop. */
   passivated: number;
-  /** Activations still busy when `timeoutMs` ran out; their running message may still finish. */
+  /**
+   * Activations still busy when `timeoutMs` ran out. Their running message may still finish;
+   * each is passivated when it does.
+   */
   remaining: number;
 }
 
@@ -93,7 +96,10 @@ export class ActorSystem {
     return reply;
   }
 
-  /** Fire and forget. False when the message was not accepted (it is then a dead letter). */
+  /**
+   * Fire and forget. False when the message was not accepted (full mailbox or actor table, or
+   * a stopping system); it is then a dead letter. An unknown kind is a programmer error: throws.
+   */
   tell<M>(kind: string, id: string, message: M): boolean {
     const actorKind = this.#kinds.get(kind);
     if (actorKind === undefined) throw new TypeError(`actor kind "${kind}" is not registered`);

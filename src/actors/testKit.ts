@@ -2,6 +2,7 @@
  * Helpers for the actor runtime's tests: latches on system events and a way to let pending
  * work run. Nothing here waits a fixed time.
  */
+import type { CroupierError } from "../errors.ts";
 import type { SystemEvent } from "./types.ts";
 
 type EventOf<T extends SystemEvent["type"]> = Extract<SystemEvent, { type: T }>;
@@ -38,4 +39,15 @@ export async function macrotaskTurns(turns: number): Promise<void> {
   for (let turn = 0; turn < turns; turn += 1) {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+/** The error `promise` rejects with; fails the test if it resolves instead. */
+export async function rejectionOf(promise: Promise<unknown>): Promise<CroupierError> {
+  let value: unknown;
+  try {
+    value = await promise;
+  } catch (error) {
+    return error as CroupierError;
+  }
+  throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
 }

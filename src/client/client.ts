@@ -83,7 +83,10 @@ export class CroupierClient {
     const socket = new WebSocket(`${this.options.baseUrl}/v1/ws?${query}`);
     this.socket = socket;
     const welcome = Promise.withResolvers<Welcome>();
-    const timer = setTimeout(() => welcome.reject(new CommandTimeout("no welcome in time")), timeoutMs);
+    const timer = setTimeout(
+      () => welcome.reject(new CommandTimeout("no welcome in time")),
+      timeoutMs,
+    );
     socket.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as ServerMessage;
       if (message.type === "welcome") {
@@ -97,7 +100,9 @@ export class CroupierClient {
     };
     socket.onclose = (event) => {
       clearTimeout(timer);
-      welcome.reject(new CommandFailed(String(event.code), `closed before welcome: ${event.reason}`));
+      welcome.reject(
+        new CommandFailed(String(event.code), `closed before welcome: ${event.reason}`),
+      );
       this.failPending(new CommandFailed("CLOSED", `socket closed ${event.code} ${event.reason}`));
       this.options.onClose?.(event.code, event.reason);
     };
@@ -120,19 +125,25 @@ export class CroupierClient {
     if (pending === undefined) return;
     this.pending.delete(id);
     clearTimeout(pending.timer);
-    if (message.type === "error") pending.reject(new CommandFailed(String(message.code), String(message.message)));
+    if (message.type === "error")
+      pending.reject(new CommandFailed(String(message.code), String(message.message)));
     else pending.resolve(message);
   }
 
   /** Sends a command and waits for its reply (or error) with the same id. */
-  command(command: { type: string; id?: string; [field: string]: unknown }, timeoutMs = 5_000): Promise<ServerMessage> {
+  command(
+    command: { type: string; id?: string; [field: string]: unknown },
+    timeoutMs = 5_000,
+  ): Promise<ServerMessage> {
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new CommandFailed("CLOSED", "not connected"));
     }
     const id = command.id ?? newCommandId();
-    if (this.pending.has(id)) return Promise.reject(new Error(`a command with id ${id} is already pending`));
-    if (this.pending.size >= this.pendingMax) return Promise.reject(new Error("too many pending commands"));
+    if (this.pending.has(id))
+      return Promise.reject(new Error(`a command with id ${id} is already pending`));
+    if (this.pending.size >= this.pendingMax)
+      return Promise.reject(new Error("too many pending commands"));
     const { promise, resolve, reject } = Promise.withResolvers<ServerMessage>();
     const timer = setTimeout(() => {
       this.pending.delete(id);
@@ -159,11 +170,14 @@ export class CroupierClient {
     let lastError: unknown;
     for (let attempt = 0; attempt < attemptsMax; attempt++) {
       try {
-        if (this.socket === undefined || this.socket.readyState !== WebSocket.OPEN) await this.connect(timeoutMs, true);
+        if (this.socket === undefined || this.socket.readyState !== WebSocket.OPEN)
+          await this.connect(timeoutMs, true);
         return await this.command(command, timeoutMs);
       } catch (error) {
         lastError = error;
-        const retryable = error instanceof CommandTimeout || (error instanceof CommandFailed && ["CLOSED", "BUSY", "INTERNAL"].includes(error.code));
+        const retryable =
+          error instanceof CommandTimeout ||
+          (error instanceof CommandFailed && ["CLOSED", "BUSY", "INTERNAL"].includes(error.code));
         if (!retryable) throw error;
       }
     }

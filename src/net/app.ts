@@ -3,7 +3,14 @@ import { Elysia } from "elysia";
 import { frameBytesMax } from "../../config/defaults.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, json, responseForError } from "./httpReply.ts";
-import { createSession, getHistory, getRound, getWallet, moveCash, revokeSession } from "./httpRoutes.ts";
+import {
+  createSession,
+  getHistory,
+  getRound,
+  getWallet,
+  moveCash,
+  revokeSession,
+} from "./httpRoutes.ts";
 import type { SocketSession } from "./socketSession.ts";
 import { checkUpgrade, type UpgradeGrant, WsGateway } from "./wsGateway.ts";
 
@@ -12,7 +19,10 @@ interface ConnectionData {
   socket?: SocketSession;
 }
 
-function clientIp(server: { requestIP(request: Request): { address: string } | null } | null, request: Request): string {
+function clientIp(
+  server: { requestIP(request: Request): { address: string } | null } | null,
+  request: Request,
+): string {
   return server?.requestIP(request)?.address ?? "unknown";
 }
 
@@ -39,28 +49,55 @@ export function createApp(context: GatewayContext) {
   })
     .onError(({ code, error }) => {
       if (code === "NOT_FOUND") return errorResponse("NOT_FOUND", "no such route");
-      if (code === "PARSE" || code === "VALIDATION") return errorResponse("BAD_REQUEST", "malformed request");
+      if (code === "PARSE" || code === "VALIDATION")
+        return errorResponse("BAD_REQUEST", "malformed request");
       return responseForError(error);
     })
     .onAfterResponse(({ request, set }) => {
-      context.metrics.httpRequests.inc({ method: request.method, status: String(set.status ?? 200) });
+      context.metrics.httpRequests.inc({
+        method: request.method,
+        status: String(set.status ?? 200),
+      });
     })
     .get("/health/live", () => json(200, { status: "live" }))
     .get("/health/ready", () => {
       const failing = context.failingDependencies();
       if (context.isDraining()) failing.push("draining");
-      return failing.length === 0 ? json(200, { status: "ready" }) : json(503, { status: "not-ready", failing });
+      return failing.length === 0
+        ? json(200, { status: "ready" })
+        : json(503, { status: "not-ready", failing });
     })
-    .get("/metrics", () => new Response(context.metrics.registry.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }))
-    .post("/v1/sessions", ({ request, server }) => route(() => createSession(context, request, clientIp(server, request))), {
-      parse: "none",
-    })
+    .get(
+      "/metrics",
+      () =>
+        new Response(context.metrics.registry.render(), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        }),
+    )
+    .post(
+      "/v1/sessions",
+      ({ request, server }) =>
+        route(() => createSession(context, request, clientIp(server, request))),
+      {
+        parse: "none",
+      },
+    )
     .delete("/v1/sessions/current", ({ request }) => route(() => revokeSession(context, request)))
     .get("/v1/wallet", ({ request }) => route(() => getWallet(context, request)))
     .get("/v1/wallet/history", ({ request }) => route(() => getHistory(context, request)))
-    .post("/v1/wallet/deposit", ({ request }) => route(() => moveCash(context, request, "deposit")), { parse: "none" })
-    .post("/v1/wallet/withdraw", ({ request }) => route(() => moveCash(context, request, "withdrawal")), { parse: "none" })
-    .get("/v1/rounds/:roundId", ({ request, params }) => route(() => getRound(context, request, params.roundId)))
+    .post(
+      "/v1/wallet/deposit",
+      ({ request }) => route(() => moveCash(context, request, "deposit")),
+      { parse: "none" },
+    )
+    .post(
+      "/v1/wallet/withdraw",
+      ({ request }) => route(() => moveCash(context, request, "withdrawal")),
+      { parse: "none" },
+    )
+    .get("/v1/rounds/:roundId", ({ request, params }) =>
+      route(() => getRound(context, request, params.roundId)),
+    )
     .get("/v1/tables", () => json(200, { tables: [] }))
     .ws("/v1/ws", {
       // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.

@@ -4,7 +4,10 @@ import { bearerToken, isOperatorKey } from "./httpReply.ts";
 import type { Session } from "./sessions.ts";
 
 /** Who made an HTTP request. */
-export type Caller = { kind: "operator" } | { kind: "player"; session: Session } | { kind: "anonymous" };
+export type Caller =
+  | { kind: "operator" }
+  | { kind: "player"; session: Session }
+  | { kind: "anonymous" };
 
 export async function identify(context: GatewayContext, request: Request): Promise<Caller> {
   const token = bearerToken(request);
@@ -16,7 +19,8 @@ export async function identify(context: GatewayContext, request: Request): Promi
 
 export async function requirePlayer(context: GatewayContext, request: Request): Promise<Session> {
   const caller = await identify(context, request);
-  if (caller.kind !== "player") throw new CroupierError("UNAUTHENTICATED", "a valid player token is required");
+  if (caller.kind !== "player")
+    throw new CroupierError("UNAUTHENTICATED", "a valid player token is required");
   return caller.session;
 }
 
@@ -24,13 +28,20 @@ export async function requirePlayer(context: GatewayContext, request: Request): 
  * Operator mode: only the operator key may act on a player's money. Dev mode: a player's own
  * token may act on its own account.
  */
-export async function requireMoneyAuthority(context: GatewayContext, request: Request, playerId: string): Promise<void> {
+export async function requireMoneyAuthority(
+  context: GatewayContext,
+  request: Request,
+  playerId: string,
+): Promise<void> {
   const caller = await identify(context, request);
   if (context.config.operatorKey !== undefined) {
     if (caller.kind === "operator") return;
-    if (caller.kind === "player") throw new CroupierError("FORBIDDEN", "this needs the operator key");
+    if (caller.kind === "player")
+      throw new CroupierError("FORBIDDEN", "this needs the operator key");
     throw new CroupierError("UNAUTHENTICATED", "this needs the operator key");
   }
-  if (caller.kind !== "player") throw new CroupierError("UNAUTHENTICATED", "a valid player token is required");
-  if (caller.session.playerId !== playerId) throw new CroupierError("FORBIDDEN", "a player may only move its own money");
+  if (caller.kind !== "player")
+    throw new CroupierError("UNAUTHENTICATED", "a valid player token is required");
+  if (caller.session.playerId !== playerId)
+    throw new CroupierError("FORBIDDEN", "a player may only move its own money");
 }

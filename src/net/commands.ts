@@ -32,15 +32,18 @@ export function parseCommand(frame: unknown): ClientCommand {
       throw new CommandError(null, "BAD_REQUEST", "frame is not valid JSON");
     }
   }
-  if (!isPlainObject(value)) throw new CommandError(null, "BAD_REQUEST", "frame must be a JSON object");
+  if (!isPlainObject(value))
+    throw new CommandError(null, "BAD_REQUEST", "frame must be a JSON object");
   const id = isCommandId(value.id) ? value.id : null;
-  if (typeof value.type !== "string") throw new CommandError(id, "BAD_REQUEST", "type must be a string");
+  if (typeof value.type !== "string")
+    throw new CommandError(id, "BAD_REQUEST", "type must be a string");
   if (id === null) {
     throw new CommandError(null, "BAD_REQUEST", "id must be 1-64 characters of [A-Za-z0-9_.:-]");
   }
   switch (value.type) {
     case "spin": {
-      if (typeof value.game !== "string") throw new CommandError(id, "BAD_REQUEST", "game must be a string");
+      if (typeof value.game !== "string")
+        throw new CommandError(id, "BAD_REQUEST", "game must be a string");
       if (!isAmount(value.bet)) {
         throw new CommandError(id, "BAD_REQUEST", "bet must be a positive integer of minor units");
       }
@@ -52,6 +55,10 @@ export function parseCommand(frame: unknown): ClientCommand {
       if (tableCommands.has(value.type)) {
         throw new CommandError(id, "UNKNOWN_TABLE", "no tables are configured on this node");
       }
-      throw new CommandError(id, "BAD_REQUEST", `unknown command type "${value.type.slice(0, 32)}"`);
+      throw new CommandError(
+        id,
+        "BAD_REQUEST",
+        `unknown command type "${value.type.slice(0, 32)}"`,
+      );
   }
 }

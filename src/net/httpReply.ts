@@ -30,7 +30,10 @@ export function bearerToken(request: Request): string | undefined {
 }
 
 /** Constant-time comparison, so the key cannot be guessed byte by byte from response times. */
-export function isOperatorKey(candidate: string | undefined, operatorKey: string | undefined): boolean {
+export function isOperatorKey(
+  candidate: string | undefined,
+  operatorKey: string | undefined,
+): boolean {
   if (candidate === undefined || operatorKey === undefined) return false;
   const a = Buffer.from(candidate);
   const b = Buffer.from(operatorKey);
@@ -38,11 +41,16 @@ export function isOperatorKey(candidate: string | undefined, operatorKey: string
 }
 
 /** Reads a JSON object body of at most `bytesMax`; anything else is a CroupierError. */
-export async function readJsonBody(request: Request, bytesMax: number): Promise<Record<string, unknown>> {
+export async function readJsonBody(
+  request: Request,
+  bytesMax: number,
+): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > bytesMax) throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
+  if (declared > bytesMax)
+    throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
   const text = await request.text();
-  if (Buffer.byteLength(text) > bytesMax) throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
+  if (Buffer.byteLength(text) > bytesMax)
+    throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
   let value: unknown;
   try {
     value = JSON.parse(text);

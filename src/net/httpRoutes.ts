@@ -10,11 +10,18 @@ export const httpBodyBytesMax = 16 * 1024;
 const historyLimitDefault = 50;
 const historyLimitMax = 200;
 
-export async function createSession(context: GatewayContext, request: Request, ip: string): Promise<Response> {
+export async function createSession(
+  context: GatewayContext,
+  request: Request,
+  ip: string,
+): Promise<Response> {
   const caller = await identify(context, request);
   const { config } = context;
   if (config.operatorKey !== undefined && caller.kind !== "operator") {
-    throw new CroupierError(caller.kind === "player" ? "FORBIDDEN" : "UNAUTHENTICATED", "this needs the operator key");
+    throw new CroupierError(
+      caller.kind === "player" ? "FORBIDDEN" : "UNAUTHENTICATED",
+      "this needs the operator key",
+    );
   }
   // Operators are trusted back offices: only anonymous dev-mode callers are limited per IP.
   if (caller.kind !== "operator") {
@@ -25,11 +32,16 @@ export async function createSession(context: GatewayContext, request: Request, i
     }
   }
   const body = await readJsonBody(request, httpBodyBytesMax);
-  if (!isPlayerId(body.playerId)) throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
+  if (!isPlayerId(body.playerId))
+    throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
   // Activates the player (and, in dev mode, credits the starting balance once) before the token exists.
   await context.askPlayer(body.playerId, { type: "state" });
   const session = await context.sessions.create(body.playerId, config.sessionTtlMs);
-  return json(201, { token: session.token, playerId: session.playerId, expiresAt: new Date(session.expiresAt).toISOString() });
+  return json(201, {
+    token: session.token,
+    playerId: session.playerId,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  });
 }
 
 export async function revokeSession(context: GatewayContext, request: Request): Promise<Response> {
@@ -47,18 +59,29 @@ export async function getWallet(context: GatewayContext, request: Request): Prom
   const session = await requirePlayer(context, request);
   const reply = await context.askPlayer(session.playerId, { type: "state" });
   if (reply.type !== "state") throw new Error("player actor answered state with a command reply");
-  return json(200, { playerId: session.playerId, balance: reply.balance, currency: context.config.currency });
+  return json(200, {
+    playerId: session.playerId,
+    balance: reply.balance,
+    currency: context.config.currency,
+  });
 }
 
 export async function getHistory(context: GatewayContext, request: Request): Promise<Response> {
   const session = await requirePlayer(context, request);
   const params = new URL(request.url).searchParams;
-  const limit = parseOptionalInteger(params.get("limit"), "limit", 1, historyLimitMax) ?? historyLimitDefault;
+  const limit =
+    parseOptionalInteger(params.get("limit"), "limit", 1, historyLimitMax) ?? historyLimitDefault;
   const before = parseOptionalInteger(params.get("before"), "before", 1, Number.MAX_SAFE_INTEGER);
   const entries = await context.ledger.history(session.playerId, limit, before);
   const last = entries.at(-1);
   return json(200, {
-    entries: entries.map((e) => ({ id: e.id, kind: e.kind, amount: e.amount, balanceAfter: e.balanceAfter, at: new Date(e.at).toISOString() })),
+    entries: entries.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      amount: e.amount,
+      balanceAfter: e.balanceAfter,
+      at: new Date(e.at).toISOString(),
+    })),
     next: entries.length === limit && last !== undefined ? String(last.cursor) : null,
   });
 }
@@ -69,10 +92,13 @@ export async function moveCash(
   type: "deposit" | "withdrawal",
 ): Promise<Response> {
   const body = await readJsonBody(request, httpBodyBytesMax);
-  if (!isPlayerId(body.playerId)) throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
+  if (!isPlayerId(body.playerId))
+    throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
   await requireMoneyAuthority(context, request, body.playerId);
-  if (!isAmount(body.amount)) throw new CroupierError("BAD_REQUEST", "amount must be a positive integer of minor units");
-  if (!isCommandId(body.id)) throw new CroupierError("BAD_REQUEST", "id must be 1-64 characters of [A-Za-z0-9_.:-]");
+  if (!isAmount(body.amount))
+    throw new CroupierError("BAD_REQUEST", "amount must be a positive integer of minor units");
+  if (!isCommandId(body.id))
+    throw new CroupierError("BAD_REQUEST", "id must be 1-64 characters of [A-Za-z0-9_.:-]");
   const reply = await context.askPlayer(
     body.playerId,
     { type, id: body.id, amount: body.amount },
@@ -82,7 +108,11 @@ export async function moveCash(
   return jsonText(200, reply.reply);
 }
 
-export async function getRound(context: GatewayContext, request: Request, roundId: string): Promise<Response> {
+export async function getRound(
+  context: GatewayContext,
+  request: Request,
+  roundId: string,
+): Promise<Response> {
   if (roundId.length > 128) return errorResponse("NOT_FOUND", "no such round");
   const round = await context.ledger.findRound(roundId);
   if (round === undefined) return errorResponse("NOT_FOUND", "no such round");
@@ -94,10 +124,16 @@ export async function getRound(context: GatewayContext, request: Request, roundI
   return jsonText(200, round.detail);
 }
 
-function parseOptionalInteger(raw: string | null, name: string, min: number, max: number): number | undefined {
+function parseOptionalInteger(
+  raw: string | null,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (raw === null) return undefined;
   if (!/^\d{1,16}$/.test(raw)) throw new CroupierError("BAD_REQUEST", `${name} must be an integer`);
   const value = Number(raw);
-  if (value < min || value > max) throw new CroupierError("BAD_REQUEST", `${name} must be ${min}..${max}`);
+  if (value < min || value > max)
+    throw new CroupierError("BAD_REQUEST", `${name} must be ${min}..${max}`);
   return value;
 }

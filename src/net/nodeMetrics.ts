@@ -5,17 +5,37 @@ export function createNodeMetrics(gauges: { sockets: () => number; actors: () =>
   const registry = new MetricsRegistry();
   return {
     registry,
-    commands: registry.counter("croupier_commands_total", "Client commands by type and outcome code"),
+    commands: registry.counter(
+      "croupier_commands_total",
+      "Client commands by type and outcome code",
+    ),
     commandLatencyMs: registry.histogram(
       "croupier_command_latency_ms",
       "Time from a command frame arriving to its reply being sent",
       latencyBucketsMs,
     ),
-    httpRequests: registry.counter("croupier_http_requests_total", "HTTP requests by route and status"),
-    closes: registry.counter("croupier_socket_closes_total", "Sockets closed by the server, by close code"),
-    rateLimited: registry.counter("croupier_rate_limited_total", "Requests refused for rate, by limit"),
-    socketsOpen: registry.gauge("croupier_sockets_open", "Open WebSockets on this node", gauges.sockets),
-    actorsActive: registry.gauge("croupier_actors_active", "Activated actors on this node", gauges.actors),
+    httpRequests: registry.counter(
+      "croupier_http_requests_total",
+      "HTTP requests by route and status",
+    ),
+    closes: registry.counter(
+      "croupier_socket_closes_total",
+      "Sockets closed by the server, by close code",
+    ),
+    rateLimited: registry.counter(
+      "croupier_rate_limited_total",
+      "Requests refused for rate, by limit",
+    ),
+    socketsOpen: registry.gauge(
+      "croupier_sockets_open",
+      "Open WebSockets on this node",
+      gauges.sockets,
+    ),
+    actorsActive: registry.gauge(
+      "croupier_actors_active",
+      "Activated actors on this node",
+      gauges.actors,
+    ),
   };
 }
 

@@ -54,7 +54,10 @@ export class SocketSession {
   sendSequenced(seq: number, text: string): void {
     if (this.pending !== null) {
       if (this.pending.length >= replayBufferEventsMax) {
-        this.close(closeCodes.slowConsumer, "too many events during replay; reconnect with lastSeq");
+        this.close(
+          closeCodes.slowConsumer,
+          "too many events during replay; reconnect with lastSeq",
+        );
         return;
       }
       this.pending.push({ seq, text });

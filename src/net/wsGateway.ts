@@ -1,7 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import type { PlayerReply } from "../actors/player.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
-import { CommandError, type ClientCommand, parseCommand } from "./commands.ts";
+import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, responseForError } from "./httpReply.ts";
 import type { Session } from "./sessions.ts";
@@ -17,9 +17,14 @@ export interface UpgradeGrant {
  * Runs before the upgrade: a refused connection gets an HTTP status and never becomes a socket.
  * Returns a Response to refuse, or the grant.
  */
-export async function checkUpgrade(context: GatewayContext, request: Request, ip: string): Promise<Response | UpgradeGrant> {
+export async function checkUpgrade(
+  context: GatewayContext,
+  request: Request,
+  ip: string,
+): Promise<Response | UpgradeGrant> {
   try {
-    if (context.isDraining()) return errorResponse("BUSY", "this node is draining; connect to another");
+    if (context.isDraining())
+      return errorResponse("BUSY", "this node is draining; connect to another");
     const { config } = context;
     const limit = { perSecond: config.upgradesPerSecondPerIp, burst: config.upgradeBurstPerIp };
     if (!(await context.limiter.take(`ip:${ip}:upgrade`, limit))) {
@@ -29,7 +34,8 @@ export async function checkUpgrade(context: GatewayContext, request: Request, ip
     const params = new URL(request.url).searchParams;
     const token = params.get("token");
     const session = token ? await context.sessions.find(token) : undefined;
-    if (session === undefined) return errorResponse("UNAUTHENTICATED", "missing, unknown, revoked or expired token");
+    if (session === undefined)
+      return errorResponse("UNAUTHENTICATED", "missing, unknown, revoked or expired token");
     const rawLastSeq = params.get("lastSeq");
     if (rawLastSeq === null) return { session, lastSeq: undefined };
     if (!/^\d{1,16}$/.test(rawLastSeq) || !Number.isSafeInteger(Number(rawLastSeq))) {
@@ -38,7 +44,11 @@ export async function checkUpgrade(context: GatewayContext, request: Request, ip
     const lastSeq = Number(rawLastSeq);
     const state = await context.askPlayer(session.playerId, { type: "state" });
     if (state.type !== "state") throw new Error("player actor answered state with a command reply");
-    if (lastSeq > state.seq) return errorResponse("BAD_REQUEST", `lastSeq ${lastSeq} is ahead of the latest seq ${state.seq}`);
+    if (lastSeq > state.seq)
+      return errorResponse(
+        "BAD_REQUEST",
+        `lastSeq ${lastSeq} is ahead of the latest seq ${state.seq}`,
+      );
     return { session, lastSeq };
   } catch (error) {
     return responseForError(error);
@@ -55,7 +65,13 @@ export class WsGateway {
   open(ws: ServerWebSocket<unknown>, grant: UpgradeGrant): SocketSession {
     socketCounter += 1;
     const socketId = `${this.context.config.nodeId}:${socketCounter}`;
-    const session = new SocketSession(socketId, grant.session.playerId, grant.session.token, ws, Date.now());
+    const session = new SocketSession(
+      socketId,
+      grant.session.playerId,
+      grant.session.token,
+      ws,
+      Date.now(),
+    );
     this.context.sockets.add(session);
     session.setUnsubscribe(
       this.context.events.subscribe(session.playerId, (seq, event, origin) => {
@@ -71,12 +87,17 @@ export class WsGateway {
     const { context } = this;
     try {
       const state = await context.askPlayer(session.playerId, { type: "state" });
-      if (state.type !== "state") throw new Error("player actor answered state with a command reply");
+      if (state.type !== "state")
+        throw new Error("player actor answered state with a command reply");
       let replay: { seq: number; event: string }[] = [];
       let replayFrom: number | undefined;
       if (lastSeq !== undefined && lastSeq < state.seq) {
         const after = Math.max(lastSeq, state.seq - context.config.replayEventsMax);
-        replay = await context.ledger.eventsAfter(session.playerId, after, context.config.replayEventsMax);
+        replay = await context.ledger.eventsAfter(
+          session.playerId,
+          after,
+          context.config.replayEventsMax,
+        );
         const first = replay[0]?.seq;
         if (first !== lastSeq + 1) replayFrom = first ?? state.seq + 1;
       }
@@ -111,11 +132,17 @@ export class WsGateway {
       command = parseCommand(frame);
     } catch (error) {
       const id = error instanceof CommandError ? error.commandId : null;
-      if (await this.allowed(session)) this.sendError(session, id, toCroupierError(error), "invalid");
+      if (await this.allowed(session))
+        this.sendError(session, id, toCroupierError(error), "invalid");
       return;
     }
     if (!(await this.allowed(session))) {
-      this.sendError(session, command.id, new CroupierError("RATE_LIMITED", "too many commands; back off"), command.type);
+      this.sendError(
+        session,
+        command.id,
+        new CroupierError("RATE_LIMITED", "too many commands; back off"),
+        command.type,
+      );
       return;
     }
     try {
@@ -135,7 +162,13 @@ export class WsGateway {
       case "spin": {
         const reply = await this.context.askPlayer(
           session.playerId,
-          { type: "spin", id: command.id, game: command.game, bet: command.bet, origin: session.socketId },
+          {
+            type: "spin",
+            id: command.id,
+            game: command.game,
+            bet: command.bet,
+            origin: session.socketId,
+          },
           `${command.id}|spin:${command.game}:${command.bet}`,
         );
         this.sendReply(session, reply);
@@ -147,7 +180,8 @@ export class WsGateway {
   /** The first execution's reply is this socket's copy of a sequenced message; a retry's is a plain reply. */
   private sendReply(session: SocketSession, reply: PlayerReply): void {
     if (reply.type !== "command") throw new Error("player actor answered a command with state");
-    if (reply.fresh && reply.origin === session.socketId) session.sendSequenced(reply.seq, reply.reply);
+    if (reply.fresh && reply.origin === session.socketId)
+      session.sendSequenced(reply.seq, reply.reply);
     else session.send(reply.reply);
   }
 
@@ -171,9 +205,15 @@ export class WsGateway {
     return false;
   }
 
-  private sendError(session: SocketSession, id: string | null, error: CroupierError, type: string): void {
+  private sendError(
+    session: SocketSession,
+    id: string | null,
+    error: CroupierError,
+    type: string,
+  ): void {
     this.context.metrics.commands.inc({ type, code: error.code });
-    if (error.code === "INTERNAL" && error.cause !== undefined) console.error("command failed", error.cause);
+    if (error.code === "INTERNAL" && error.cause !== undefined)
+      console.error("command failed", error.cause);
     session.send(JSON.stringify({ type: "error", id, code: error.code, message: error.message }));
   }
 

@@ -42,7 +42,11 @@ export class Gauge {
   ) {}
 
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join("\n");
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      `${this.name} ${this.read()}`,
+    ].join("\n");
   }
 }
 
@@ -77,7 +81,11 @@ export class Histogram {
       cumulative += this.counts[i] as number;
       lines.push(`${this.name}_bucket{le="${bound}"} ${cumulative}`);
     });
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${this.sum}`,
+      `${this.name}_count ${this.count}`,
+    );
     return lines.join("\n");
   }
 }

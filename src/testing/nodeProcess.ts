@@ -22,7 +22,10 @@ export interface NodeProcess {
 }
 
 /** Starts `bun src/main.ts` as a real child process and waits for its "listening on" line. */
-export async function spawnNode(env: Record<string, string>, timeoutMs = 15_000): Promise<NodeProcess> {
+export async function spawnNode(
+  env: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<NodeProcess> {
   const child = Bun.spawn([process.execPath, mainPath], {
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...generousLimitEnv, ...env },
     stdin: "ignore",
@@ -43,7 +46,13 @@ export async function spawnNode(env: Record<string, string>, timeoutMs = 15_000)
       void child.stdout.pipeTo(new WritableStream()); // keep draining so the child never blocks on a full pipe
       const httpUrl = match[1] as string;
       const banner = output.split("\n").find((line) => line.includes("listening on")) ?? "";
-      return { process: child, httpUrl, wsUrl: httpUrl.replace("http", "ws"), port: Number(match[2]), banner };
+      return {
+        process: child,
+        httpUrl,
+        wsUrl: httpUrl.replace("http", "ws"),
+        port: Number(match[2]),
+        banner,
+      };
     }
   }
   child.kill(9);

@@ -8,9 +8,12 @@ export async function waitFor(
   description = "condition",
   intervalMs = 5,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const deadlineMs = performance.now() + timeoutMs;
+  // Bounded by the deadline.
   while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    if (performance.now() > deadlineMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
+    }
     await Bun.sleep(intervalMs);
   }
 }

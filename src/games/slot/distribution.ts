@@ -56,35 +56,46 @@ export function enumerateWins(
   const suffixScatters = suffixes.map(
     ([stop4, stop5]) => at(scatters[3], stop4) + at(scatters[4], stop5),
   );
-  const suffixesByScatters = countBy(suffixScatters);
+  const table: SuffixTable = {
+    suffixes,
+    scatters: suffixScatters,
+    byScatters: countBy(suffixScatters),
+  };
   const total = emptyDistribution();
   const [reel1, reel2, reel3] = [columns[0] ?? [], columns[1] ?? [], columns[2] ?? []];
 
   for (let stop1 = 0; stop1 < reel1.length; stop1++) {
     for (let stop2 = 0; stop2 < reel2.length; stop2++) {
       for (let stop3 = 0; stop3 < reel3.length; stop3++) {
-        const prefix = [at(reel1, stop1), at(reel2, stop2), at(reel3, stop3)];
-        const prefixScatters =
-          at(scatters[0], stop1) + at(scatters[1], stop2) + at(scatters[2], stop3);
-        const liveLines = linesPayingOnThree(prefix);
-        const stops = [stop1, stop2, stop3];
-        if (liveLines.length === 0) {
-          addScatterOnly(
-            total,
-            stops,
-            prefixScatters,
-            suffixesByScatters,
-            suffixes,
-            suffixScatters,
-          );
-        } else {
-          addEachSuffix(total, stops, prefixScatters, liveLines, suffixes, suffixScatters, columns);
-        }
+        const prefix: Prefix = {
+          stops: [stop1, stop2, stop3],
+          scatters: at(scatters[0], stop1) + at(scatters[1], stop2) + at(scatters[2], stop3),
+        };
+        const liveLines = linesPayingOnThree([
+          at(reel1, stop1),
+          at(reel2, stop2),
+          at(reel3, stop3),
+        ]);
+        if (liveLines.length === 0) addScatterOnly(total, prefix, table);
+        else addEachSuffix(total, prefix, liveLines, table, columns);
       }
     }
   }
   total.combinations = BigInt(reel1.length * reel2.length * reel3.length) * BigInt(suffixes.length);
   return total;
+}
+
+/** Stops of reels 1 to 3 and the scatters they show. */
+interface Prefix {
+  stops: readonly number[];
+  scatters: number;
+}
+
+/** The suffixes to combine with every prefix, their scatter counts, and how many show each count. */
+interface SuffixTable {
+  suffixes: readonly Suffix[];
+  scatters: readonly number[];
+  byScatters: ReadonlyMap<number, number>;
 }
 
 /** A line still in play after reel 3: its row on reels 4 and 5 and its first three symbols. */
@@ -103,35 +114,25 @@ function linesPayingOnThree(prefix: readonly (readonly SlotSymbol[])[]): LiveLin
   return live;
 }
 
-function addScatterOnly(
-  total: WinDistribution,
-  stops: readonly number[],
-  prefixScatters: number,
-  suffixesByScatters: ReadonlyMap<number, number>,
-  suffixes: readonly Suffix[],
-  suffixScatters: readonly number[],
-): void {
-  for (const [count, suffixCount] of suffixesByScatters) {
-    const win = scatterPayFor(prefixScatters + count) * paylineCount;
+function addScatterOnly(total: WinDistribution, prefix: Prefix, table: SuffixTable): void {
+  for (const [count, suffixCount] of table.byScatters) {
+    const win = scatterPayFor(prefix.scatters + count) * paylineCount;
     const weight = BigInt(suffixCount);
     total.scatterWinSum += weight * BigInt(win);
     total.winSquareSum += weight * BigInt(win) * BigInt(win);
     if (win > 0) total.hitCombinations += weight;
     if (win > total.maxWin) {
-      const index = suffixScatters.indexOf(count);
       total.maxWin = win;
-      total.maxWinStops = [...stops, ...at(suffixes, index)];
+      total.maxWinStops = [...prefix.stops, ...at(table.suffixes, table.scatters.indexOf(count))];
     }
   }
 }
 
 function addEachSuffix(
   total: WinDistribution,
-  stops: readonly number[],
-  prefixScatters: number,
+  prefix: Prefix,
   liveLines: readonly LiveLine[],
-  suffixes: readonly Suffix[],
-  suffixScatters: readonly number[],
+  table: SuffixTable,
   columns: readonly (readonly (readonly SlotSymbol[])[])[],
 ): void {
   // Sums over the suffixes of one prefix stay far below 2^53, so plain numbers are exact here.
@@ -139,7 +140,7 @@ function addEachSuffix(
   let scatterWinSum = 0;
   let winSquareSum = 0;
   let hits = 0;
-  suffixes.forEach(([stop4, stop5], index) => {
+  table.suffixes.forEach(([stop4, stop5], index) => {
     const column4 = at(columns[3], stop4);
     const column5 = at(columns[4], stop5);
     let lineWin = 0;
@@ -148,7 +149,7 @@ function addEachSuffix(
       line.symbols[4] = at(column5, at(line.rows, 4));
       lineWin += evaluateLine(line.symbols)?.pay ?? 0;
     }
-    const scatterWin = scatterPayFor(prefixScatters + at(suffixScatters, index)) * paylineCount;
+    const scatterWin = scatterPayFor(prefix.scatters + at(table.scatters, index)) * paylineCount;
     const win = lineWin + scatterWin;
     lineWinSum += lineWin;
     scatterWinSum += scatterWin;
@@ -156,7 +157,7 @@ function addEachSuffix(
     if (win > 0) hits++;
     if (win > total.maxWin) {
       total.maxWin = win;
-      total.maxWinStops = [...stops, stop4, stop5];
+      total.maxWinStops = [...prefix.stops, stop4, stop5];
     }
   });
   if (!Number.isSafeInteger(winSquareSum)) throw new Error("win square sum lost precision");

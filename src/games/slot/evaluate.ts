@@ -35,8 +35,9 @@ export function evaluateLine(symbols: readonly SlotSymbol[]): LinePay | undefine
   const target = symbols[wildRun];
   if (target !== undefined && isLineSymbol(target)) {
     let count = wildRun + 1;
-    while (count < symbols.length && (symbols[count] === target || symbols[count] === WILD))
+    while (count < symbols.length && (symbols[count] === target || symbols[count] === WILD)) {
       count++;
+    }
     const pay = linePayFor(target, count);
     if (pay > (best?.pay ?? 0)) best = { symbol: target, count, pay };
   }

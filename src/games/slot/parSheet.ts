@@ -4,6 +4,7 @@
  *
  *   bun src/games/slot/parSheet.ts > docs/PAR-slot.md
  */
+import { evaluateStops } from "./evaluate.ts";
 import { slotMathFingerprint } from "./fingerprint.ts";
 import { paylineCount, paylines, reelCount } from "./paylines.ts";
 import { lineCountMax, lineCountMin, linePays, paytableVersion, scatterPays } from "./paytable.ts";
@@ -14,9 +15,16 @@ import { allSymbols, lineSymbols, SCATTER } from "./symbols.ts";
 
 const percentDecimals = 4;
 
+/** A Markdown table with columns padded to their widest cell, as the formatter lays them out. */
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const line = (cells: readonly (string | number)[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+  const cells = [header, ...rows].map((row) => row.map(String));
+  const widths = header.map((_, column) =>
+    Math.max(3, ...cells.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (row: readonly string[]) =>
+    `| ${widths.map((width, column) => (row[column] ?? "").padEnd(width)).join(" | ")} |`;
+  const [head = [], ...body] = cells;
+  return [line(head), line(widths.map((width) => "-".repeat(width))), ...body.map(line)].join("\n");
 }
 
 function fraction(value: Ratio): string {
@@ -114,6 +122,20 @@ function contributions(stats: SlotStatistics): string {
   ].join("\n");
 }
 
+function maxWinSection(stats: SlotStatistics): string {
+  const outcome = evaluateStops(stats.distribution.maxWinStops, paylineCount);
+  const reels = outcome.window[0]?.map((_, reel) => `reel ${reel + 1}`) ?? [];
+  const combinations = new Set(outcome.lines.map((line) => `${line.count} x ${line.symbol}`));
+  return [
+    `Stops [${outcome.stops.join(", ")}] show this window, the highest paying of all:`,
+    "",
+    table(reels, outcome.window),
+    "",
+    `It pays ${outcome.lines.length} line win(s) (${[...combinations].join(", ")})` +
+      ` and ${outcome.scatter.count} scatter(s): ${formatDecimal(stats.maxWin, 2)} x the total bet.`,
+  ].join("\n");
+}
+
 function parSheet(stats: SlotStatistics): string {
   return `# PAR sheet: slot, paytable \`${paytableVersion}\`
 
@@ -131,6 +153,10 @@ every stop combination (and the RTP again, which must match). Probabilities assu
 stops uniformly on each of its stops.
 
 ${summary(stats)}
+
+## Max win
+
+${maxWinSection(stats)}
 
 ## Rules
 
