@@ -31,9 +31,6 @@ export const paylines: readonly (readonly number[])[] = [
 export const paylineCount = paylines.length;
 
 assertPaylines();
-// Frozen: the lines must not change at run time under a published paytable version.
-//Z
-//W
 
 function assertPaylines(): void {
   const seen = new Set<string>();

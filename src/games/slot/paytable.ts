@@ -53,10 +53,6 @@ export function scatterPayFor(count: number): number {
 }
 
 assertPaytable();
-// Frozen: the pays must not change at run time under a published paytable version.
-for (const pays of Object.values(linePays)) Object.freeze(pays);
-Object.freeze(linePays);
-Object.freeze(scatterPays);
 
 function assertPaytable(): void {
   for (const symbol of lineSymbols) {

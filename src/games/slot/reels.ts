@@ -96,9 +96,6 @@ export function scattersAt(strip: Strip, stop: number): number {
 }
 
 assertStrips(reelStrips);
-// Frozen: the strips must not change at run time under a published paytable version.
-//Y
-//X
 
 export function assertStrips(strips: readonly Strip[]): void {
   if (strips.length !== reelCount) throw new Error(`expected ${reelCount} reel strips`);
