@@ -41,13 +41,18 @@ describe("config", () => {
     expect(refusal({ REDIS_URL: "not a url" })).toBe("config REDIS_URL: is not a URL");
     expect(refusal({ CURRENCY: "euro" })).toContain("CURRENCY");
     expect(refusal({ SLOT_BET_MIN: "400", SLOT_BET_MAX: "200" })).toContain("SLOT_BET_MIN");
-    expect(refusal({ SLOT_BET_STEP: "30", SLOT_BET_MIN: "30", SLOT_BET_MAX: "300" })).toContain("SLOT_BET_STEP");
+    expect(refusal({ SLOT_BET_STEP: "30", SLOT_BET_MIN: "30", SLOT_BET_MAX: "300" })).toContain(
+      "SLOT_BET_STEP",
+    );
   });
 
   test("config - the node refuses to start on a bad value and says which", () => {
-    const result = Bun.spawnSync([process.execPath, new URL("../src/main.ts", import.meta.url).pathname], {
-      env: { ...process.env, HEARTBEAT_MS: "-5", PORT: "0" },
-    });
+    const result = Bun.spawnSync(
+      [process.execPath, new URL("../src/main.ts", import.meta.url).pathname],
+      {
+        env: { ...process.env, HEARTBEAT_MS: "-5", PORT: "0" },
+      },
+    );
     expect(result.exitCode).toBe(78);
     expect(result.stderr.toString()).toContain("HEARTBEAT_MS");
   });

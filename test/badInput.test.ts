@@ -3,7 +3,7 @@ import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./h
 
 describe("bad input", () => {
   test("bad input - every malformed command gets its error, the socket survives, nothing moves", async () => {
-    await using node = await startTestNode();
+    await using node = await startTestNode({ slotBetMin: 40 });
     const { token } = await newSession(node);
     const socket = await RecordingSocket.open(node, token);
     const welcome = socket.messages[0];

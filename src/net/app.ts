@@ -121,8 +121,10 @@ export function createApp(context: GatewayContext) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
         if (socket !== undefined) return gateway.message(socket, message);
       },
+      // Elysia hands ping/pong handlers Bun's own socket, not its wrapper.
       pong(ws) {
-        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+        const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
+        const socket = raw.data.socket;
         if (socket !== undefined) gateway.pong(socket);
       },
       close(ws) {

@@ -27,6 +27,7 @@ export class SocketSession {
   /** Non-null while the welcome and replay are being prepared. */
   private pending: { seq: number; text: string }[] | null = [];
   private unsubscribe: (() => void) | undefined;
+  private commandSerial = 0;
 
   constructor(
     readonly socketId: string,
@@ -36,6 +37,12 @@ export class SocketSession {
     nowMs: number,
   ) {
     this.lastHeardAtMs = nowMs;
+  }
+
+  /** Names one command of this socket, so its reply can be told from a duplicate's. */
+  nextOrigin(): string {
+    this.commandSerial += 1;
+    return `${this.socketId}/${this.commandSerial}`;
   }
 
   setUnsubscribe(unsubscribe: () => void): void {

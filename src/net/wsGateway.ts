@@ -75,7 +75,9 @@ export class WsGateway {
     this.context.sockets.add(session);
     session.setUnsubscribe(
       this.context.events.subscribe(session.playerId, (seq, event, origin) => {
-        if (origin !== socketId) session.sendSequenced(seq, event);
+        // The socket whose command produced the event gets it as that command's reply instead.
+        if (origin === undefined || !origin.startsWith(`${socketId}/`))
+          session.sendSequenced(seq, event);
       }),
     );
     this.ready.set(session, this.welcome(session, grant.lastSeq));
@@ -160,28 +162,25 @@ export class WsGateway {
         session.send(JSON.stringify({ type: "pong", id: command.id }));
         return;
       case "spin": {
+        const origin = session.nextOrigin();
         const reply = await this.context.askPlayer(
           session.playerId,
-          {
-            type: "spin",
-            id: command.id,
-            game: command.game,
-            bet: command.bet,
-            origin: session.socketId,
-          },
+          { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
           `${command.id}|spin:${command.game}:${command.bet}`,
         );
-        this.sendReply(session, reply);
+        this.sendReply(session, reply, origin);
         return;
       }
     }
   }
 
-  /** The first execution's reply is this socket's copy of a sequenced message; a retry's is a plain reply. */
-  private sendReply(session: SocketSession, reply: PlayerReply): void {
+  /**
+   * The execution that moved the money answers with this socket's copy of the sequenced message;
+   * a duplicate (even one that waited on it) answers with a plain copy of the stored reply.
+   */
+  private sendReply(session: SocketSession, reply: PlayerReply, origin: string): void {
     if (reply.type !== "command") throw new Error("player actor answered a command with state");
-    if (reply.fresh && reply.origin === session.socketId)
-      session.sendSequenced(reply.seq, reply.reply);
+    if (reply.fresh && reply.origin === origin) session.sendSequenced(reply.seq, reply.reply);
     else session.send(reply.reply);
   }
 

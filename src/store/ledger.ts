@@ -116,6 +116,8 @@ export interface AuditReport {
   failures: string[];
   counts: { players: number; postings: number; commands: number };
   elapsedMs: number;
+  /** Checks that could not apply to this ledger and why, e.g. no table bets exist yet. */
+  notes?: string[];
 }
 
 export interface Ledger {

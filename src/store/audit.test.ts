@@ -1,0 +1,92 @@
+import { Database } from "bun:sqlite";
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { auditExitCodes } from "./auditCli.ts";
+import { openEmbeddedLedger } from "./embedded/embeddedLedger.ts";
+import {
+  freshDataDir,
+  removeDataDirs,
+  sqliteTamper,
+  testLedgerOptions,
+} from "./embedded/testing/tempLedger.ts";
+import { depositWrite, spinWrite } from "./ledgerContract.ts";
+
+afterAll(removeDataDirs);
+
+const bun = process.execPath;
+const cliPath = join(import.meta.dir, "auditCli.ts");
+
+/** Runs `npm run audit` as the operator would, against DATA_DIR. */
+async function runCli(dataDir: string): Promise<{ code: number; output: string }> {
+  const child = Bun.spawn([bun, cliPath], {
+    env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
+  return { code, output: stdout + stderr };
+}
+
+async function ledgerWithSpins(): Promise<string> {
+  const dataDir = await freshDataDir();
+  const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 300));
+    await ledger.write(depositWrite("p2", 1, "d1", 50));
+  } finally {
+    await ledger.close();
+  }
+  return dataDir;
+}
+
+test("ledger - audit command exits 0 and prints the counts on a sound ledger", async () => {
+  const { code, output } = await runCli(await ledgerWithSpins());
+  expect(output).toContain("2 players, 3 commands, 8 postings");
+  expect(output).toContain("invariant 5: not applicable: no table bets");
+  expect(output).toContain("OK: invariants 1-4 hold");
+  expect(code).toBe(auditExitCodes.ok);
+});
+
+test("ledger - audit command exits 1 naming the player when the file was tampered with", async () => {
+  const dataDir = await ledgerWithSpins();
+  const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    await sqliteTamper.skewBalance(ledger, "p2", -20);
+    await sqliteTamper.unbalanceCommand(ledger, "p1", "s1", 1);
+  } finally {
+    await ledger.close();
+  }
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain("invariant 3: player p2: balance 30 != sum of postings 50");
+  expect(output).toContain("invariant 2: player p1 command s1: postings sum to 1, not 0");
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit command reports a gap in a player's seqs and a seq ahead of the journal", async () => {
+  const dataDir = await ledgerWithSpins();
+  const db = new Database(join(dataDir, "ledger.db"), { readwrite: true });
+  try {
+    db.run("UPDATE journal SET seq = 7 WHERE player_id = 'p1' AND seq = 2");
+    db.run("UPDATE players SET seq = 7 WHERE player_id = 'p1'");
+    db.run("UPDATE players SET seq = 2 WHERE player_id = 'p2'");
+  } finally {
+    db.close();
+  }
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain("invariant 4: player p1: journal has 2 entries (2 distinct seqs, 1..7)");
+  expect(output).toContain(
+    "invariant 4: player p2: journal has 1 entries (1 distinct seqs, 1..1), player seq is 2",
+  );
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit command exits 2 when there is no ledger to audit", async () => {
+  const { code, output } = await runCli(join(await freshDataDir(), "missing"));
+  expect(output).toContain("no ledger at");
+  expect(code).toBe(auditExitCodes.error);
+});

@@ -1,0 +1,70 @@
+/**
+ * Options of the embedded (bun:sqlite) ledger, with their defaults and units in one place.
+ * The group-commit knobs come from config (LEDGER_GROUP_COMMIT_MS, LEDGER_GROUP_COMMIT_WRITES_MAX,
+ * LEDGER_QUEUE_MAX); the rest are storage tuning with defaults measured on the bench.
+ */
+export interface EmbeddedLedgerOptions {
+  /** Directory of `ledger.db`; created if missing. */
+  dataDir: string;
+  /** How long the writer waits for more writes when its queue is below a full batch; 0 = no wait. */
+  groupCommitWindowMs: number;
+  /** Writes committed in one transaction at most. */
+  groupCommitWritesMax: number;
+  /** Writes outstanding (sent or waiting, not yet answered) before `write` refuses with BUSY. */
+  queueMax: number;
+  /** How long a connection waits for a lock held by another connection before failing. */
+  busyTimeoutMs?: number;
+  /** Page cache of the writer connection, KiB. The hot index pages of every active player fit. */
+  writerCacheKiB?: number;
+  /**
+   * WAL pages before the writer checkpoints into the main file. Larger means fewer checkpoints
+   * (a page rewritten by many commits is copied once) at the cost of a larger WAL file.
+   */
+  walAutocheckpointPages?: number;
+  /** Bound on opening (schema creation, pragma checks) before the open fails. */
+  openTimeoutMs?: number;
+  /** Bound on draining queued writes at close before they are failed as INTERNAL. */
+  closeTimeoutMs?: number;
+}
+
+export type ResolvedEmbeddedLedgerOptions = Required<EmbeddedLedgerOptions>;
+
+export const embeddedLedgerDefaults = {
+  busyTimeoutMs: 5_000,
+  writerCacheKiB: 64 * 1024, // 64 MiB
+  walAutocheckpointPages: 40_000, // 4 KiB pages: about 160 MiB of WAL between checkpoints
+  openTimeoutMs: 30_000,
+  closeTimeoutMs: 30_000,
+} as const;
+
+/** Postings one write may carry at most; also the radix of history cursors (seq * radix + index). */
+export const postingsPerWriteMax = 64;
+
+/** Length bounds of the identifiers the store accepts (the protocol allows 64; settlements add "round:"). */
+export const playerIdLengthMax = 64;
+export const commandIdLengthMax = 128;
+
+function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `embedded ledger option ${name}: ${value} is not an integer in ${min}..${max}`,
+    );
+  }
+}
+
+/** Merges defaults once and rejects options that cannot work, naming the option. */
+export function resolveOptions(options: EmbeddedLedgerOptions): ResolvedEmbeddedLedgerOptions {
+  const resolved: ResolvedEmbeddedLedgerOptions = { ...embeddedLedgerDefaults, ...options };
+  if (typeof resolved.dataDir !== "string" || resolved.dataDir === "") {
+    throw new RangeError("embedded ledger option dataDir: must be a non-empty path");
+  }
+  assertIntegerIn("groupCommitWindowMs", resolved.groupCommitWindowMs, 0, 1_000);
+  assertIntegerIn("groupCommitWritesMax", resolved.groupCommitWritesMax, 1, 100_000);
+  assertIntegerIn("queueMax", resolved.queueMax, 1, 10_000_000);
+  assertIntegerIn("busyTimeoutMs", resolved.busyTimeoutMs, 0, 600_000);
+  assertIntegerIn("writerCacheKiB", resolved.writerCacheKiB, 1_024, 16 * 1024 * 1024);
+  assertIntegerIn("walAutocheckpointPages", resolved.walAutocheckpointPages, 100, 1_000_000);
+  assertIntegerIn("openTimeoutMs", resolved.openTimeoutMs, 1, 600_000);
+  assertIntegerIn("closeTimeoutMs", resolved.closeTimeoutMs, 1, 600_000);
+  return resolved;
+}

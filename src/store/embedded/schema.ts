@@ -1,0 +1,139 @@
+import { Database } from "bun:sqlite";
+import { join } from "node:path";
+
+/**
+ * The embedded ledger's tables. Shaped for group commit of many players' writes:
+ *
+ * - Rows that grow with every write (`journal`, `postings`) are appended in commit order, so a
+ *   batch fills a few fresh pages instead of touching one page per player. Only the two small
+ *   per-player indexes (by seq and by command id) and the `players` row are written at random.
+ * - A slot round is one journal entry, so its record lives in the journal row (`round_*`
+ *   columns) rather than in a second table: one row fewer per spin.
+ * - There is no balance row for house, cash or promo accounts: updating one on every spin would
+ *   make every write contend on the same page. Their balances are sums of postings.
+ * - `event` is NULL when the sequenced event is the reply itself (a spin), so the text is stored once.
+ */
+export const schemaVersion = 1;
+
+export const ledgerFileName = "ledger.db";
+
+export function ledgerPath(dataDir: string): string {
+  return join(dataDir, ledgerFileName);
+}
+
+const schemaSql = `
+CREATE TABLE IF NOT EXISTS players (
+  player_id TEXT PRIMARY KEY,
+  balance INTEGER NOT NULL CHECK (balance >= 0),
+  seq INTEGER NOT NULL CHECK (seq >= 0)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS journal (
+  id INTEGER PRIMARY KEY,
+  player_id TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq >= 1),
+  command_id TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  reply TEXT NOT NULL,
+  event TEXT,
+  at INTEGER NOT NULL,
+  round_id TEXT,
+  game TEXT,
+  round_detail TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_by_seq ON journal (player_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_by_command ON journal (player_id, command_id);
+CREATE UNIQUE INDEX IF NOT EXISTS journal_by_round ON journal (round_id) WHERE round_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS postings (
+  journal_id INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  kind TEXT,
+  amount INTEGER NOT NULL CHECK (amount != 0),
+  balance_after INTEGER CHECK (balance_after >= 0),
+  PRIMARY KEY (journal_id, n)
+) WITHOUT ROWID;
+`;
+
+export interface WriterPragmas {
+  busyTimeoutMs: number;
+  cacheKiB: number;
+  walAutocheckpointPages: number;
+}
+
+/** What the writer connection reports after setup; read back from SQLite, not assumed. */
+export interface Durability {
+  journalMode: string;
+  synchronous: number;
+  busyTimeoutMs: number;
+}
+
+/** `PRAGMA synchronous` values; FULL syncs the WAL on every commit (safe against power loss). */
+export const synchronousFull = 2;
+
+function readPragma(db: Database, name: string): string | number {
+  const row = db.query(`PRAGMA ${name}`).values()[0];
+  const value = row?.[0];
+  if (typeof value !== "string" && typeof value !== "number") {
+    throw new Error(`PRAGMA ${name} returned no value`);
+  }
+  return value;
+}
+
+/** Reads the durability settings back and fails unless they are the ones the ledger promises. */
+export function verifyDurability(db: Database, busyTimeoutMs: number): Durability {
+  const durability: Durability = {
+    journalMode: String(readPragma(db, "journal_mode")).toLowerCase(),
+    synchronous: Number(readPragma(db, "synchronous")),
+    busyTimeoutMs: Number(readPragma(db, "busy_timeout")),
+  };
+  if (durability.journalMode !== "wal") {
+    throw new Error(`journal_mode is ${durability.journalMode}, not wal`);
+  }
+  if (durability.synchronous !== synchronousFull) {
+    throw new Error(`synchronous is ${durability.synchronous}, not FULL (${synchronousFull})`);
+  }
+  if (durability.busyTimeoutMs !== busyTimeoutMs) {
+    throw new Error(`busy_timeout is ${durability.busyTimeoutMs}, not ${busyTimeoutMs}`);
+  }
+  return durability;
+}
+
+/** Opens (creating if needed) the writer connection, applies pragmas and the schema. */
+export function openWriterDatabase(path: string, pragmas: WriterPragmas): Database {
+  const db = new Database(path, { create: true, readwrite: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${pragmas.busyTimeoutMs}`);
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = FULL");
+    db.run(`PRAGMA cache_size = -${pragmas.cacheKiB}`);
+    db.run(`PRAGMA wal_autocheckpoint = ${pragmas.walAutocheckpointPages}`);
+    // After a checkpoint the WAL is cut back to this size, so a burst does not keep disk forever.
+    db.run(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
+    const version = Number(readPragma(db, "user_version"));
+    if (version !== 0 && version !== schemaVersion) {
+      throw new Error(`ledger schema version ${version} is not ${schemaVersion}`);
+    }
+    db.run("BEGIN IMMEDIATE");
+    db.run(schemaSql);
+    db.run(`PRAGMA user_version = ${schemaVersion}`);
+    db.run("COMMIT");
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** A read-only connection: WAL lets it read alongside the writer and see every commit so far. */
+export function openReaderDatabase(path: string, busyTimeoutMs: number): Database {
+  const db = new Database(path, { readonly: true, strict: true });
+  db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  const version = Number(readPragma(db, "user_version"));
+  if (version !== schemaVersion) {
+    db.close();
+    throw new Error(`ledger schema version ${version} is not ${schemaVersion}`);
+  }
+  return db;
+}

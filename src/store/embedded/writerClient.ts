@@ -1,0 +1,232 @@
+import { assertNever, CroupierError } from "../../errors.ts";
+import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+import type { Durability } from "./schema.ts";
+import {
+  decodeFromWriter,
+  encode,
+  type FromWriter,
+  type NumberedWrite,
+  type WriterSettings,
+} from "./writerProtocol.ts";
+
+/**
+ * The main thread's side of the writer worker. Writes issued in the same turn of the event loop
+ * travel in one message; every outstanding write holds a promise settled by the worker's answer.
+ * Outstanding writes are bounded by `queueMax`: past it `write` refuses at once with BUSY.
+ */
+
+export interface WriterStats {
+  /** Transactions committed. */
+  batches: number;
+  /** Writes answered from committed transactions (any outcome). */
+  writes: number;
+  /** Largest batch committed in one transaction. */
+  batchWritesMax: number;
+  /** Transactions that failed and were rolled back. */
+  batchesFailed: number;
+  /** Time the worker spent inside transactions, ms. */
+  workerBusyMs: number;
+}
+
+type State = "opening" | "open" | "closing" | "closed" | "dead";
+
+interface Pending {
+  resolve(outcome: WriteOutcome): void;
+  reject(error: CroupierError): void;
+}
+
+const rolledBackMessage =
+  "the ledger transaction failed and was rolled back; this write did not commit (reload and retry)";
+
+export class WriterClient {
+  readonly #worker: Worker;
+  readonly #queueMax: number;
+  readonly #pending = new Map<number, Pending>();
+  #outbox: NumberedWrite[] = [];
+  #outboxScheduled = false;
+  #nextId = 1;
+  #state: State = "opening";
+  #lastBatchFailed = false;
+  readonly #opened = Promise.withResolvers<Durability>();
+  readonly #closed = Promise.withResolvers<void>();
+  readonly stats: WriterStats = {
+    batches: 0,
+    writes: 0,
+    batchWritesMax: 0,
+    batchesFailed: 0,
+    workerBusyMs: 0,
+  };
+
+  private constructor(settings: WriterSettings) {
+    this.#queueMax = settings.queueMax;
+    this.#worker = new Worker(new URL("./writerWorker.ts", import.meta.url).href);
+    this.#worker.addEventListener("message", (event) =>
+      this.#receive(decodeFromWriter(event.data)),
+    );
+    this.#worker.addEventListener("error", (event) =>
+      this.#die(`writer thread failed: ${event.message}`),
+    );
+    this.#worker.addEventListener("messageerror", () =>
+      this.#die("writer message could not be read"),
+    );
+    this.#worker.addEventListener("close", () => this.#die("writer thread exited"));
+    this.#worker.postMessage(encode({ type: "open", settings }));
+  }
+
+  /** Starts the worker and waits until it has opened the file and verified its durability. */
+  static async start(settings: WriterSettings, openTimeoutMs: number): Promise<WriterClient> {
+    const client = new WriterClient(settings);
+    const timer = setTimeout(
+      () => client.#die(`writer did not open within ${openTimeoutMs} ms`),
+      openTimeoutMs,
+    );
+    try {
+      await client.#opened.promise;
+      return client;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Durability settings as the worker read them back from SQLite after opening. */
+  get durability(): Promise<Durability> {
+    return this.#opened.promise;
+  }
+
+  /** True while writes can commit: the worker runs and the last transaction did not fail. */
+  healthy(): boolean {
+    return this.#state === "open" && !this.#lastBatchFailed;
+  }
+
+  write(write: WalletWrite): Promise<WriteOutcome> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new CroupierError("BUSY", `ledger is ${this.#state}; nothing was written`),
+      );
+    }
+    if (this.#pending.size >= this.#queueMax) {
+      return Promise.reject(
+        new CroupierError("BUSY", `ledger queue is full (${this.#queueMax} writes outstanding)`),
+      );
+    }
+    const id = this.#nextId++;
+    const { promise, resolve, reject } = Promise.withResolvers<WriteOutcome>();
+    this.#pending.set(id, { resolve, reject });
+    this.#outbox.push({ id, write });
+    if (!this.#outboxScheduled) {
+      this.#outboxScheduled = true;
+      // A macrotask, not a microtask: every write issued while this turn's promise chains
+      // run joins the same message.
+      setImmediate(() => this.#sendOutbox());
+    }
+    return promise;
+  }
+
+  /** Commits what is queued, closes the file and stops the worker. Bounded by `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#state === "open" || this.#state === "opening") {
+      this.#state = "closing";
+      this.#sendOutbox();
+      this.#worker.postMessage(encode({ type: "close" }));
+    }
+    const timer = setTimeout(
+      () => this.#die(`writer did not close within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    await this.#closed.promise;
+    clearTimeout(timer);
+    this.#worker.terminate();
+  }
+
+  /** Fault injection for tests: stops the writer thread the way a crash of it would. */
+  terminateWorker(): void {
+    this.#worker.terminate();
+  }
+
+  #sendOutbox(): void {
+    this.#outboxScheduled = false;
+    if (this.#outbox.length === 0) return;
+    const writes = this.#outbox;
+    this.#outbox = [];
+    let text: string;
+    try {
+      text = encode({ type: "writes", writes });
+    } catch {
+      text = encode({
+        type: "writes",
+        writes: writes.filter((numbered) => this.#encodable(numbered)),
+      });
+    }
+    this.#worker.postMessage(text);
+  }
+
+  /** Refuses, as a programmer error, a write that cannot be encoded (a bigint, a cycle). */
+  #encodable(numbered: NumberedWrite): boolean {
+    try {
+      JSON.stringify(numbered);
+      return true;
+    } catch (error) {
+      this.#settle(numbered.id, { error: `write cannot be encoded: ${String(error)}` });
+      return false;
+    }
+  }
+
+  #settle(id: number, result: { outcome: WriteOutcome } | { error: string }): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    this.#pending.delete(id);
+    if ("outcome" in result) pending.resolve(result.outcome);
+    else pending.reject(new CroupierError("INTERNAL", `ledger refused the write: ${result.error}`));
+  }
+
+  #receive(message: FromWriter): void {
+    switch (message.type) {
+      case "opened":
+        if (this.#state === "opening") this.#state = "open";
+        this.#opened.resolve(message.durability);
+        break;
+      case "open_failed":
+        this.#die(`ledger could not be opened: ${message.message}`);
+        break;
+      case "results":
+        this.#lastBatchFailed = false;
+        this.stats.batches += 1;
+        this.stats.writes += message.results.length;
+        this.stats.batchWritesMax = Math.max(this.stats.batchWritesMax, message.results.length);
+        this.stats.workerBusyMs += message.busyMs;
+        for (const [id, result] of message.results) this.#settle(id, result);
+        break;
+      case "batch_failed":
+        this.#lastBatchFailed = true;
+        this.stats.batchesFailed += 1;
+        this.stats.workerBusyMs += message.busyMs;
+        for (const id of message.ids)
+          this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
+        break;
+      case "closed":
+        this.#state = "closed";
+        this.#failAll("ledger closed before answering");
+        this.#closed.resolve();
+        break;
+      default:
+        assertNever(message);
+    }
+  }
+
+  /** The worker is gone: no answer will come, so every outstanding write is in doubt. */
+  #die(reason: string): void {
+    if (this.#state === "closed" || this.#state === "dead") return;
+    this.#state = "dead";
+    this.#failAll(reason);
+    this.#opened.reject(new CroupierError("INTERNAL", reason));
+    this.#closed.resolve();
+    this.#worker.terminate();
+  }
+
+  #failAll(reason: string): void {
+    this.#outbox = [];
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { reject } of pending) reject(new CroupierError("INTERNAL", reason));
+  }
+}

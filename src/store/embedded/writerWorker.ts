@@ -1,0 +1,156 @@
+/**
+ * The writer thread: the only connection that writes `ledger.db`. It queues the writes the main
+ * thread posts and group-commits them: up to `groupCommitWritesMax` per transaction, waiting up to
+ * `groupCommitWindowMs` for more while the queue is short of a full batch. SQLite work (and the
+ * fsync of every commit) happens here, so the main event loop stays free for sockets.
+ */
+import type { Database } from "bun:sqlite";
+import { assertNever } from "../../errors.ts";
+import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
+import { openWriterDatabase, verifyDurability } from "./schema.ts";
+import {
+  decodeToWriter,
+  encode,
+  type FromWriter,
+  type NumberedWrite,
+  type WriterSettings,
+} from "./writerProtocol.ts";
+
+declare const self: Worker;
+
+interface Open {
+  db: Database;
+  writer: BatchWriter;
+  settings: WriterSettings;
+}
+
+let open: Open | undefined;
+const queue: NumberedWrite[] = [];
+let windowTimer: ReturnType<typeof setTimeout> | undefined;
+let flushImmediate: ReturnType<typeof setImmediate> | undefined;
+
+function post(message: FromWriter): void {
+  self.postMessage(encode(message));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function openLedger(settings: WriterSettings): void {
+  try {
+    const db = openWriterDatabase(settings.path, settings.pragmas);
+    const durability = verifyDurability(db, settings.pragmas.busyTimeoutMs);
+    open = { db, writer: createBatchWriter(db), settings };
+    post({ type: "opened", durability });
+  } catch (error) {
+    post({ type: "open_failed", message: errorText(error) });
+  }
+}
+
+function cancelScheduled(): void {
+  if (windowTimer !== undefined) clearTimeout(windowTimer);
+  if (flushImmediate !== undefined) clearImmediate(flushImmediate);
+  windowTimer = undefined;
+  flushImmediate = undefined;
+}
+
+/**
+ * A full batch (or no window) flushes on the next turn, after the messages already delivered to
+ * this thread have been queued; a short queue waits for the window to gather more.
+ */
+function schedule(settings: WriterSettings): void {
+  if (queue.length === 0 || flushImmediate !== undefined) return;
+  if (queue.length >= settings.groupCommitWritesMax || settings.groupCommitWindowMs === 0) {
+    cancelScheduled();
+    flushImmediate = setImmediate(flush);
+  } else if (windowTimer === undefined) {
+    windowTimer = setTimeout(flush, settings.groupCommitWindowMs);
+  }
+}
+
+/** Commits one batch and answers for all of it in one message. */
+function flushOnce(state: Open): void {
+  const batch = queue.splice(0, state.settings.groupCommitWritesMax);
+  if (batch.length === 0) return;
+  const startedMs = performance.now();
+  try {
+    const results = state.writer.commit(
+      batch.map((numbered) => numbered.write),
+      Date.now(),
+    );
+    const numbered: [number, (typeof results)[number]][] = results.map((result, index) => [
+      (batch[index] as NumberedWrite).id,
+      result,
+    ]);
+    post({ type: "results", results: numbered, busyMs: performance.now() - startedMs });
+  } catch (error) {
+    post({
+      type: "batch_failed",
+      ids: batch.map((numbered) => numbered.id),
+      message: errorText(error),
+      busyMs: performance.now() - startedMs,
+    });
+  }
+}
+
+function flush(): void {
+  cancelScheduled();
+  if (open === undefined) return;
+  flushOnce(open);
+  // What is left has already waited for a full batch ahead of it: no further window.
+  if (queue.length > 0) flushImmediate = setImmediate(flush);
+}
+
+function enqueue(writes: NumberedWrite[]): void {
+  if (open === undefined) {
+    post({
+      type: "batch_failed",
+      ids: writes.map((w) => w.id),
+      message: "ledger is not open",
+      busyMs: 0,
+    });
+    return;
+  }
+  for (const write of writes) queue.push(write);
+  // The main thread bounds outstanding writes; more here means that bound is broken.
+  if (queue.length > open.settings.queueMax) {
+    throw new Error(`writer queue ${queue.length} exceeds queueMax ${open.settings.queueMax}`);
+  }
+  schedule(open.settings);
+}
+
+function close(): void {
+  cancelScheduled();
+  const state = open;
+  open = undefined;
+  if (state !== undefined) {
+    // Bounded: each pass takes up to a full batch off a queue no longer than queueMax.
+    const passesMax = Math.ceil(state.settings.queueMax / state.settings.groupCommitWritesMax) + 1;
+    for (let pass = 0; pass < passesMax && queue.length > 0; pass++) flushOnce(state);
+    try {
+      state.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // A reader may hold the WAL; the next open recovers from it either way.
+    }
+    state.db.close();
+  }
+  post({ type: "closed" });
+}
+
+self.onmessage = (event: MessageEvent) => {
+  const message = decodeToWriter(event.data);
+  switch (message.type) {
+    case "open":
+      openLedger(message.settings);
+      break;
+    case "writes":
+      enqueue(message.writes);
+      break;
+    case "close":
+      close();
+      break;
+    default:
+      assertNever(message);
+  }
+};
