@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+
+describe("health", () => {
+  test("health - live, ready and metrics answer on a running node", async () => {
+    await using node = await startTestNode();
+    expect(await http(node, "GET", "/health/live")).toEqual({ status: 200, body: { status: "live" } });
+    expect(await http(node, "GET", "/health/ready")).toEqual({ status: 200, body: { status: "ready" } });
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    socket.send({ type: "spin", id: "m1", game: "slot", bet: 100 });
+    await socket.waitFor((m) => m.id === "m1");
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('croupier_commands_total{code="OK",type="spin"} 1');
+    expect(metrics).toContain("croupier_sockets_open 1");
+    expect(metrics).toMatch(/croupier_command_latency_ms_count 1\b/);
+    socket.close();
+  });
+
+  test("health - draining closes open sockets with 1012", async () => {
+    const node = await startTestNode();
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const stopped = node.stop();
+    expect(await socket.waitForClose()).toBe(1012);
+    await stopped;
+    await node[Symbol.asyncDispose]();
+  });
+
+  test("health - the embedded defaults start a node with nothing configured", async () => {
+    await using node = await startTestNode();
+    const tables = await http(node, "GET", "/v1/tables");
+    expect(tables).toEqual({ status: 200, body: { tables: [] } });
+    const { token, playerId } = await newSession(node);
+    const wallet = await http(node, "GET", "/v1/wallet", { token });
+    expect(wallet.body).toEqual({ playerId, balance: node.config.startingBalance, currency: "EUR" });
+  });
+});
