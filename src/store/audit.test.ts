@@ -1,8 +1,11 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
+import { auditSqliteLedger } from "./audit.ts";
 import { auditExitCodes } from "./auditCli.ts";
+import { createBatchWriter } from "./embedded/batchWriter.ts";
 import { openEmbeddedLedger } from "./embedded/embeddedLedger.ts";
+import { ledgerPath, openWriterDatabase } from "./embedded/schema.ts";
 import {
   freshDataDir,
   removeDataDirs,
@@ -89,4 +92,50 @@ test("ledger - audit command exits 2 when there is no ledger to audit", async ()
   const { code, output } = await runCli(join(await freshDataDir(), "missing"));
   expect(output).toContain("no ledger at");
   expect(code).toBe(auditExitCodes.error);
+});
+
+test("ledger - audit reports negative balances and postings or journal rows without a player row", async () => {
+  const dataDir = await ledgerWithSpins();
+  const db = new Database(join(dataDir, "ledger.db"), { readwrite: true });
+  try {
+    // Bypass the CHECK constraints the way a hand edit of the file could.
+    db.run("PRAGMA ignore_check_constraints = ON");
+    db.run("UPDATE players SET balance = -5 WHERE player_id = 'p1'");
+    db.run("UPDATE postings SET balance_after = -1 WHERE account = 'player:p1' AND kind = 'bet'");
+    db.run("DELETE FROM players WHERE player_id = 'p2'");
+  } finally {
+    db.close();
+  }
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain("invariant 1: player p1: balance is -5");
+  expect(output).toContain("invariant 1: player p1 command s1: balance after a posting is -1");
+  expect(output).toContain("invariant 3: player p2: postings sum to 50 but there is no player row");
+  expect(output).toContain("invariant 4: player p2: 1 journal entries but no player row");
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit time grows linearly with players (no nested-loop join)", async () => {
+  // Regression: a FULL JOIN of players with per-player sums ran as a nested loop, taking
+  // seconds at 10,000 players. 20,000 players must audit well within a second or two.
+  const playersCount = 20_000;
+  const dataDir = await freshDataDir();
+  const db = openWriterDatabase(ledgerPath(dataDir), {
+    busyTimeoutMs: 1_000,
+    cacheKiB: 16_384,
+    walAutocheckpointPages: 10_000,
+  });
+  try {
+    const writer = createBatchWriter(db);
+    const writes = Array.from({ length: playersCount }, (_, index) =>
+      depositWrite(`p${index}`, 1, "d1", 100),
+    );
+    writer.commit(writes, Date.now());
+    const startedMs = performance.now();
+    const report = auditSqliteLedger(db);
+    expect(report.ok).toBe(true);
+    expect(report.counts.players).toBe(playersCount);
+    expect(performance.now() - startedMs).toBeLessThan(2_000);
+  } finally {
+    db.close();
+  }
 });

@@ -70,46 +70,56 @@ function checkEntries(db: Database, failures: string[]): void {
 }
 
 interface BalanceRow {
-  playerId: string | null;
+  playerId: string;
+  hasRow: number;
   balance: number | null;
-  account: string | null;
   total: number | null;
   lastAfter: number | null;
+  postings: number;
 }
+
+/*
+ * Players and per-player aggregates are matched with UNION ALL + GROUP BY (one sort of a
+ * players-sized set) rather than a FULL JOIN, which SQLite runs as a nested loop over the
+ * materialized aggregate: quadratic in the number of players. Inner columns are named apart
+ * from the output aliases because HAVING resolves a name to the input column first.
+ */
 
 /** Invariants 1 (players.balance >= 0) and 3 (balance = sum of postings = last balance_after). */
 function checkBalances(db: Database, failures: string[]): void {
   const list = new FailureList();
   const rows = db
     .query<BalanceRow, []>(
-      `WITH sums AS (
-         SELECT account, SUM(amount) AS total,
-                MAX(journal_id * ${postingOrderRadix} + n) AS last, balance_after AS lastAfter
-         FROM postings WHERE account >= 'player:' AND account < 'player;' GROUP BY account)
-       SELECT p.player_id AS playerId, p.balance AS balance, s.account AS account,
-              s.total AS total, s.lastAfter AS lastAfter
-       FROM players p FULL JOIN sums s ON s.account = 'player:' || p.player_id
-       WHERE p.player_id IS NULL OR p.balance < 0
-          OR (s.account IS NULL AND p.balance != 0)
-          OR p.balance != s.total
-          OR (s.account IS NOT NULL AND p.balance IS NOT s.lastAfter)`,
+      `SELECT player_id AS playerId, MAX(in_players) AS hasRow, SUM(stored) AS balance,
+              SUM(posted) AS total, SUM(last_after) AS lastAfter, SUM(posting_count) AS postings
+       FROM (
+         SELECT player_id, 1 AS in_players, balance AS stored, NULL AS posted,
+                NULL AS last_after, 0 AS posting_count
+         FROM players
+         UNION ALL
+         SELECT substr(account, 8), 0, NULL, posted, last_after, posting_count
+         FROM (SELECT account, SUM(amount) AS posted, COUNT(*) AS posting_count,
+                      MAX(journal_id * ${postingOrderRadix} + n) AS last, balance_after AS last_after
+               FROM postings WHERE account >= 'player:' AND account < 'player;'
+               GROUP BY account))
+       GROUP BY player_id
+       HAVING MAX(in_players) = 0 OR SUM(stored) < 0 OR SUM(stored) != COALESCE(SUM(posted), 0)
+          OR (SUM(posting_count) > 0 AND SUM(stored) IS NOT SUM(last_after))`,
     )
     .iterate();
   for (const row of rows) {
-    if (row.playerId === null) {
-      list.add(
-        `invariant 3: ${row.account} has postings summing to ${row.total} but no player row`,
-      );
+    const name = `player ${row.playerId}`;
+    if (row.hasRow === 0) {
+      list.add(`invariant 3: ${name}: postings sum to ${row.total} but there is no player row`);
       continue;
     }
-    const name = `player ${row.playerId}`;
     if (row.balance !== null && row.balance < 0)
       list.add(`invariant 1: ${name}: balance is ${row.balance}`);
     const sum = row.total ?? 0;
     if (row.balance !== sum) {
       list.add(`invariant 3: ${name}: balance ${row.balance} != sum of postings ${sum}`);
     }
-    if (row.account !== null && row.balance !== row.lastAfter) {
+    if (row.postings > 0 && row.balance !== row.lastAfter) {
       list.add(
         `invariant 3: ${name}: balance ${row.balance} != last balance_after ${row.lastAfter}`,
       );
@@ -120,6 +130,7 @@ function checkBalances(db: Database, failures: string[]): void {
 
 interface SeqRow {
   playerId: string;
+  hasRow: number;
   playerSeq: number | null;
   entries: number | null;
   distinctSeqs: number | null;
@@ -132,20 +143,25 @@ function checkSequences(db: Database, failures: string[]): void {
   const list = new FailureList();
   const seqRows = db
     .query<SeqRow, []>(
-      `SELECT COALESCE(p.player_id, j.player_id) AS playerId, p.seq AS playerSeq,
-              j.entries, j.distinctSeqs, j.seqMin, j.seqMax
-       FROM players p FULL JOIN (
-         SELECT player_id, COUNT(*) AS entries, COUNT(DISTINCT seq) AS distinctSeqs,
-                MIN(seq) AS seqMin, MAX(seq) AS seqMax
-         FROM journal GROUP BY player_id) j ON j.player_id = p.player_id
-       WHERE p.player_id IS NULL OR (j.player_id IS NULL AND p.seq != 0)
-          OR j.seqMin != 1 OR j.seqMax != j.entries OR j.distinctSeqs != j.entries
-          OR p.seq != j.seqMax`,
+      `SELECT player_id AS playerId, MAX(in_players) AS hasRow, SUM(player_seq) AS playerSeq,
+              SUM(entry_count) AS entries, SUM(distinct_count) AS distinctSeqs,
+              SUM(seq_min) AS seqMin, SUM(seq_max) AS seqMax
+       FROM (
+         SELECT player_id, 1 AS in_players, seq AS player_seq, NULL AS entry_count,
+                NULL AS distinct_count, NULL AS seq_min, NULL AS seq_max
+         FROM players
+         UNION ALL
+         SELECT player_id, 0, NULL, COUNT(*), COUNT(DISTINCT seq), MIN(seq), MAX(seq)
+         FROM journal GROUP BY player_id)
+       GROUP BY player_id
+       HAVING MAX(in_players) = 0 OR (SUM(entry_count) IS NULL AND SUM(player_seq) != 0)
+          OR SUM(seq_min) != 1 OR SUM(seq_max) != SUM(entry_count)
+          OR SUM(distinct_count) != SUM(entry_count) OR SUM(player_seq) != SUM(seq_max)`,
     )
     .iterate();
   for (const row of seqRows) {
     const name = `player ${row.playerId}`;
-    if (row.playerSeq === null) {
+    if (row.hasRow === 0) {
       list.add(`invariant 4: ${name}: ${row.entries} journal entries but no player row`);
     } else if (row.entries === null) {
       list.add(`invariant 4: ${name}: seq ${row.playerSeq} but no journal entries`);

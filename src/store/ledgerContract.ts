@@ -92,294 +92,348 @@ async function expectInternal(promise: Promise<unknown>): Promise<void> {
   expect((error as CroupierError).code).toBe("INTERNAL");
 }
 
+/** Committed writes: money, reply, event, and many players at once. */
+function commitTests(fixture: Fixture): void {
+  test("ledger - a player never written has balance 0, seq 0 and does not exist", async () => {
+    const ledger = fixture.ledger();
+    expect(await ledger.loadPlayer("nobody")).toEqual({
+      playerId: "nobody",
+      balance: 0,
+      seq: 0,
+      exists: false,
+    });
+    expect(await ledger.findCommand("nobody", "c1")).toBeUndefined();
+    expect(await ledger.eventsAfter("nobody", 0, 10)).toEqual([]);
+    expect(await ledger.history("nobody", 10)).toEqual([]);
+  });
+
+  test("ledger - a committed write moves money, stores its reply and appends its event", async () => {
+    const ledger = fixture.ledger();
+    expect(committed(await ledger.write(depositWrite("p1", 1, "d1", 1_000)))).toBe(1_000);
+    const spin = spinWrite("p1", 2, "s1", 100, 250);
+    expect(committed(await ledger.write(spin))).toBe(1_150);
+    expect(await ledger.loadPlayer("p1")).toEqual({
+      playerId: "p1",
+      balance: 1_150,
+      seq: 2,
+      exists: true,
+    });
+    expect(await ledger.findCommand("p1", "s1")).toEqual({
+      requestHash: spin.requestHash,
+      reply: spin.reply,
+      seq: 2,
+    });
+    const events = await ledger.eventsAfter("p1", 0, 10);
+    expect(events.map((event) => event.seq)).toEqual([1, 2]);
+    expect(events[1]?.event).toBe(spin.event);
+    expect(ledger.healthy()).toBe(true);
+    expect(ledger.durability()).not.toBe("");
+  });
+
+  test("ledger - many players writing at once each see their own order", async () => {
+    const ledger = fixture.ledger();
+    const playersCount = 100;
+    const spinsPerPlayer = 5;
+    await Promise.all(
+      Array.from({ length: playersCount }, async (_, index) => {
+        const player = `p${index}`;
+        committed(await ledger.write(depositWrite(player, 1, "d1", 1_000)));
+        for (let seq = 2; seq <= spinsPerPlayer + 1; seq++) {
+          committed(
+            await ledger.write(spinWrite(player, seq, `s${seq}`, 20, seq % 2 === 0 ? 30 : 0)),
+          );
+        }
+      }),
+    );
+    const sample = await ledger.loadPlayer("p42");
+    expect(sample).toMatchObject({ seq: spinsPerPlayer + 1, balance: 1_000 - 5 * 20 + 3 * 30 });
+    const report = await ledger.audit();
+    expect(report.counts).toEqual({
+      players: playersCount,
+      commands: playersCount * (spinsPerPlayer + 1),
+      postings: playersCount * (2 + 3 * 4 + 2 * 2),
+    });
+  });
+}
+
+/** Idempotency: one command id moves money at most once, whatever the retries. */
+function idempotencyTests(fixture: Fixture): void {
+  test("ledger - the same id twice moves money once and returns the stored reply", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const spin = spinWrite("p1", 2, "s1", 100, 0);
+    expect(committed(await ledger.write(spin))).toBe(900);
+    // A retry carries the seq the client's first attempt had: idempotency answers before fencing.
+    expect(await ledger.write(spin)).toEqual({ status: "duplicate", reply: spin.reply });
+    expect(await ledger.write({ ...spin, seq: 3 })).toEqual({
+      status: "duplicate",
+      reply: spin.reply,
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
+  });
+
+  test("ledger - 20 copies of one command in flight: the first commits, 19 are duplicates", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const spin = spinWrite("p1", 2, "s1", 100, 0);
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => ledger.write(spin)));
+    expect(outcomes[0]).toEqual({ status: "committed", balance: 900 });
+    expect(outcomes.slice(1)).toEqual(Array(19).fill({ status: "duplicate", reply: spin.reply }));
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
+  });
+
+  test("ledger - the same id with other parameters is a conflict and moves nothing", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    expect(await ledger.write(depositWrite("p1", 2, "d1", 5_000))).toEqual({
+      status: "conflict",
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+  });
+}
+
+/** Refusals move nothing: funds, fencing, and programmer errors, also inside a batch. */
+function refusalTests(fixture: Fixture): void {
+  test("ledger - insufficient funds moves nothing and leaves the id unused", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 100));
+    expect(await ledger.write(spinWrite("p1", 2, "s1", 500, 0))).toEqual({
+      status: "insufficient_funds",
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 100, seq: 1 });
+    expect(await ledger.findCommand("p1", "s1")).toBeUndefined();
+    expect(await ledger.findRound("round-p1-s1")).toBeUndefined();
+    // The id is free: the same id (even with another bet) commits later at the same seq.
+    expect(committed(await ledger.write(spinWrite("p1", 2, "s1", 50, 0)))).toBe(50);
+  });
+
+  test("ledger - the balance may not dip below zero part-way through a write", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 100));
+    // The win would cover it, but the bet is posted first and takes the balance below zero.
+    expect(await ledger.write(spinWrite("p1", 2, "s1", 200, 1_000))).toEqual({
+      status: "insufficient_funds",
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 100, seq: 1 });
+  });
+
+  test("ledger - a write whose seq is not the next one is stale and moves nothing", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    expect(await ledger.write(spinWrite("p1", 5, "s1", 100, 0))).toEqual({
+      status: "stale_seq",
+      currentSeq: 1,
+    });
+    expect(await ledger.write(spinWrite("p1", 1, "s2", 100, 0))).toEqual({
+      status: "stale_seq",
+      currentSeq: 1,
+    });
+    expect(await ledger.write(spinWrite("nobody", 2, "s3", 100, 0))).toEqual({
+      status: "stale_seq",
+      currentSeq: 0,
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+  });
+
+  test("ledger - two writers racing on one seq: exactly one wins, the other moves nothing", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const [first, second] = await Promise.all([
+      ledger.write(spinWrite("p1", 2, "node-a", 100, 0)),
+      ledger.write(spinWrite("p1", 2, "node-b", 300, 0)),
+    ]);
+    expect(first).toEqual({ status: "committed", balance: 900 });
+    expect(second).toEqual({ status: "stale_seq", currentSeq: 2 });
+    expect(await ledger.findCommand("p1", "node-b")).toBeUndefined();
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
+  });
+
+  test("ledger - one refused write does not fail the rest of its batch", async () => {
+    const ledger = fixture.ledger();
+    for (const player of ["a", "b", "c", "d"])
+      await ledger.write(depositWrite(player, 1, "d1", 100));
+    const unbalanced = spinWrite("d", 2, "bad", 10, 0);
+    unbalanced.postings = [{ account: "player:d", amount: -10, kind: "bet" }];
+    const [a, b, c, d] = [
+      ledger.write(spinWrite("a", 2, "s1", 10, 0)),
+      ledger.write(spinWrite("b", 2, "s1", 1_000, 0)),
+      ledger.write(spinWrite("c", 2, "s1", 10, 30)),
+      ledger.write(unbalanced),
+    ];
+    expect(await a).toEqual({ status: "committed", balance: 90 });
+    expect(await b).toEqual({ status: "insufficient_funds" });
+    expect(await c).toEqual({ status: "committed", balance: 120 });
+    await expectInternal(d);
+    expect(await ledger.loadPlayer("d")).toMatchObject({ balance: 100, seq: 1 });
+    expect(await ledger.findCommand("d", "bad")).toBeUndefined();
+  });
+
+  test("ledger - postings that are not non-zero safe integers or hit another player are refused", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const shapes: Posting[][] = [
+      [
+        { account: "player:p1", amount: -1.5, kind: "bet" },
+        { account: "house:slot", amount: 1.5 },
+      ],
+      [
+        { account: "player:p1", amount: 0, kind: "bet" },
+        { account: "house:slot", amount: 0 },
+      ],
+      [
+        { account: "cash", amount: -(2 ** 53) },
+        { account: "player:p1", amount: 2 ** 53, kind: "deposit" },
+      ],
+      [
+        { account: "player:p1", amount: -10, kind: "bet" },
+        { account: "player:p2", amount: 10, kind: "win" },
+      ],
+    ];
+    for (const postings of shapes) {
+      await expectInternal(ledger.write({ ...spinWrite("p1", 2, "s1", 10, 0), postings }));
+    }
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    expect(await ledger.loadPlayer("p2")).toMatchObject({ exists: false });
+  });
+}
+
+/** Reads: wallet history with cursors, event replay, rounds. */
+function readTests(fixture: Fixture): void {
+  test("ledger - history pages newest first with cursors, one entry per player posting", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    await ledger.write(spinWrite("p1", 3, "s2", 100, 300));
+    await ledger.write(spinWrite("p1", 4, "s3", 50, 0));
+    const all = await ledger.history("p1", 100);
+    expect(all.map((entry) => [entry.id, entry.kind, entry.amount, entry.balanceAfter])).toEqual([
+      ["s3", "bet", -50, 1_050],
+      ["s2", "win", 300, 1_100],
+      ["s2", "bet", -100, 800],
+      ["s1", "bet", -100, 900],
+      ["d1", "deposit", 1_000, 1_000],
+    ]);
+    const paged = [];
+    let before: number | undefined;
+    for (let page = 0; page < 10; page++) {
+      const entries = await ledger.history("p1", 2, before);
+      if (entries.length === 0) break;
+      expect(entries.length).toBeLessThanOrEqual(2);
+      for (const entry of entries) {
+        if (before !== undefined) expect(entry.cursor).toBeLessThan(before);
+      }
+      paged.push(...entries);
+      before = entries.at(-1)?.cursor;
+    }
+    expect(paged).toEqual(all);
+    expect(all.every((entry) => Number.isSafeInteger(entry.at) && entry.at > 0)).toBe(true);
+  });
+
+  test("ledger - eventsAfter replays in seq order from any point, at most limit", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    for (let seq = 2; seq <= 6; seq++) await ledger.write(spinWrite("p1", seq, `s${seq}`, 10, 0));
+    expect((await ledger.eventsAfter("p1", 0, 100)).map((event) => event.seq)).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    expect((await ledger.eventsAfter("p1", 3, 2)).map((event) => event.seq)).toEqual([4, 5]);
+    expect(await ledger.eventsAfter("p1", 6, 10)).toEqual([]);
+    const [deposit] = await ledger.eventsAfter("p1", 0, 1);
+    expect(deposit?.event).toBe(depositWrite("p1", 1, "d1", 1_000).event);
+  });
+
+  test("ledger - findRound returns a committed spin's round", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const spin = spinWrite("p1", 2, "s1", 100, 0);
+    await ledger.write(spin);
+    const round = await ledger.findRound("round-p1-s1");
+    expect(round).toMatchObject({
+      roundId: "round-p1-s1",
+      playerId: "p1",
+      game: "slot",
+      detail: spin.round?.detail,
+    });
+    expect(round?.at).toBeGreaterThan(0);
+    expect(await ledger.findRound("round-none")).toBeUndefined();
+  });
+}
+
+/** The audit notices a ledger corrupted behind its back. */
+function tamperTests(fixture: Fixture, tamper: LedgerTamper): void {
+  test("ledger - audit reports a balance that disagrees with its postings", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    fixture.markCorrupted();
+    await tamper.skewBalance(ledger, "p1", 7);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    expect(report.failures.join("\n")).toContain("invariant 3: player p1: balance 907");
+  });
+
+  test("ledger - audit reports an entry whose postings do not sum to zero", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    fixture.markCorrupted();
+    await tamper.unbalanceCommand(ledger, "p1", "s1", 5);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    const text = report.failures.join("\n");
+    expect(text).toContain("invariant 2: player p1 command s1: postings sum to 5");
+    expect(text).toContain("invariant 2: all postings sum to 5");
+  });
+}
+
+interface Fixture {
+  ledger(): Ledger;
+  /** The test corrupted the ledger on purpose: skip the audit that follows every test. */
+  markCorrupted(): void;
+}
+
 export function describeLedgerContract(
   name: string,
   openLedger: () => Promise<Ledger>,
   tamper?: LedgerTamper,
 ): void {
   describe(`ledger contract: ${name}`, () => {
-    let ledger: Ledger;
+    let ledger: Ledger | undefined;
     let corrupted = false;
+    const fixture: Fixture = {
+      ledger() {
+        if (ledger === undefined) throw new Error("no ledger open");
+        return ledger;
+      },
+      markCorrupted() {
+        corrupted = true;
+      },
+    };
 
     beforeEach(async () => {
       ledger = await openLedger();
       corrupted = false;
     });
 
+    // Every test leaves a ledger whose invariants hold.
     afterEach(async () => {
+      const current = fixture.ledger();
+      ledger = undefined;
       try {
         if (!corrupted) {
-          const report = await ledger.audit();
+          const report = await current.audit();
           expect(report.failures).toEqual([]);
           expect(report.ok).toBe(true);
         }
       } finally {
-        await ledger.close();
+        await current.close();
       }
     });
 
-    test("ledger - a player never written has balance 0, seq 0 and does not exist", async () => {
-      expect(await ledger.loadPlayer("nobody")).toEqual({
-        playerId: "nobody",
-        balance: 0,
-        seq: 0,
-        exists: false,
-      });
-      expect(await ledger.findCommand("nobody", "c1")).toBeUndefined();
-      expect(await ledger.eventsAfter("nobody", 0, 10)).toEqual([]);
-      expect(await ledger.history("nobody", 10)).toEqual([]);
-    });
-
-    test("ledger - a committed write moves money, stores its reply and appends its event", async () => {
-      expect(committed(await ledger.write(depositWrite("p1", 1, "d1", 1_000)))).toBe(1_000);
-      const spin = spinWrite("p1", 2, "s1", 100, 250);
-      expect(committed(await ledger.write(spin))).toBe(1_150);
-      expect(await ledger.loadPlayer("p1")).toEqual({
-        playerId: "p1",
-        balance: 1_150,
-        seq: 2,
-        exists: true,
-      });
-      expect(await ledger.findCommand("p1", "s1")).toEqual({
-        requestHash: spin.requestHash,
-        reply: spin.reply,
-        seq: 2,
-      });
-      const events = await ledger.eventsAfter("p1", 0, 10);
-      expect(events.map((event) => event.seq)).toEqual([1, 2]);
-      expect(events[1]?.event).toBe(spin.event);
-      expect(ledger.healthy()).toBe(true);
-      expect(ledger.durability()).not.toBe("");
-    });
-
-    test("ledger - the same id twice moves money once and returns the stored reply", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      const spin = spinWrite("p1", 2, "s1", 100, 0);
-      expect(committed(await ledger.write(spin))).toBe(900);
-      // A retry carries the seq the client's first attempt had: idempotency answers before fencing.
-      expect(await ledger.write(spin)).toEqual({ status: "duplicate", reply: spin.reply });
-      expect(await ledger.write({ ...spin, seq: 3 })).toEqual({
-        status: "duplicate",
-        reply: spin.reply,
-      });
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
-    });
-
-    test("ledger - 20 copies of one command in flight: the first commits, 19 are duplicates", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      const spin = spinWrite("p1", 2, "s1", 100, 0);
-      const outcomes = await Promise.all(Array.from({ length: 20 }, () => ledger.write(spin)));
-      expect(outcomes[0]).toEqual({ status: "committed", balance: 900 });
-      expect(outcomes.slice(1)).toEqual(Array(19).fill({ status: "duplicate", reply: spin.reply }));
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
-    });
-
-    test("ledger - the same id with other parameters is a conflict and moves nothing", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      expect(await ledger.write(depositWrite("p1", 2, "d1", 5_000))).toEqual({
-        status: "conflict",
-      });
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
-    });
-
-    test("ledger - insufficient funds moves nothing and leaves the id unused", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 100));
-      expect(await ledger.write(spinWrite("p1", 2, "s1", 500, 0))).toEqual({
-        status: "insufficient_funds",
-      });
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 100, seq: 1 });
-      expect(await ledger.findCommand("p1", "s1")).toBeUndefined();
-      expect(await ledger.findRound("round-p1-s1")).toBeUndefined();
-      // The id is free: the same id (even with another bet) commits later at the same seq.
-      expect(committed(await ledger.write(spinWrite("p1", 2, "s1", 50, 0)))).toBe(50);
-    });
-
-    test("ledger - the balance may not dip below zero part-way through a write", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 100));
-      // The win would cover it, but the bet is posted first and takes the balance below zero.
-      expect(await ledger.write(spinWrite("p1", 2, "s1", 200, 1_000))).toEqual({
-        status: "insufficient_funds",
-      });
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 100, seq: 1 });
-    });
-
-    test("ledger - a write whose seq is not the next one is stale and moves nothing", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      expect(await ledger.write(spinWrite("p1", 5, "s1", 100, 0))).toEqual({
-        status: "stale_seq",
-        currentSeq: 1,
-      });
-      expect(await ledger.write(spinWrite("p1", 1, "s2", 100, 0))).toEqual({
-        status: "stale_seq",
-        currentSeq: 1,
-      });
-      expect(await ledger.write(spinWrite("nobody", 2, "s3", 100, 0))).toEqual({
-        status: "stale_seq",
-        currentSeq: 0,
-      });
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
-    });
-
-    test("ledger - two writers racing on one seq: exactly one wins, the other moves nothing", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      const [first, second] = await Promise.all([
-        ledger.write(spinWrite("p1", 2, "node-a", 100, 0)),
-        ledger.write(spinWrite("p1", 2, "node-b", 300, 0)),
-      ]);
-      expect(first).toEqual({ status: "committed", balance: 900 });
-      expect(second).toEqual({ status: "stale_seq", currentSeq: 2 });
-      expect(await ledger.findCommand("p1", "node-b")).toBeUndefined();
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
-    });
-
-    test("ledger - one refused write does not fail the rest of its batch", async () => {
-      for (const player of ["a", "b", "c", "d"])
-        await ledger.write(depositWrite(player, 1, "d1", 100));
-      const unbalanced = spinWrite("d", 2, "bad", 10, 0);
-      unbalanced.postings = [{ account: "player:d", amount: -10, kind: "bet" }];
-      const [a, b, c, d] = [
-        ledger.write(spinWrite("a", 2, "s1", 10, 0)),
-        ledger.write(spinWrite("b", 2, "s1", 1_000, 0)),
-        ledger.write(spinWrite("c", 2, "s1", 10, 30)),
-        ledger.write(unbalanced),
-      ];
-      expect(await a).toEqual({ status: "committed", balance: 90 });
-      expect(await b).toEqual({ status: "insufficient_funds" });
-      expect(await c).toEqual({ status: "committed", balance: 120 });
-      await expectInternal(d);
-      expect(await ledger.loadPlayer("d")).toMatchObject({ balance: 100, seq: 1 });
-      expect(await ledger.findCommand("d", "bad")).toBeUndefined();
-    });
-
-    test("ledger - postings that are not non-zero safe integers or hit another player are refused", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      const shapes: Posting[][] = [
-        [
-          { account: "player:p1", amount: -1.5, kind: "bet" },
-          { account: "house:slot", amount: 1.5 },
-        ],
-        [
-          { account: "player:p1", amount: 0, kind: "bet" },
-          { account: "house:slot", amount: 0 },
-        ],
-        [
-          { account: "cash", amount: -(2 ** 53) },
-          { account: "player:p1", amount: 2 ** 53, kind: "deposit" },
-        ],
-        [
-          { account: "player:p1", amount: -10, kind: "bet" },
-          { account: "player:p2", amount: 10, kind: "win" },
-        ],
-      ];
-      for (const postings of shapes) {
-        await expectInternal(ledger.write({ ...spinWrite("p1", 2, "s1", 10, 0), postings }));
-      }
-      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
-      expect(await ledger.loadPlayer("p2")).toMatchObject({ exists: false });
-    });
-
-    test("ledger - history pages newest first with cursors, one entry per player posting", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
-      await ledger.write(spinWrite("p1", 3, "s2", 100, 300));
-      await ledger.write(spinWrite("p1", 4, "s3", 50, 0));
-      const all = await ledger.history("p1", 100);
-      expect(all.map((entry) => [entry.id, entry.kind, entry.amount, entry.balanceAfter])).toEqual([
-        ["s3", "bet", -50, 1_050],
-        ["s2", "win", 300, 1_100],
-        ["s2", "bet", -100, 800],
-        ["s1", "bet", -100, 900],
-        ["d1", "deposit", 1_000, 1_000],
-      ]);
-      const paged = [];
-      let before: number | undefined;
-      for (let page = 0; page < 10; page++) {
-        const entries = await ledger.history("p1", 2, before);
-        if (entries.length === 0) break;
-        expect(entries.length).toBeLessThanOrEqual(2);
-        for (const entry of entries) {
-          if (before !== undefined) expect(entry.cursor).toBeLessThan(before);
-        }
-        paged.push(...entries);
-        before = entries.at(-1)?.cursor;
-      }
-      expect(paged).toEqual(all);
-      expect(all.every((entry) => Number.isSafeInteger(entry.at) && entry.at > 0)).toBe(true);
-    });
-
-    test("ledger - eventsAfter replays in seq order from any point, at most limit", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      for (let seq = 2; seq <= 6; seq++) await ledger.write(spinWrite("p1", seq, `s${seq}`, 10, 0));
-      expect((await ledger.eventsAfter("p1", 0, 100)).map((event) => event.seq)).toEqual([
-        1, 2, 3, 4, 5, 6,
-      ]);
-      expect((await ledger.eventsAfter("p1", 3, 2)).map((event) => event.seq)).toEqual([4, 5]);
-      expect(await ledger.eventsAfter("p1", 6, 10)).toEqual([]);
-      const [deposit] = await ledger.eventsAfter("p1", 0, 1);
-      expect(deposit?.event).toBe(depositWrite("p1", 1, "d1", 1_000).event);
-    });
-
-    test("ledger - findRound returns a committed spin's round", async () => {
-      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-      const spin = spinWrite("p1", 2, "s1", 100, 0);
-      await ledger.write(spin);
-      const round = await ledger.findRound("round-p1-s1");
-      expect(round).toMatchObject({
-        roundId: "round-p1-s1",
-        playerId: "p1",
-        game: "slot",
-        detail: spin.round?.detail,
-      });
-      expect(round?.at).toBeGreaterThan(0);
-      expect(await ledger.findRound("round-none")).toBeUndefined();
-    });
-
-    test("ledger - many players writing at once each see their own order", async () => {
-      const playersCount = 100;
-      const spinsPerPlayer = 5;
-      await Promise.all(
-        Array.from({ length: playersCount }, async (_, index) => {
-          const player = `p${index}`;
-          committed(await ledger.write(depositWrite(player, 1, "d1", 1_000)));
-          for (let seq = 2; seq <= spinsPerPlayer + 1; seq++) {
-            committed(
-              await ledger.write(spinWrite(player, seq, `s${seq}`, 20, seq % 2 === 0 ? 30 : 0)),
-            );
-          }
-        }),
-      );
-      const sample = await ledger.loadPlayer("p42");
-      expect(sample).toMatchObject({ seq: spinsPerPlayer + 1, balance: 1_000 - 5 * 20 + 3 * 30 });
-      const report = await ledger.audit();
-      expect(report.counts).toEqual({
-        players: playersCount,
-        commands: playersCount * (spinsPerPlayer + 1),
-        postings: playersCount * (2 + 3 * 4 + 2 * 2),
-      });
-    });
-
-    if (tamper !== undefined) {
-      test("ledger - audit reports a balance that disagrees with its postings", async () => {
-        await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-        await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
-        corrupted = true;
-        await tamper.skewBalance(ledger, "p1", 7);
-        const report = await ledger.audit();
-        expect(report.ok).toBe(false);
-        expect(report.failures.join("\n")).toContain("invariant 3: player p1: balance 907");
-      });
-
-      test("ledger - audit reports an entry whose postings do not sum to zero", async () => {
-        await ledger.write(depositWrite("p1", 1, "d1", 1_000));
-        await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
-        corrupted = true;
-        await tamper.unbalanceCommand(ledger, "p1", "s1", 5);
-        const report = await ledger.audit();
-        expect(report.ok).toBe(false);
-        const text = report.failures.join("\n");
-        expect(text).toContain("invariant 2: player p1 command s1: postings sum to 5");
-        expect(text).toContain("invariant 2: all postings sum to 5");
-      });
-    }
+    commitTests(fixture);
+    idempotencyTests(fixture);
+    refusalTests(fixture);
+    readTests(fixture);
+    if (tamper !== undefined) tamperTests(fixture, tamper);
   });
 }

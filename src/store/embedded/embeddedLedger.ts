@@ -125,6 +125,7 @@ export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promis
       },
       groupCommitWindowMs: resolved.groupCommitWindowMs,
       groupCommitWritesMax: resolved.groupCommitWritesMax,
+      recoveryProbeMs: resolved.recoveryProbeMs,
       queueMax: resolved.queueMax,
     },
     resolved.openTimeoutMs,

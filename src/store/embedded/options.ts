@@ -21,6 +21,11 @@ export interface EmbeddedLedgerOptions {
    * (a page rewritten by many commits is copied once) at the cost of a larger WAL file.
    */
   walAutocheckpointPages?: number;
+  /**
+   * After a failed transaction the writer tries a tiny write this often until one commits, so
+   * readiness comes back on its own even when no traffic arrives (a not-ready node gets none).
+   */
+  recoveryProbeMs?: number;
   /** Bound on opening (schema creation, pragma checks) before the open fails. */
   openTimeoutMs?: number;
   /** Bound on draining queued writes at close before they are failed as INTERNAL. */
@@ -33,6 +38,7 @@ export const embeddedLedgerDefaults = {
   busyTimeoutMs: 5_000,
   writerCacheKiB: 64 * 1024, // 64 MiB
   walAutocheckpointPages: 40_000, // 4 KiB pages: about 160 MiB of WAL between checkpoints
+  recoveryProbeMs: 1_000,
   openTimeoutMs: 30_000,
   closeTimeoutMs: 30_000,
 } as const;
@@ -64,6 +70,7 @@ export function resolveOptions(options: EmbeddedLedgerOptions): ResolvedEmbedded
   assertIntegerIn("busyTimeoutMs", resolved.busyTimeoutMs, 0, 600_000);
   assertIntegerIn("writerCacheKiB", resolved.writerCacheKiB, 1_024, 16 * 1024 * 1024);
   assertIntegerIn("walAutocheckpointPages", resolved.walAutocheckpointPages, 100, 1_000_000);
+  assertIntegerIn("recoveryProbeMs", resolved.recoveryProbeMs, 1, 600_000);
   assertIntegerIn("openTimeoutMs", resolved.openTimeoutMs, 1, 600_000);
   assertIntegerIn("closeTimeoutMs", resolved.closeTimeoutMs, 1, 600_000);
   return resolved;

@@ -203,6 +203,9 @@ export class WriterClient {
         for (const id of message.ids)
           this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
         break;
+      case "recovered":
+        this.#lastBatchFailed = false;
+        break;
       case "closed":
         this.#state = "closed";
         this.#failAll("ledger closed before answering");

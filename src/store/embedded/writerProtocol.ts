@@ -13,6 +13,7 @@ export interface WriterSettings {
   pragmas: WriterPragmas;
   groupCommitWindowMs: number;
   groupCommitWritesMax: number;
+  recoveryProbeMs: number;
   /** The main thread never has more outstanding; the worker asserts its queue stays below it. */
   queueMax: number;
 }
@@ -36,6 +37,8 @@ export type FromWriter =
   | { type: "results"; results: [number, WriteResult][]; busyMs: number }
   /** The transaction failed and was rolled back: none of these writes committed. */
   | { type: "batch_failed"; ids: number[]; message: string; busyMs: number }
+  /** After a failed transaction, a probe write committed again. */
+  | { type: "recovered" }
   | { type: "closed" };
 
 export function encode(message: ToWriter | FromWriter): string {

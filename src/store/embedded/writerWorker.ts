@@ -7,7 +7,7 @@
 import type { Database } from "bun:sqlite";
 import { assertNever } from "../../errors.ts";
 import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
-import { openWriterDatabase, verifyDurability } from "./schema.ts";
+import { openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
 import {
   decodeToWriter,
   encode,
@@ -28,6 +28,7 @@ let open: Open | undefined;
 const queue: NumberedWrite[] = [];
 let windowTimer: ReturnType<typeof setTimeout> | undefined;
 let flushImmediate: ReturnType<typeof setImmediate> | undefined;
+let probeTimer: ReturnType<typeof setTimeout> | undefined;
 
 function post(message: FromWriter): void {
   self.postMessage(encode(message));
@@ -69,6 +70,32 @@ function schedule(settings: WriterSettings): void {
   }
 }
 
+/**
+ * After a failed transaction: a real write (the schema version rewritten in place, synced like
+ * any commit) retried until it commits, then "recovered" is reported.
+ */
+function scheduleProbe(state: Open): void {
+  if (probeTimer !== undefined) return;
+  probeTimer = setTimeout(() => {
+    probeTimer = undefined;
+    if (open !== state) return;
+    try {
+      state.db.run("BEGIN IMMEDIATE");
+      state.db.run(`PRAGMA user_version = ${schemaVersion}`);
+      state.db.run("COMMIT");
+      post({ type: "recovered" });
+    } catch {
+      if (state.db.inTransaction) state.db.run("ROLLBACK");
+      scheduleProbe(state);
+    }
+  }, state.settings.recoveryProbeMs);
+}
+
+function cancelProbe(): void {
+  if (probeTimer !== undefined) clearTimeout(probeTimer);
+  probeTimer = undefined;
+}
+
 /** Commits one batch and answers for all of it in one message. */
 function flushOnce(state: Open): void {
   const batch = queue.splice(0, state.settings.groupCommitWritesMax);
@@ -83,8 +110,10 @@ function flushOnce(state: Open): void {
       (batch[index] as NumberedWrite).id,
       result,
     ]);
+    cancelProbe();
     post({ type: "results", results: numbered, busyMs: performance.now() - startedMs });
   } catch (error) {
+    scheduleProbe(state);
     post({
       type: "batch_failed",
       ids: batch.map((numbered) => numbered.id),
@@ -122,6 +151,7 @@ function enqueue(writes: NumberedWrite[]): void {
 
 function close(): void {
   cancelScheduled();
+  cancelProbe();
   const state = open;
   open = undefined;
   if (state !== undefined) {
