@@ -79,7 +79,7 @@ export const defaults: Config = {
   actorRestartsMax: 3,
   askTimeoutMs: 10_000,
   groupCommitWindowMs: 1,
-  groupCommitWritesMax: 1_000,
+  groupCommitWritesMax: 250,
   ledgerQueueMax: 20_000,
   replayEventsMax: 1_000,
   slotBetMin: 20,

@@ -4,8 +4,14 @@ import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 describe("health", () => {
   test("health - live, ready and metrics answer on a running node", async () => {
     await using node = await startTestNode();
-    expect(await http(node, "GET", "/health/live")).toEqual({ status: 200, body: { status: "live" } });
-    expect(await http(node, "GET", "/health/ready")).toEqual({ status: 200, body: { status: "ready" } });
+    expect(await http(node, "GET", "/health/live")).toEqual({
+      status: 200,
+      body: { status: "live" },
+    });
+    expect(await http(node, "GET", "/health/ready")).toEqual({
+      status: 200,
+      body: { status: "ready" },
+    });
     const { token } = await newSession(node);
     const socket = await RecordingSocket.open(node, token);
     socket.send({ type: "spin", id: "m1", game: "slot", bet: 100 });
@@ -33,6 +39,10 @@ describe("health", () => {
     expect(tables).toEqual({ status: 200, body: { tables: [] } });
     const { token, playerId } = await newSession(node);
     const wallet = await http(node, "GET", "/v1/wallet", { token });
-    expect(wallet.body).toEqual({ playerId, balance: node.config.startingBalance, currency: "EUR" });
+    expect(wallet.body).toEqual({
+      playerId,
+      balance: node.config.startingBalance,
+      currency: "EUR",
+    });
   });
 });

@@ -38,6 +38,10 @@ describe("spin", () => {
     expect(round.status).toBe(200);
     expect(round.body.result.stops).toEqual((result.outcome as { stops: number[] }).stops);
     expect(round.body.win).toBe(win);
+    expect(round.body.verified).toBe(true);
+    expect(round.body.result.window).toEqual((result.outcome as { window: string[][] }).window);
+    expect(round.body.lines).toEqual((result.outcome as { lines: unknown[] }).lines);
+    expect(round.body.settlement.balanceAfter).toBe(result.balance as number);
     expect(typeof round.body.paytableVersion).toBe("string");
     const stranger = await newSession(node);
     expect(

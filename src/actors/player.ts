@@ -160,6 +160,8 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     const round: RoundRecord = {
       roundId,
       game: slotGame.id,
+      // Only what cannot be recomputed: the window and line wins follow from the stops and the
+      // paytable version, and are derived again when the round is shown.
       detail: JSON.stringify({
         roundId,
         game: slotGame.id,
@@ -167,9 +169,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         id: message.id,
         bet: message.bet,
         win: outcome.win,
-        result: { stops: outcome.stops, window: outcome.window },
-        lines: outcome.lines,
-        scatter: outcome.scatter,
+        stops: outcome.stops,
         paytableVersion: outcome.paytableVersion,
         settlement: { seq, balanceAfter, at: new Date(at).toISOString() },
       }),

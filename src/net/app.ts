@@ -119,7 +119,7 @@ export function createApp(context: GatewayContext) {
       },
       message(ws, message) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-        if (socket !== undefined) return gateway.message(socket, message);
+        if (socket !== undefined) gateway.message(socket, message);
       },
       // Elysia hands ping/pong handlers Bun's own socket, not its wrapper.
       pong(ws) {

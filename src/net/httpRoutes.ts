@@ -2,6 +2,7 @@ import { CroupierError } from "../errors.ts";
 import { identify, requireMoneyAuthority, requirePlayer } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, json, jsonText, readJsonBody } from "./httpReply.ts";
+import { presentRound } from "./roundView.ts";
 import { closeCodes } from "./socketSession.ts";
 import { isAmount, isCommandId, isPlayerId } from "./validate.ts";
 
@@ -121,7 +122,7 @@ export async function getRound(
     const session = await requirePlayer(context, request);
     if (session.playerId !== round.playerId) return errorResponse("NOT_FOUND", "no such round");
   }
-  return jsonText(200, round.detail);
+  return jsonText(200, presentRound(round));
 }
 
 function parseOptionalInteger(

@@ -12,7 +12,8 @@ export interface RateLimit {
  * `take` answers whether one more event is allowed now, and counts it when it is.
  */
 export interface RateLimiter {
-  take(key: string, limit: RateLimit): Promise<boolean>;
+  /** A local limiter answers at once; a shared one may need a round trip. */
+  take(key: string, limit: RateLimit): boolean | Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -32,12 +33,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.buckets = new LRUCache<string, Bucket>({ max: keysMax });
   }
 
-  async take(key: string, limit: RateLimit): Promise<boolean> {
-    return this.takeNow(key, limit);
-  }
-
-  /** Synchronous form for the hot path of a single node. */
-  takeNow(key: string, limit: RateLimit): boolean {
+  take(key: string, limit: RateLimit): boolean {
     const now = this.nowMs();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {

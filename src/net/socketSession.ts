@@ -24,6 +24,8 @@ export class SocketSession {
   lastSentSeq = 0;
   rateStrikes = 0;
   closed = false;
+  /** Set while frames must wait their turn (welcome in progress, or a slow rate-limit check). */
+  inbound: Promise<void> | undefined;
   /** Non-null while the welcome and replay are being prepared. */
   private pending: { seq: number; text: string }[] | null = [];
   private unsubscribe: (() => void) | undefined;

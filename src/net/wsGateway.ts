@@ -58,8 +58,6 @@ export async function checkUpgrade(
 let socketCounter = 0;
 
 export class WsGateway {
-  private readonly ready = new WeakMap<SocketSession, Promise<void>>();
-
   constructor(private readonly context: GatewayContext) {}
 
   open(ws: ServerWebSocket<unknown>, grant: UpgradeGrant): SocketSession {
@@ -80,7 +78,11 @@ export class WsGateway {
           session.sendSequenced(seq, event);
       }),
     );
-    this.ready.set(session, this.welcome(session, grant.lastSeq));
+    // Frames that arrive before the welcome is out wait for it (see `message`).
+    const welcomed = this.welcome(session, grant.lastSeq).then(() => {
+      if (session.inbound === welcomed) session.inbound = undefined;
+    });
+    session.inbound = welcomed;
     return session;
   }
 
@@ -123,30 +125,78 @@ export class WsGateway {
     }
   }
 
-  async message(session: SocketSession, frame: unknown): Promise<void> {
+  /**
+   * Handles one client frame. Frames of a socket are applied in the order they arrived: while the
+   * welcome is being prepared (or an earlier frame waits on a shared rate limiter) later frames
+   * queue behind it; otherwise a frame goes straight to its actor, with no extra turn.
+   */
+  message(session: SocketSession, frame: unknown): void {
     session.lastHeardAtMs = Date.now();
-    const ready = this.ready.get(session);
-    if (ready !== undefined) await ready;
-    if (session.closed) return;
-    const startedAt = performance.now();
+    const queued = session.inbound;
+    if (queued !== undefined) {
+      const next: Promise<void> = queued.then(() => this.handleInOrder(session, frame, next));
+      session.inbound = next;
+      return;
+    }
+    const pending = this.handle(session, frame);
+    if (pending !== undefined) {
+      const next = pending.then(() => {
+        if (session.inbound === next) session.inbound = undefined;
+      });
+      session.inbound = next;
+    }
+  }
+
+  private async handleInOrder(
+    session: SocketSession,
+    frame: unknown,
+    link: Promise<void>,
+  ): Promise<void> {
+    await this.handle(session, frame);
+    if (session.inbound === link) session.inbound = undefined;
+  }
+
+  /** Returns a promise only when this frame must hold back later ones (an async rate limiter). */
+  private handle(session: SocketSession, frame: unknown): Promise<void> | undefined {
+    if (session.closed) return undefined;
     let command: ClientCommand;
     try {
       command = parseCommand(frame);
     } catch (error) {
       const id = error instanceof CommandError ? error.commandId : null;
-      if (await this.allowed(session))
-        this.sendError(session, id, toCroupierError(error), "invalid");
-      return;
-    }
-    if (!(await this.allowed(session))) {
-      this.sendError(
-        session,
-        command.id,
-        new CroupierError("RATE_LIMITED", "too many commands; back off"),
-        command.type,
+      return this.whenAllowed(session, () =>
+        this.sendError(session, id, toCroupierError(error), "invalid"),
       );
-      return;
     }
+    return this.whenAllowed(
+      session,
+      () => void this.run(session, command),
+      () =>
+        this.sendError(
+          session,
+          command.id,
+          new CroupierError("RATE_LIMITED", "too many commands; back off"),
+          command.type,
+        ),
+    );
+  }
+
+  private whenAllowed(
+    session: SocketSession,
+    onAllowed: () => void,
+    onRefused?: () => void,
+  ): Promise<void> | undefined {
+    const allowed = this.allowed(session);
+    if (typeof allowed === "boolean") {
+      if (allowed) onAllowed();
+      else onRefused?.();
+      return undefined;
+    }
+    return allowed.then((ok) => (ok ? onAllowed() : onRefused?.()));
+  }
+
+  private async run(session: SocketSession, command: ClientCommand): Promise<void> {
+    const startedAt = performance.now();
     try {
       await this.dispatch(session, command);
       this.context.metrics.commands.inc({ type: command.type, code: "OK" });
@@ -185,19 +235,25 @@ export class WsGateway {
   }
 
   /** Per-player command rate; sustained abuse after being limited closes the socket with 1008. */
-  private async allowed(session: SocketSession): Promise<boolean> {
+  private allowed(session: SocketSession): boolean | Promise<boolean> {
     const { config } = this.context;
-    const ok = await this.context.limiter.take(`player:${session.playerId}:commands`, {
+    const taken = this.context.limiter.take(`player:${session.playerId}:commands`, {
       perSecond: config.commandsPerSecond,
       burst: config.commandBurst,
     });
-    if (ok) {
+    return typeof taken === "boolean"
+      ? this.countStrike(session, taken)
+      : taken.then((ok) => this.countStrike(session, ok));
+  }
+
+  private countStrike(session: SocketSession, allowed: boolean): boolean {
+    if (allowed) {
       session.rateStrikes = 0;
       return true;
     }
     this.context.metrics.rateLimited.inc({ limit: "commands-per-player" });
     session.rateStrikes += 1;
-    if (session.rateStrikes > config.rateLimitStrikesMax) {
+    if (session.rateStrikes > this.context.config.rateLimitStrikesMax) {
       this.context.metrics.closes.inc({ code: String(closeCodes.policyViolation) });
       session.close(closeCodes.policyViolation, "rate limit abuse");
     }

@@ -12,13 +12,21 @@ function labelKey(labels: Labels): string {
 
 export class Counter {
   private readonly values = new Map<string, number>();
+  /** Rendered label sets by their values in call order: the hot path skips sorting and escaping. */
+  private readonly keyCache = new Map<string, string>();
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
+    let cacheKey = "";
+    for (const key in labels) cacheKey += `${key}\u0000${labels[key]}\u0001`;
+    let key = this.keyCache.get(cacheKey);
+    if (key === undefined) {
+      key = labelKey(labels);
+      this.keyCache.set(cacheKey, key);
+    }
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 
