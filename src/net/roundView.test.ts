@@ -4,7 +4,14 @@ import { presentRound } from "./roundView.ts";
 
 function storedRound(win: number) {
   const stops = [3, 7, 11, 2, 5];
-  const detail = JSON.stringify({ roundId: "r1", game: "slot", bet: 100, win, stops, paytableVersion: slotGame.paytableVersion });
+  const detail = JSON.stringify({
+    roundId: "r1",
+    game: "slot",
+    bet: 100,
+    win,
+    stops,
+    paytableVersion: slotGame.paytableVersion,
+  });
   return { roundId: "r1", playerId: "p", game: "slot", detail, at: 0 };
 }
 
