@@ -129,3 +129,11 @@ const actors = Bun.spawnSync(
   { stdout: "inherit", stderr: "inherit" },
 );
 if (actors.exitCode !== 0) process.exitCode = 1;
+const players = Bun.spawnSync(
+  [process.execPath, new URL("./playerActorsMemory.ts", import.meta.url).pathname],
+  {
+    stdout: "inherit",
+    stderr: "inherit",
+  },
+);
+if (players.exitCode !== 0) process.exitCode = 1;
