@@ -171,7 +171,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         win: outcome.win,
         stops: outcome.stops,
         paytableVersion: outcome.paytableVersion,
-        settlement: { seq, balanceAfter, at: new Date(at).toISOString() },
+        settlement: { seq, balanceAfter, atMs: at },
       }),
     };
     const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round);

@@ -23,4 +23,14 @@ describe("rate limiter", () => {
     expect(limiter.take("a", limit)).toBe(false);
     expect(limiter.take("b", limit)).toBe(true);
   });
+
+  test("rate limiter - the key count is bounded and a forgotten key starts with a full bucket", () => {
+    const limiter = new MemoryRateLimiter(2, () => 0);
+    const limit = { perSecond: 1, burst: 1 };
+    expect(limiter.take("a", limit)).toBe(true);
+    expect(limiter.take("b", limit)).toBe(true);
+    expect(limiter.take("c", limit)).toBe(true); // evicts "a"
+    expect(limiter.take("b", limit)).toBe(false);
+    expect(limiter.take("a", limit)).toBe(true);
+  });
 });

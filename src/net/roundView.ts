@@ -6,7 +6,16 @@ interface StoredSlotRound {
   win: number;
   stops: number[];
   paytableVersion: string;
+  settlement?: { seq: number; balanceAfter: number; atMs?: number; at?: string };
   [field: string]: unknown;
+}
+
+/** Stored as epoch milliseconds (cheap on the hot path), shown as ISO 8601 like every time in the protocol. */
+function withIsoTimes(stored: StoredSlotRound): StoredSlotRound {
+  const settlement = stored.settlement;
+  if (settlement?.atMs === undefined) return stored;
+  const { atMs, ...rest } = settlement;
+  return { ...stored, settlement: { ...rest, at: new Date(atMs).toISOString() } };
 }
 
 /**
@@ -16,8 +25,8 @@ interface StoredSlotRound {
  */
 export function presentRound(round: RoundView): string {
   if (round.game !== slotGame.id) return round.detail;
-  const stored = JSON.parse(round.detail) as StoredSlotRound;
-  if (stored.paytableVersion !== slotGame.paytableVersion) return round.detail;
+  const stored = withIsoTimes(JSON.parse(round.detail) as StoredSlotRound);
+  if (stored.paytableVersion !== slotGame.paytableVersion) return JSON.stringify(stored);
   const outcome = evaluateStops(stored.stops, stored.bet);
   if (outcome.win !== stored.win) {
     // Never silently "correct" money: show what was paid, and say that it does not re-verify.

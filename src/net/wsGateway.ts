@@ -71,10 +71,11 @@ export class WsGateway {
       Date.now(),
     );
     this.context.sockets.add(session);
+    const originPrefix = `${socketId}/`;
     session.setUnsubscribe(
       this.context.events.subscribe(session.playerId, (seq, event, origin) => {
         // The socket whose command produced the event gets it as that command's reply instead.
-        if (origin === undefined || !origin.startsWith(`${socketId}/`))
+        if (origin === undefined || !origin.startsWith(originPrefix))
           session.sendSequenced(seq, event);
       }),
     );
