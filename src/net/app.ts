@@ -17,6 +17,7 @@ import { checkUpgrade, type UpgradeGrant, WsGateway } from "./wsGateway.ts";
 interface ConnectionData {
   grant?: UpgradeGrant;
   socket?: SocketSession;
+  message?: (ws: unknown, frame: unknown) => void;
 }
 
 function clientIp(
@@ -115,7 +116,12 @@ export function createApp(context: GatewayContext) {
           raw.close(1011, "missing upgrade grant");
           return;
         }
-        raw.data.socket = gateway.open(raw as ServerWebSocket<unknown>, grant);
+        const socket = gateway.open(raw as ServerWebSocket<unknown>, grant);
+        raw.data.socket = socket;
+        // Bun delivers each frame to `data.message`. Pointing it straight at the gateway skips
+        // Elysia's per-frame wrapper (an async parse step and a wrapper object per frame); the
+        // gateway parses and validates frames itself. Elysia's handler below stays as the fallback.
+        raw.data.message = (_ws: unknown, frame: unknown) => gateway.message(socket, frame);
       },
       message(ws, message) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;

@@ -25,6 +25,8 @@ export class CommandError extends CroupierError {
  */
 export function parseCommand(frame: unknown): ClientCommand {
   let value = frame;
+  if (value instanceof Uint8Array)
+    throw new CommandError(null, "BAD_REQUEST", "frames must be JSON text, not binary");
   if (typeof value === "string") {
     try {
       value = JSON.parse(value);
