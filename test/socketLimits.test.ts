@@ -1,72 +1,38 @@
 import { describe, expect, test } from "bun:test";
-import { connect as tcpConnect } from "node:net";
 import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
-
-/**
- * A WebSocket client written on raw TCP that never answers pings, so the server's heartbeat
- * must evict it. Resolves with the close code the server sends.
- */
-function silentSocketCloseCode(port: number, token: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = tcpConnect(port, "127.0.0.1");
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error("no close frame in time"));
-    }, timeoutMs);
-    let buffer = Buffer.alloc(0);
-    let upgraded = false;
-    socket.on("connect", () => {
-      socket.write(
-        `GET /v1/ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      );
-    });
-    socket.on("data", (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (!upgraded) {
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        if (!buffer.subarray(0, end).toString().startsWith("HTTP/1.1 101"))
-          reject(new Error("upgrade refused"));
-        upgraded = true;
-        buffer = buffer.subarray(end + 4);
-      }
-      // Walk server frames (unmasked, payloads < 126 bytes here or 16-bit lengths): ignore all but close.
-      while (buffer.length >= 2) {
-        const opcode = (buffer[0] as number) & 0x0f;
-        let length = (buffer[1] as number) & 0x7f;
-        let offset = 2;
-        if (length === 126) {
-          if (buffer.length < 4) return;
-          length = buffer.readUInt16BE(2);
-          offset = 4;
-        }
-        if (buffer.length < offset + length) return;
-        if (opcode === 0x8) {
-          clearTimeout(timer);
-          socket.destroy();
-          resolve(buffer.readUInt16BE(offset));
-          return;
-        }
-        buffer = buffer.subarray(offset + length);
-      }
-    });
-    socket.on("error", reject);
-  });
-}
+import { RawWebSocket } from "./rawWebSocket.ts";
 
 describe("socket limits", () => {
   test("socket limits - a socket that never answers pings is closed with 4000", async () => {
     await using node = await startTestNode({ heartbeatMs: 100 });
     const { token } = await newSession(node);
     const answering = await RecordingSocket.open(node, token);
-    const code = await silentSocketCloseCode(node.port, token, 5_000);
-    expect(code).toBe(4000);
+    const silent = await RawWebSocket.open(node.port, `/v1/ws?token=${token}`);
+    expect(await silent.closeCode(5_000)).toBe(4000);
     // A client that answers pings (as browsers do) outlives several heartbeat periods.
     answering.send({ type: "ping", id: "still-here" });
     await answering.waitFor((m) => m.id === "still-here");
     expect(answering.isOpen).toBe(true);
     answering.close();
+  });
+
+  test("socket limits - a client that stops reading is closed with 4002, not buffered without bound", async () => {
+    await using node = await startTestNode({ socketBackpressureBytesMax: 64 * 1024 });
+    const { token } = await newSession(node);
+    const reader = await RawWebSocket.open(node.port, `/v1/ws?token=${token}`);
+    reader.pauseReading();
+    // Each bad frame earns an error reply of ~100 bytes that the client never reads: a few MB fill
+    // the kernel buffers, then the server-side buffer reaches its limit.
+    const frame = JSON.stringify({ type: "x".repeat(40), id: "flood" });
+    for (let i = 0; i < 200_000; i++) reader.sendText(frame);
+    const bystander = await RecordingSocket.open(node, token);
+    reader.resumeReading();
+    expect(await reader.closeCode(10_000)).toBe(4002);
+    // The server dropped the rest instead of queueing them: far fewer replies than frames arrived.
+    expect(reader.textFrames).toBeLessThan(200_000);
+    bystander.send({ type: "ping", id: "fine" });
+    await bystander.waitFor((m) => m.id === "fine");
+    bystander.close();
   });
 
   test("socket limits - a frame over 4 KiB closes the socket with 1009", async () => {
