@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
 import { evaluateLine, evaluateStops, evaluateWindow } from "./evaluate.ts";
-import { paylineCount } from "./paylines.ts";
+import { paylineCount, paylines } from "./paylines.ts";
 import { linePays, scatterPays } from "./paytable.ts";
 import { reelStrips } from "./reels.ts";
-import type { LineSymbol, SlotSymbol } from "./symbols.ts";
+import { type LineSymbol, lineSymbols, type SlotSymbol } from "./symbols.ts";
 
 const totalBet = paylineCount * 5;
 const lineBet = totalBet / paylineCount;
@@ -112,6 +112,35 @@ test("slot - evaluateLine picks the best of the wilds alone and the substituted 
   ];
   for (const [symbols, symbol, count] of cases) {
     expect(evaluateLine(symbols)).toEqual({ symbol, count, pay: pay(symbol, count) });
+  }
+});
+
+test("slot - every payline of a window pays what evaluateLine pays for its symbols", () => {
+  // Windows drawn from a small pseudo-random sequence, half of them from only three symbols
+  // so that wilds, long runs and ties come up often, with at most one scatter per reel as on
+  // the strips. Each line is paid through the game's per-spin tables; evaluateLine (what the
+  // exact math uses) must agree on every one.
+  let state = 7;
+  const next = (n: number): number => {
+    state = (state * 48271) % 2147483647;
+    return state % n;
+  };
+  for (let i = 0; i < 5000; i++) {
+    const range = i % 2 === 0 ? lineSymbols.length : 3;
+    const window = [0, 1, 2].map(() =>
+      [0, 1, 2, 3, 4].map((): SlotSymbol => lineSymbols[next(range)] ?? "WILD"),
+    );
+    for (let reel = 0; reel < 5; reel++) {
+      const row = window[next(6)];
+      if (row !== undefined) row[reel] = "SCATTER";
+    }
+    const result = evaluateWindow(window, totalBet);
+    const expected = paylines.flatMap((rows, index) => {
+      const best = evaluateLine(rows.map((row, reel) => window[row]?.[reel] ?? "SCATTER"));
+      if (best === undefined) return [];
+      return [{ line: index + 1, symbol: best.symbol, count: best.count, win: best.pay * lineBet }];
+    });
+    expect(result.lines).toEqual(expected);
   }
 });
 

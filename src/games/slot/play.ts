@@ -13,6 +13,8 @@ import { reelStrips } from "./reels.ts";
 export { evaluateStops } from "./evaluate.ts";
 export type { LineWin, SlotOutcome } from "./outcome.ts";
 
+const stripLengths: readonly number[] = reelStrips.map((strip) => strip.length);
+
 export interface SlotGame {
   readonly id: "slot";
   /** Lines played on every spin; the total bet must be a multiple of it (the bet step). */
@@ -28,13 +30,14 @@ export const slotGame: SlotGame = {
   paytableVersion,
   play(totalBet, random) {
     betPerLine(totalBet);
-    const stops = reelStrips.map((strip) => {
-      const stop = random(strip.length);
-      if (!Number.isInteger(stop) || stop < 0 || stop >= strip.length) {
-        throw new Error(`random source returned ${stop} for a reel of ${strip.length} stops`);
+    const stops: number[] = [];
+    for (const length of stripLengths) {
+      const stop = random(length);
+      if (!Number.isInteger(stop) || stop < 0 || stop >= length) {
+        throw new Error(`random source returned ${stop} for a reel of ${length} stops`);
       }
-      return stop;
-    });
+      stops.push(stop);
+    }
     return evaluateStops(stops, totalBet);
   },
 };

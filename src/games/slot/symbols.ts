@@ -26,6 +26,20 @@ export type SlotSymbol = LineSymbol | typeof SCATTER;
 
 export const allSymbols: readonly SlotSymbol[] = [...lineSymbols, SCATTER];
 
+const idBySymbol: ReadonlyMap<string, number> = new Map(
+  allSymbols.map((symbol, id) => [symbol, id]),
+);
+
+/**
+ * A symbol's numeric id, its index in `allSymbols`: line symbols come first, so a line symbol's
+ * id is also its index in `lineSymbols`. The evaluator works on ids rather than names.
+ */
+export function symbolId(symbol: string): number {
+  const id = idBySymbol.get(symbol);
+  if (id === undefined) throw new Error(`unknown slot symbol: ${symbol}`);
+  return id;
+}
+
 export function isLineSymbol(symbol: SlotSymbol): symbol is LineSymbol {
   return symbol !== SCATTER;
 }
