@@ -1,0 +1,19 @@
+/** While Redis stays down ioredis reports an error per reconnection attempt: log one per window. */
+export const errorLogIntervalMs = 10_000;
+
+/** Logs the first error, then at most one per `intervalMs` with a count of those skipped. */
+export function throttledLogger(intervalMs: number): (role: string, error: Error) => void {
+  let loggedAtMs = Number.NEGATIVE_INFINITY;
+  let skipped = 0;
+  return (role, error) => {
+    const nowMs = performance.now();
+    if (nowMs - loggedAtMs < intervalMs) {
+      skipped += 1;
+      return;
+    }
+    const more = skipped > 0 ? ` (${skipped} similar errors not shown)` : "";
+    console.warn(`redis ${role}: ${error.message}${more}`);
+    loggedAtMs = nowMs;
+    skipped = 0;
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The revocations every node hears, over Redis pub/sub on a connection of its own (a
+ * connection in subscriber mode cannot be used for ordinary commands in RESP2, and a
+ * subscription must not wait behind them either).
+ *
+ * Pub/sub delivers at most once: whatever is published while this connection is down is lost.
+ * So the feed tells its owner when the subscription is lost and when it is live again, and the
+ * owner stops trusting what it cached in between.
+ */
+import type { Redis } from "ioredis";
+import { createRedisClient } from "./client.ts";
+import { asError } from "./errors.ts";
+import { revocationChannel } from "./keys.ts";
+import type { ResolvedRedisConnection } from "./options.ts";
+
+/** A revocation as published: the token (useless once revoked) and the node that revoked it. */
+export interface RevocationMessage {
+  token: string;
+  origin: string;
+}
+
+export interface RevocationFeedHandlers {
+  onRevocation(message: RevocationMessage): void;
+  /** The subscription is live (first time or after a loss): messages from now on arrive. */
+  onSubscribed(): void;
+  /** The subscription was lost: messages published from now on may never arrive. */
+  onLost(): void;
+}
+
+/** Tokens are 43 characters; anything far longer on the channel is not ours. */
+const messageBytesMax = 1_024;
+
+export function encodeRevocation(message: RevocationMessage): string {
+  return JSON.stringify({ token: message.token, origin: message.origin });
+}
+
+export function decodeRevocation(text: string): RevocationMessage | undefined {
+  if (text.length > messageBytesMax) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null) return undefined;
+    const { token, origin } = value as Record<string, unknown>;
+    if (typeof token !== "string" || typeof origin !== "string") return undefined;
+    return { token, origin };
+  } catch {
+    return undefined;
+  }
+}
+
+export class RevocationFeed {
+  readonly channel: string;
+  private readonly subscriber: Redis;
+  private subscribed = false;
+  private closed = false;
+
+  constructor(
+    private readonly options: ResolvedRedisConnection,
+    private readonly handlers: RevocationFeedHandlers,
+  ) {
+    this.channel = revocationChannel(options.keyPrefix);
+    this.subscriber = createRedisClient(options, "revocations");
+    this.subscriber.on("ready", () => this.subscribe());
+    this.subscriber.on("close", () => this.lose());
+    this.subscriber.on("message", (channel: string, text: string) => this.receive(channel, text));
+  }
+
+  isSubscribed(): boolean {
+    return this.subscribed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscribed = false;
+    // No QUIT: a subscribed RESP2 connection only accepts subscriber commands.
+    this.subscriber.disconnect(false);
+  }
+
+  private subscribe(): void {
+    this.subscriber.subscribe(this.channel).then(
+      () => {
+        if (this.closed || this.subscriber.status !== "ready") return;
+        this.subscribed = true;
+        this.handlers.onSubscribed();
+      },
+      (error: unknown) => {
+        // The connection dropped while subscribing; the next 'ready' tries again.
+        this.options.onError("revocations", asError(error));
+      },
+    );
+  }
+
+  private lose(): void {
+    if (!this.subscribed) return;
+    this.subscribed = false;
+    if (!this.closed) this.handlers.onLost();
+  }
+
+  private receive(channel: string, text: string): void {
+    if (channel !== this.channel) return;
+    const message = decodeRevocation(text);
+    if (message === undefined) {
+      this.options.onError("revocations", new Error("ignored a malformed revocation message"));
+      return;
+    }
+    this.handlers.onRevocation(message);
+  }
+}
