@@ -49,6 +49,12 @@ export interface Config {
   slotBetMax: number;
   slotBetStep: number;
   drainTimeoutMs: number;
+  /** Every Redis key and channel starts with `<redisKeyPrefix>:`. */
+  redisKeyPrefix: string;
+  /** Players kept per leaderboard. */
+  leaderboardEntriesMax: number;
+  /** Open sockets re-checked at once after the session store reconnects. */
+  revalidationConcurrencyMax: number;
 }
 
 export const defaults: Config = {
@@ -86,6 +92,9 @@ export const defaults: Config = {
   slotBetMax: 10_000,
   slotBetStep: 20,
   drainTimeoutMs: 10_000,
+  redisKeyPrefix: "croupier",
+  leaderboardEntriesMax: 100,
+  revalidationConcurrencyMax: 64,
 };
 
 /** Protocol constants: not configurable, they are part of the wire contract. */

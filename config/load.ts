@@ -45,6 +45,8 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   slotBetMax: { env: "SLOT_BET_MAX", min: 1, max: Number.MAX_SAFE_INTEGER },
   slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
+  leaderboardEntriesMax: { env: "LEADERBOARD_ENTRIES_MAX", min: 1, max: 100_000 },
+  revalidationConcurrencyMax: { env: "REVALIDATION_CONCURRENCY_MAX", min: 1, max: 10_000 },
 };
 
 /** Every environment variable the node reads, for the README and for typo detection. */
@@ -57,6 +59,7 @@ export const environmentKeys = [
   "REDIS_URL",
   "NATS_URL",
   "CURRENCY",
+  "REDIS_KEY_PREFIX",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -107,6 +110,12 @@ export function loadConfig(
   config.redisUrl = parseUrl("REDIS_URL", env.REDIS_URL, ["redis:", "rediss:"]);
   config.natsUrl = parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]);
   if (env.DATA_DIR) config.dataDir = env.DATA_DIR;
+  if (env.REDIS_KEY_PREFIX) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(env.REDIS_KEY_PREFIX)) {
+      throw new ConfigError("REDIS_KEY_PREFIX", "must be 1-64 characters of [A-Za-z0-9_.-]");
+    }
+    config.redisKeyPrefix = env.REDIS_KEY_PREFIX;
+  }
   if (env.CURRENCY) {
     if (!/^[A-Z]{3}$/.test(env.CURRENCY))
       throw new ConfigError("CURRENCY", "must be an ISO 4217 code like EUR");

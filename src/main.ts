@@ -20,9 +20,7 @@ async function main(): Promise<void> {
   }
   const node = await startNode(config);
   // One parseable line, so scripts and tests can find the port when PORT=0.
-  console.log(
-    `croupier: node ${config.nodeId} listening on ${node.httpUrl} (ledger: ${node.context.ledger.durability()})`,
-  );
+  console.log(`croupier: node ${config.nodeId} listening on ${node.httpUrl} (${node.describe})`);
   let stopping = false;
   const drain = async (signal: string) => {
     if (stopping) return;

@@ -9,15 +9,16 @@ import { ActorSystem, AskTimeoutError } from "./actors/system.ts";
 import { LocalPlayerEventBus } from "./cluster/playerEvents.ts";
 import { CroupierError } from "./errors.ts";
 import { randomInt } from "./games/rng.ts";
+import { WinRecorder } from "./leaderboard/winRecorder.ts";
 import { createApp } from "./net/app.ts";
 import type { GatewayContext } from "./net/context.ts";
 import { createNodeMetrics } from "./net/nodeMetrics.ts";
-import { MemoryRateLimiter } from "./net/rateLimiter.ts";
-import { MemorySessionStore } from "./net/sessions.ts";
+import { revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
 import { closeCodes } from "./net/socketSession.ts";
 import { openEmbeddedLedger } from "./store/embedded/embeddedLedger.ts";
 import type { Ledger } from "./store/ledger.ts";
+import { openSharedStores } from "./stores.ts";
 
 export interface RunningNode {
   /** The port actually bound (useful with port 0). */
@@ -28,6 +29,8 @@ export interface RunningNode {
   actors: ActorSystem;
   /** Drains: not ready, sockets closed with 1012, actors passivated, ledger flushed and closed. */
   stop(): Promise<void>;
+  /** What backs this node, for the start-up line. */
+  describe: string;
 }
 
 async function openLedger(config: Config): Promise<Ledger> {
@@ -49,8 +52,10 @@ async function openLedger(config: Config): Promise<Ledger> {
 export async function startNode(config: Config): Promise<RunningNode> {
   const ledger = await openLedger(config);
   const events = new LocalPlayerEventBus();
-  const sessions = new MemorySessionStore(config.sessionsMax);
-  const limiter = new MemoryRateLimiter(config.rateLimitKeysMax);
+  const stores = await openSharedStores(config);
+  const { sessions, limiter, leaderboards } = stores;
+  for (const warning of stores.warnings) console.warn(`croupier: ${warning}`);
+  const wins = new WinRecorder(leaderboards, 1_000);
   const sockets = new SocketRegistry();
   const actors = new ActorSystem({
     mailboxCapacity: config.mailboxCapacity,
@@ -77,6 +82,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       slotBetStep: config.slotBetStep,
       startingBalance: config.operatorKey === undefined ? config.startingBalance : 0,
       now: Date.now,
+      onSettled: (playerId, win) => wins.record(playerId, win),
     }),
   );
   let draining = false;
@@ -90,6 +96,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     ledger,
     sessions,
     limiter,
+    leaderboards,
     events,
     sockets,
     metrics,
@@ -150,6 +157,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     wsUrl: `ws://${host}:${port}`,
     context,
     actors,
+    describe: `ledger: ${ledger.durability()}; ${stores.describe}`,
     async stop() {
       if (draining) return;
       draining = true;
@@ -160,6 +168,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       await app.stop(true);
       await sessions.close();
       await limiter.close();
+      await leaderboards.close();
       await ledger.close();
     },
   };

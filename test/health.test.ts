@@ -45,4 +45,31 @@ describe("health", () => {
       currency: "EUR",
     });
   });
+
+  test("health - the biggest-win leaderboard ranks settled slot wins, off the money path", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    let best = 0;
+    // Spin until some win lands (hit frequency is about 28%), bounded.
+    for (let i = 0; i < 200 && best === 0; i++) {
+      socket.send({ type: "spin", id: `lb-${i}`, game: "slot", bet: 100 });
+      const reply = await socket.waitFor((m) => m.id === `lb-${i}`);
+      best = Math.max(best, reply.win);
+    }
+    expect(best).toBeGreaterThan(0);
+    const deadline = performance.now() + 2_000;
+    let board = await http(node, "GET", "/v1/leaderboard?board=biggest-win&limit=5");
+    while (board.body.entries.length === 0 && performance.now() < deadline) {
+      await Bun.sleep(5);
+      board = await http(node, "GET", "/v1/leaderboard?board=biggest-win&limit=5");
+    }
+    expect(board).toEqual({
+      status: 200,
+      body: { board: "biggest-win", entries: [{ rank: 1, playerId, score: best }] },
+    });
+    expect((await http(node, "GET", "/v1/leaderboard?limit=0")).status).toBe(400);
+    expect((await http(node, "GET", "/v1/leaderboard?board=NO_SUCH")).status).toBe(400);
+    socket.close();
+  });
 });

@@ -30,6 +30,8 @@ export interface PlayerActorDeps {
   /** Dev mode: credited once to a player with no ledger history; 0 disables. */
   startingBalance: number;
   now: () => number;
+  /** Told of each settled round's win after its commit; must not block or throw (leaderboards). */
+  onSettled?: (playerId: string, win: number) => void;
 }
 
 export const playerActorKind = "player";
@@ -175,7 +177,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }),
     };
     const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round);
-    return this.settle(written, seq, reply, message.origin);
+    const settled = await this.settle(written, seq, reply, message.origin);
+    if (settled.type === "command" && settled.fresh)
+      this.deps.onSettled?.(this.playerId, outcome.win);
+    return settled;
   }
 
   private async deposit(

@@ -6,6 +6,7 @@ import { errorResponse, json, responseForError } from "./httpReply.ts";
 import {
   createSession,
   getHistory,
+  getLeaderboard,
   getRound,
   getWallet,
   moveCash,
@@ -100,6 +101,7 @@ export function createApp(context: GatewayContext) {
       route(() => getRound(context, request, params.roundId)),
     )
     .get("/v1/tables", () => json(200, { tables: [] }))
+    .get("/v1/leaderboard", ({ request }) => route(() => getLeaderboard(context, request)))
     .ws("/v1/ws", {
       // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.
       async beforeHandle(ctx) {

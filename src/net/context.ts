@@ -1,6 +1,7 @@
 import type { Config } from "../../config/defaults.ts";
 import type { PlayerMessage, PlayerReply } from "../actors/player.ts";
 import type { PlayerEventBus } from "../cluster/playerEvents.ts";
+import type { Leaderboards } from "../leaderboard/leaderboards.ts";
 import type { Ledger } from "../store/ledger.ts";
 import type { NodeMetrics } from "./nodeMetrics.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
@@ -13,6 +14,7 @@ export interface GatewayContext {
   ledger: Ledger;
   sessions: SessionStore;
   limiter: RateLimiter;
+  leaderboards: Leaderboards;
   events: PlayerEventBus;
   sockets: SocketRegistry;
   metrics: NodeMetrics;

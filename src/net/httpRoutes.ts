@@ -138,3 +138,14 @@ function parseOptionalInteger(
     throw new CroupierError("BAD_REQUEST", `${name} must be ${min}..${max}`);
   return value;
 }
+
+const leaderboardLimitDefault = 10;
+
+export async function getLeaderboard(context: GatewayContext, request: Request): Promise<Response> {
+  const params = new URL(request.url).searchParams;
+  const board = params.get("board") ?? "biggest-win";
+  const limit =
+    parseOptionalInteger(params.get("limit"), "limit", 1, 1_000) ?? leaderboardLimitDefault;
+  const entries = await context.leaderboards.top(board, limit);
+  return json(200, { board, entries });
+}

@@ -19,6 +19,11 @@ export interface SessionStore {
   revoke(token: string): Promise<void>;
   /** Called with each revoked token (on any node, once shared stores exist). */
   onRevoked(listener: (token: string) => void): () => void;
+  /**
+   * Called after the shared store comes back from an outage: revocations made meanwhile were
+   * not heard, so open sockets must be checked again.
+   */
+  onReconnected(listener: () => void): () => void;
   healthy(): boolean;
   close(): Promise<void>;
 }
@@ -61,6 +66,11 @@ export class MemorySessionStore implements SessionStore {
   onRevoked(listener: (token: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Memory never disconnects: the listener never runs. */
+  onReconnected(_listener: () => void): () => void {
+    return () => {};
   }
 
   healthy(): boolean {

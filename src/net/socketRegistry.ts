@@ -23,6 +23,11 @@ export class SocketRegistry {
     if (set.size === 0) this.byToken.delete(session.token);
   }
 
+  /** The distinct session tokens with an open socket here. */
+  tokens(): string[] {
+    return [...this.byToken.keys()];
+  }
+
   get size(): number {
     return this.sockets.size;
   }
