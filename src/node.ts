@@ -133,6 +133,9 @@ export async function startNode(config: Config): Promise<RunningNode> {
   sessions.onRevoked((token) =>
     sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"),
   );
+  sessions.onReconnected(() => {
+    void revalidateSockets(sockets, sessions, config.revalidationConcurrencyMax);
+  });
   const app = createApp(context);
   app.listen({ port: config.port, hostname: config.host });
   const server = app.server;
