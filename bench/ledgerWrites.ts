@@ -1,25 +1,34 @@
 /**
- * Ledger write throughput: spin-shaped writes through the full `Ledger.write` path (worker, group
- * commit, per-write savepoint and checks) from many concurrent players, each awaiting its own
- * writes in turn; then, as a baseline, the same rows inserted directly with batched multi-row
- * INSERTs on one bun:sqlite connection with the same pragmas (synchronous=FULL), no checks.
+ * Ledger write throughput and latency through the full `Ledger.write` path (worker, group commit,
+ * per-write checks) with spin-shaped writes:
+ *
+ *   1. closed loop, 200 players: each awaits its own write before issuing the next;
+ *   2. closed loop, 1000 players (its rate is the "peak");
+ *   3. open loop at a fixed rate (default half the peak): writes are due on a clock whether or not
+ *      earlier ones finished, so a stall shows as latency of everything due meanwhile.
+ *
+ * Each run prints writes/s, latency p50/p99/max, group-commit counters and CPU per write of the
+ * main thread and of the other threads (the writer and checkpointer workers, JIT, GC), because
+ * on a small machine both compete with the network for the same cores.
  *
  *   bun bench/ledgerWrites.ts
- *   LEDGER_BENCH_PLAYERS=2000 LEDGER_BENCH_SECONDS=5 LEDGER_BENCH_ROUND_IDS=random bun bench/ledgerWrites.ts
+ *   LEDGER_BENCH_SECONDS=10 LEDGER_BENCH_RATE=20000 bun bench/ledgerWrites.ts
+ *   LEDGER_BENCH_RAW=1 bun bench/ledgerWrites.ts   # also the raw multi-row INSERT baseline
  */
 import type { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config/load.ts";
-import { openEmbeddedLedger } from "../src/store/embedded/embeddedLedger.ts";
+import { type EmbeddedLedger, openEmbeddedLedger } from "../src/store/embedded/embeddedLedger.ts";
 import { embeddedLedgerDefaults } from "../src/store/embedded/options.ts";
 import { ledgerPath, openWriterDatabase } from "../src/store/embedded/schema.ts";
 import type { Posting, WalletWrite } from "../src/store/ledger.ts";
 
-const playersCount = Number(process.env.LEDGER_BENCH_PLAYERS ?? 2_000);
 const durationMs = 1_000 * Number(process.env.LEDGER_BENCH_SECONDS ?? 5);
+const openLoopRate = Number(process.env.LEDGER_BENCH_RATE ?? 0);
+const openLoopPlayers = 1_000;
 const randomRoundIds = process.env.LEDGER_BENCH_ROUND_IDS === "random";
 const config = loadConfig(process.env);
 const startingBalance = 1_000_000_000;
@@ -77,12 +86,7 @@ function spin(playerId: string, seq: number): WalletWrite {
 }
 
 function start(playerId: string): WalletWrite {
-  const reply = JSON.stringify({
-    type: "balance",
-    seq: 1,
-    balance: startingBalance,
-    reason: "deposit",
-  });
+  const reply = JSON.stringify({ type: "balance", seq: 1, balance: startingBalance });
   return {
     playerId,
     commandId: "start",
@@ -97,24 +101,88 @@ function start(playerId: string): WalletWrite {
   };
 }
 
-function percentile(sorted: Float64Array, fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
+/** CPU ms of the calling thread (Linux: /proc/thread-self), or NaN where that is not available. */
+function threadCpuMs(): number {
+  try {
+    const stat = readFileSync("/proc/thread-self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, 10 ms ticks
+  } catch {
+    return Number.NaN;
+  }
 }
 
-async function benchLedger(dataDir: string) {
+function processCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1_000;
+}
+
+interface Run {
+  writes: number;
+  latenciesMs: number[];
+}
+
+/**
+ * A fresh ledger with `players` started, measured from after the start writes until `body`
+ * resolves; prints the run and returns its writes/s.
+ */
+async function measured(
+  dataDir: string,
+  name: string,
+  players: string[],
+  body: (ledger: EmbeddedLedger) => Promise<Run>,
+): Promise<number> {
   const ledger = await openEmbeddedLedger({
     dataDir,
     groupCommitWindowMs: config.groupCommitWindowMs,
     groupCommitWritesMax: config.groupCommitWritesMax,
     queueMax: config.ledgerQueueMax,
   });
-  const players = Array.from({ length: playersCount }, (_, index) => `player${index}`);
   await Promise.all(players.map((playerId) => ledger.write(start(playerId))));
   const before = ledger.stats();
-  const latenciesMs: number[] = [];
+  const cpuBefore = { main: threadCpuMs(), all: processCpuMs() };
   const startedMs = performance.now();
-  const endMs = startedMs + durationMs;
-  let writes = 0;
+  const run = await body(ledger);
+  const elapsedMs = performance.now() - startedMs;
+  const mainMs = threadCpuMs() - cpuBefore.main;
+  const otherMs = processCpuMs() - cpuBefore.all - mainMs;
+  const after = ledger.stats();
+  const report = await ledger.audit();
+  await ledger.close();
+  // Each run starts without the previous run's files (and their pages in the kernel's cache).
+  await rm(dataDir, { recursive: true, force: true });
+  const batches = after.batches - before.batches;
+  const sorted = Float64Array.from(run.latenciesMs).sort();
+  const at = (fraction: number) =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0).toFixed(1);
+  const perWriteUs = (ms: number) => ((ms * 1_000) / run.writes).toFixed(1);
+  const perSecond = Math.round(run.writes / (elapsedMs / 1_000));
+  console.log(
+    `  ${name}: ${perSecond} writes/s;` +
+      ` latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`,
+  );
+  const restarts = after.walRestarts - before.walRestarts;
+  console.log(
+    `    ${batches} transactions of ${Math.round(run.writes / Math.max(1, batches))} writes on average` +
+      ` (max ${after.batchWritesMax}), writer busy ${Math.round(after.workerBusyMs - before.workerBusyMs)} ms,` +
+      ` ${restarts} WAL restarts by the writer (longest ${after.walRestartMsMax.toFixed(1)} ms)`,
+  );
+  console.log(
+    `    CPU per write: main thread ${perWriteUs(mainMs)} µs, other threads ${perWriteUs(otherMs)} µs;` +
+      ` audit ${report.ok ? "ok" : "FAILED"}`,
+  );
+  if (!report.ok) process.exitCode = 1;
+  return perSecond;
+}
+
+function playerIds(count: number): string[] {
+  return Array.from({ length: count }, (_, index) => `player${index}`);
+}
+
+/** Every player writes, awaits the outcome, and writes again until the time is up. */
+async function closedLoop(ledger: EmbeddedLedger, players: string[]) {
+  const latenciesMs: number[] = [];
+  const endMs = performance.now() + durationMs;
   await Promise.all(
     players.map(async (playerId) => {
       for (let seq = 2; performance.now() < endMs; seq++) {
@@ -123,168 +191,168 @@ async function benchLedger(dataDir: string) {
         if (outcome.status !== "committed")
           throw new Error(`${playerId} ${seq}: ${outcome.status}`);
         latenciesMs.push(performance.now() - issuedMs);
-        writes += 1;
       }
     }),
   );
-  const elapsedMs = performance.now() - startedMs;
-  const after = ledger.stats();
-  const report = await ledger.audit();
-  const durability = ledger.durability();
-  await ledger.close();
-  const sorted = Float64Array.from(latenciesMs).sort();
-  return {
-    durability,
-    writes,
-    elapsedMs,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    batches: after.batches - before.batches,
-    batchWritesMax: after.batchWritesMax,
-    workerBusyMs: after.workerBusyMs - before.workerBusyMs,
-    report,
-  };
+  return { writes: latenciesMs.length, latenciesMs };
+}
+
+/**
+ * Writes fall due every 1/rate s. A due write goes to an idle player (one write in flight each);
+ * with none idle it waits, and its latency still counts from when it fell due.
+ */
+async function openLoop(ledger: EmbeddedLedger, players: string[], ratePerSecond: number) {
+  const latenciesMs: number[] = [];
+  const idle = players.map((_, index) => index);
+  const seqs = players.map(() => 1);
+  const waitingSinceMs: number[] = [];
+  let waitingHead = 0;
+  let due = 0;
+  const dueTotal = Math.floor((ratePerSecond * durationMs) / 1_000);
+  const startedMs = performance.now();
+  const finished = Promise.withResolvers<void>();
+
+  function issue(player: number, dueMs: number): void {
+    const seq = (seqs[player] ?? 1) + 1;
+    seqs[player] = seq;
+    ledger.write(spin(players[player] ?? "", seq)).then((outcome) => {
+      if (outcome.status !== "committed") throw new Error(`${player} ${seq}: ${outcome.status}`);
+      latenciesMs.push(performance.now() - dueMs);
+      if (latenciesMs.length === dueTotal) finished.resolve();
+      if (waitingHead < waitingSinceMs.length) issue(player, waitingSinceMs[waitingHead++] ?? 0);
+      else idle.push(player);
+    }, finished.reject);
+  }
+
+  const clock = setInterval(() => {
+    const dueNow = Math.min(
+      dueTotal,
+      Math.floor(((performance.now() - startedMs) * ratePerSecond) / 1_000),
+    );
+    for (; due < dueNow; due++) {
+      const dueMs = startedMs + (due * 1_000) / ratePerSecond;
+      const player = idle.pop();
+      if (player === undefined) waitingSinceMs.push(dueMs);
+      else issue(player, dueMs);
+    }
+    if (due === dueTotal) clearInterval(clock);
+  }, 1);
+  await finished.promise;
+  return { writes: latenciesMs.length, latenciesMs };
 }
 
 type Binding = string | number | null;
 
-/** One multi-row INSERT per table for a chunk of spins, bindings flattened in row order. */
-interface RawChunk {
-  journal: Binding[];
-  postings: Binding[];
-  players: Binding[];
-}
-
-/** Rows of a chunk of spins exactly as the ledger stores them (balances are not tracked). */
-function rawChunk(writes: WalletWrite[], firstJournalId: number, atMs: number): RawChunk {
-  const chunk: RawChunk = { journal: [], postings: [], players: [] };
-  writes.forEach((write, index) => {
-    const journalId = firstJournalId + index;
-    const { round } = write;
-    chunk.journal.push(
-      journalId,
-      write.playerId,
-      write.seq,
-      write.commandId,
-      write.requestHash,
-      write.reply,
-      null,
-      atMs,
-      round?.roundId ?? null,
-      round?.game ?? null,
-      round?.detail ?? null,
-    );
-    write.postings.forEach((posting, n) => {
-      const own = posting.account.startsWith("player:");
-      chunk.postings.push(
-        journalId,
-        n,
-        posting.account,
-        own ? (posting.kind ?? null) : null,
-        posting.amount,
-        own ? startingBalance : null,
-      );
-    });
-    chunk.players.push(write.playerId, startingBalance, write.seq);
-  });
-  return chunk;
-}
-
-function valuesSql(columns: number, bindings: number): string {
-  const row = `(${Array(columns).fill("?").join(",")})`;
-  return Array(bindings / columns)
-    .fill(row)
-    .join(",");
-}
-
-function insertChunk(db: Database, chunk: RawChunk): void {
-  // db.query caches statements by text: chunks of the same shape reuse one.
-  db.query(
-    `INSERT INTO journal (id, player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail) VALUES ${valuesSql(11, chunk.journal.length)}`,
-  ).run(...chunk.journal);
-  db.query(
-    `INSERT INTO postings (journal_id, n, account, kind, amount, balance_after) VALUES ${valuesSql(6, chunk.postings.length)}`,
-  ).run(...chunk.postings);
-  db.query(
-    `INSERT INTO players (player_id, balance, seq) VALUES ${valuesSql(3, chunk.players.length)} ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq`,
-  ).run(...chunk.players);
-}
-
-/** The same number of spins, players round-robin, in transactions of the same size. */
-function rawBatches(writesTotal: number): RawChunk[][] {
-  // Multi-row statements hold at most 30 spins (330 bound values per journal statement).
-  const spinsPerChunk = 30;
-  const seqs = new Array<number>(playersCount).fill(1);
-  const batches: RawChunk[][] = [];
-  let journalId = 1;
-  for (let done = 0; done < writesTotal; ) {
-    const batchSize = Math.min(config.groupCommitWritesMax, writesTotal - done);
-    const batch: RawChunk[] = [];
-    for (let offset = 0; offset < batchSize; offset += spinsPerChunk) {
-      const writes: WalletWrite[] = [];
-      for (let i = 0; i < Math.min(spinsPerChunk, batchSize - offset); i++) {
-        const player = (done + offset + i) % playersCount;
-        const seq = (seqs[player] ?? 1) + 1;
-        seqs[player] = seq;
-        writes.push(spin(`player${player}`, seq));
-      }
-      batch.push(rawChunk(writes, journalId, Date.now()));
-      journalId += writes.length;
-    }
-    batches.push(batch);
-    done += batchSize;
-  }
-  return batches;
-}
-
-/** Baseline: only SQLite's work. The rows are built before the clock starts. */
-function benchRawInserts(dataDir: string, writesTotal: number) {
+/** Baseline: the same rows inserted with batched multi-row INSERTs, no checks, one thread. */
+function benchRawInserts(dataDir: string, writesTotal: number, playersCount: number) {
   mkdirSync(dataDir, { recursive: true });
   const db = openWriterDatabase(ledgerPath(dataDir), {
     busyTimeoutMs: embeddedLedgerDefaults.busyTimeoutMs,
     cacheKiB: embeddedLedgerDefaults.writerCacheKiB,
     walAutocheckpointPages: embeddedLedgerDefaults.walAutocheckpointPages,
   });
-  const batches = rawBatches(writesTotal);
+  const spinsPerStatement = 30; // 330 bound values per journal statement
+  const seqs = new Array<number>(playersCount).fill(1);
+  const statements: { journal: Binding[]; postings: Binding[]; players: Binding[] }[][] = [];
+  for (let done = 0, journalId = 1; done < writesTotal; ) {
+    const batch = [];
+    const batchSize = Math.min(config.groupCommitWritesMax, writesTotal - done);
+    for (let offset = 0; offset < batchSize; offset += spinsPerStatement) {
+      const rows = {
+        journal: [] as Binding[],
+        postings: [] as Binding[],
+        players: [] as Binding[],
+      };
+      for (let i = 0; i < Math.min(spinsPerStatement, batchSize - offset); i++, journalId++) {
+        const player = (done + offset + i) % playersCount;
+        const seq = (seqs[player] ?? 1) + 1;
+        seqs[player] = seq;
+        const write = spin(`player${player}`, seq);
+        const { round } = write;
+        rows.journal.push(journalId, write.playerId, seq, write.commandId, write.requestHash);
+        rows.journal.push(write.reply, null, Date.now(), round?.roundId ?? null, "slot");
+        rows.journal.push(round?.detail ?? null);
+        write.postings.forEach((posting, n) => {
+          const own = posting.account.startsWith("player:");
+          rows.postings.push(journalId, n, posting.account, own ? (posting.kind ?? null) : null);
+          rows.postings.push(posting.amount, own ? startingBalance : null);
+        });
+        rows.players.push(write.playerId, startingBalance, seq);
+      }
+      batch.push(rows);
+    }
+    statements.push(batch);
+    done += batchSize;
+  }
+  const upsert =
+    " ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq";
+  const values = (columns: number, bindings: number) =>
+    Array(bindings / columns)
+      .fill(`(${Array(columns).fill("?").join(",")})`)
+      .join(",");
+  // db.query caches statements by text: chunks of the same shape reuse one.
+  const insert = (sql: string, bindings: Binding[], columns: number, target: Database) =>
+    target
+      .query(
+        `${sql} VALUES ${values(columns, bindings.length)}${sql.includes("players") ? upsert : ""}`,
+      )
+      .run(...bindings);
   const startedMs = performance.now();
-  for (const batch of batches) {
+  for (const batch of statements) {
     db.run("BEGIN IMMEDIATE");
-    for (const chunk of batch) insertChunk(db, chunk);
+    for (const rows of batch) {
+      insert(
+        "INSERT INTO journal (id, player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)",
+        rows.journal,
+        11,
+        db,
+      );
+      insert(
+        "INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)",
+        rows.postings,
+        6,
+        db,
+      );
+      insert("INSERT INTO players (player_id, balance, seq)", rows.players, 3, db);
+    }
     db.run("COMMIT");
   }
   const elapsedMs = performance.now() - startedMs;
   db.close();
-  return { writes: writesTotal, elapsedMs };
+  console.log(
+    `  raw multi-row INSERTs of ${writesTotal} such rows, no checks (prebuilt, one thread):` +
+      ` ${Math.round(writesTotal / (elapsedMs / 1_000))} writes/s`,
+  );
 }
 
-const perSecond = (writes: number, ms: number) => Math.round(writes / (ms / 1_000));
 const root = await mkdtemp(join(tmpdir(), "croupier-bench-ledger-"));
 try {
-  const full = await benchLedger(join(root, "full"));
-  const raw = benchRawInserts(join(root, "raw"), full.writes);
-  const fullRate = perSecond(full.writes, full.elapsedMs);
-  const rawRate = perSecond(raw.writes, raw.elapsedMs);
   console.log(
-    `ledger writes: ${playersCount} players, ${durationMs / 1_000} s, ${randomRoundIds ? "random" : "time-ordered"} round ids`,
+    `ledger writes: ${durationMs / 1_000} s per run, ${randomRoundIds ? "random" : "time-ordered"} round ids,` +
+      ` group commit ${config.groupCommitWindowMs} ms / ${config.groupCommitWritesMax} writes`,
   );
-  console.log(`  ${full.durability}`);
-  console.log(
-    `  full Ledger.write path: ${full.writes} spins in ${Math.round(full.elapsedMs)} ms = ${fullRate} writes/s` +
-      ` (latency p50 ${full.p50Ms.toFixed(1)} ms, p99 ${full.p99Ms.toFixed(1)} ms)`,
+  let peakRate = 0;
+  for (const count of [200, 1_000]) {
+    const players = playerIds(count);
+    const rate = await measured(
+      join(root, `closed${count}`),
+      `closed loop, ${count} players`,
+      players,
+      (ledger) => closedLoop(ledger, players),
+    );
+    peakRate = Math.max(peakRate, rate);
+  }
+  const rate = openLoopRate > 0 ? openLoopRate : Math.round(peakRate / 2);
+  const players = playerIds(openLoopPlayers);
+  await measured(
+    join(root, "open"),
+    `open loop at ${rate} writes/s (${openLoopRate > 0 ? "LEDGER_BENCH_RATE" : "half the peak"}), ${openLoopPlayers} players`,
+    players,
+    (ledger) => openLoop(ledger, players, rate),
   );
-  console.log(
-    `    ${full.batches} transactions, ${Math.round(full.writes / Math.max(1, full.batches))} writes each on average (max ${full.batchWritesMax});` +
-      ` worker busy ${Math.round(full.workerBusyMs)} ms = ${perSecond(full.writes, full.workerBusyMs)} writes per worker-second`,
-  );
-  console.log(
-    `  raw multi-row INSERTs of the same rows (prebuilt, one thread, synchronous=FULL): ${raw.writes} spins in ${Math.round(raw.elapsedMs)} ms = ${rawRate} writes/s`,
-  );
-  console.log(`  ratio full / raw: ${(fullRate / rawRate).toFixed(2)}`);
-  const { counts, elapsedMs, ok } = full.report;
-  console.log(
-    `  audit of the bench ledger: ${ok ? "ok" : "FAILED"}, ${counts.postings} postings in ${elapsedMs} ms`,
-  );
-  if (!ok) process.exitCode = 1;
+  if (process.env.LEDGER_BENCH_RAW === "1") {
+    benchRawInserts(join(root, "raw"), Math.round(peakRate * (durationMs / 1_000)), 1_000);
+  }
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -38,7 +38,10 @@ export interface Config {
   actorIdleMs: number;
   actorRestartsMax: number;
   askTimeoutMs: number;
-  /** How long the ledger waits to gather more writes into one transaction. */
+  /**
+   * How long an idle ledger waits to gather more writes into one transaction. Under load writes
+   * gather while the previous commit runs, so the wait applies only after the writer was idle.
+   */
   groupCommitWindowMs: number;
   groupCommitWritesMax: number;
   /** Writes waiting for the ledger before new ones are refused with BUSY. */
@@ -85,7 +88,7 @@ export const defaults: Config = {
   actorRestartsMax: 3,
   askTimeoutMs: 10_000,
   groupCommitWindowMs: 1,
-  groupCommitWritesMax: 250,
+  groupCommitWritesMax: 500,
   ledgerQueueMax: 20_000,
   replayEventsMax: 1_000,
   slotBetMin: 20,

@@ -1,12 +1,20 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { Posting, WalletWrite, WriteOutcome } from "../ledger.ts";
+import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
 import { InvalidWriteError, validateWrite } from "./validateWrite.ts";
 
 /**
- * Applies a batch of writes in ONE transaction, each inside its own savepoint, in the order
- * given: a write sees every earlier write of its batch. A refused write (an outcome other than
- * committed, or a programmer error) stores nothing and never fails its neighbours; only a failure
- * of the transaction itself (I/O, full disk, lock timeout) fails the batch as a whole.
+ * Applies a batch of writes in ONE transaction, in the order given: a write sees every earlier
+ * write of its batch. A refused write (an outcome other than committed, or a programmer error)
+ * stores nothing and never fails its neighbours; only a failure of the transaction itself (I/O,
+ * full disk, lock timeout) fails the batch as a whole.
+ *
+ * Why a refused write stores nothing without a savepoint per write: every check (shape,
+ * idempotency, fencing, funds) runs before the write's first row is inserted, so a refusal
+ * never starts changing anything. Only an unexpected failure part-way through a write's inserts
+ * (a constraint the checks do not foresee, e.g. a round id used twice) could leave rows behind:
+ * then the whole transaction is rolled back and the batch applied again with a savepoint around
+ * each write, which stores everything but that write. The first pass is the common, cheap one.
  */
 
 /** Per write: its outcome, or why it was refused as a programmer error (nothing of it stored). */
@@ -20,14 +28,12 @@ export interface BatchWriter {
 /** Postings inserted by one multi-row statement at most; a spin has four. */
 const postingRowsPerInsertMax = 4;
 
+/** Players whose (balance, seq) the writer keeps in memory at most. */
+export const playerCacheEntriesMax = 100_000;
+
 interface CommandRow {
   requestHash: string;
   reply: string;
-}
-
-interface PlayerRow {
-  balance: number;
-  seq: number;
 }
 
 type Binding = string | number | null;
@@ -41,58 +47,72 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A write failed after it had inserted rows, in a pass without savepoints. */
+class PartialWriteError extends Error {
+  override readonly name = "PartialWriteError";
+}
+
 class SqliteBatchWriter implements BatchWriter {
   readonly #db: Database;
-  readonly #begin;
-  readonly #commit;
-  readonly #rollback;
-  readonly #savepoint;
-  readonly #release;
-  readonly #rollbackTo;
-  readonly #selectCommand;
-  readonly #selectPlayer;
-  readonly #insertJournal;
-  readonly #upsertPlayer;
+  readonly #cache = new PlayerCache(playerCacheEntriesMax);
+  readonly #statements;
   /** Index = rows per statement (1..postingRowsPerInsertMax). */
   readonly #insertPostings: Statement<never, Binding[]>[] = [];
+  /** Set when the write being applied has started inserting rows. */
+  #changing = false;
 
   constructor(db: Database) {
     this.#db = db;
-    this.#begin = db.prepare("BEGIN IMMEDIATE");
-    this.#commit = db.prepare("COMMIT");
-    this.#rollback = db.prepare("ROLLBACK");
-    this.#savepoint = db.prepare("SAVEPOINT write");
-    this.#release = db.prepare("RELEASE write");
-    this.#rollbackTo = db.prepare("ROLLBACK TO write");
-    this.#selectCommand = db.prepare<CommandRow, [string, string]>(
-      "SELECT request_hash AS requestHash, reply FROM journal WHERE player_id = ? AND command_id = ?",
-    );
-    this.#selectPlayer = db.prepare<PlayerRow, [string]>(
-      "SELECT balance, seq FROM players WHERE player_id = ?",
-    );
-    this.#insertJournal = db.prepare<never, Binding[]>(
-      `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#upsertPlayer = db.prepare<never, [string, number, number]>(
-      `INSERT INTO players (player_id, balance, seq) VALUES (?, ?, ?)
-       ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq`,
-    );
+    this.#statements = {
+      begin: db.prepare("BEGIN IMMEDIATE"),
+      commit: db.prepare("COMMIT"),
+      rollback: db.prepare("ROLLBACK"),
+      savepoint: db.prepare("SAVEPOINT write"),
+      release: db.prepare("RELEASE write"),
+      rollbackTo: db.prepare("ROLLBACK TO write"),
+      selectCommand: db.prepare<CommandRow, [string, string]>(
+        "SELECT request_hash AS requestHash, reply FROM journal WHERE player_id = ? AND command_id = ?",
+      ),
+      selectPlayer: db.prepare<CachedPlayer, [string]>(
+        "SELECT balance, seq FROM players WHERE player_id = ?",
+      ),
+      // An existing command id inserts nothing (changes = 0): the write is a retry.
+      insertJournal: db.prepare<never, Binding[]>(
+        `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
+      ),
+      upsertPlayer: db.prepare<never, [string, number, number]>(
+        `INSERT INTO players (player_id, balance, seq) VALUES (?, ?, ?)
+         ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq`,
+      ),
+    };
     for (let rows = 1; rows <= postingRowsPerInsertMax; rows++) {
       this.#insertPostings[rows] = db.prepare<never, Binding[]>(postingInsertSql(rows));
     }
   }
 
   commit(writes: readonly WalletWrite[], atMs: number): WriteResult[] {
-    this.#begin.run();
+    const { begin, commit, rollback } = this.#statements;
+    begin.run();
     try {
-      const results = writes.map((write) => this.#applyInSavepoint(write, atMs));
-      this.#commit.run();
+      let results: WriteResult[];
+      try {
+        results = writes.map((write) => this.#applyUnguarded(write, atMs));
+      } catch (error) {
+        if (!(error instanceof PartialWriteError)) throw error;
+        rollback.run();
+        this.#cache.clear();
+        begin.run();
+        results = writes.map((write) => this.#applyInSavepoint(write, atMs));
+      }
+      commit.run();
       return results;
     } catch (error) {
+      // Whatever the cache learnt in this transaction is gone with it.
+      this.#cache.clear();
       if (this.#db.inTransaction) {
         try {
-          this.#rollback.run();
+          rollback.run();
         } catch {
           // The transaction is gone either way; the original error says why.
         }
@@ -101,18 +121,33 @@ class SqliteBatchWriter implements BatchWriter {
     }
   }
 
-  #applyInSavepoint(write: WalletWrite, atMs: number): WriteResult {
-    this.#savepoint.run();
+  /** A refusal before any insert is this write's result; a failure after one redoes the batch. */
+  #applyUnguarded(write: WalletWrite, atMs: number): WriteResult {
+    this.#changing = false;
     try {
-      const outcome = this.#apply(write, atMs);
-      this.#release.run();
-      return { outcome };
+      return { outcome: this.#apply(write, atMs) };
     } catch (error) {
       // SQLite rolls the whole transaction back on some errors (I/O, full disk): then the
       // batch cannot go on, and the caller must learn that nothing of it committed.
       if (!this.#db.inTransaction) throw error;
-      this.#rollbackTo.run();
-      this.#release.run();
+      if (this.#changing) throw new PartialWriteError(errorText(error), { cause: error });
+      return { error: errorText(error) };
+    }
+  }
+
+  #applyInSavepoint(write: WalletWrite, atMs: number): WriteResult {
+    const { savepoint, release, rollbackTo } = this.#statements;
+    savepoint.run();
+    try {
+      const outcome = this.#apply(write, atMs);
+      release.run();
+      return { outcome };
+    } catch (error) {
+      if (!this.#db.inTransaction) throw error;
+      rollbackTo.run();
+      release.run();
+      // The write may have cached its new state before failing.
+      this.#cache.clear();
       return { error: errorText(error) };
     }
   }
@@ -120,18 +155,20 @@ class SqliteBatchWriter implements BatchWriter {
   /** The checks and inserts of one write, in this order: shape, idempotency, fencing, funds. */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
-    const existing = this.#selectCommand.get(write.playerId, write.commandId);
-    if (existing !== null) {
-      return existing.requestHash === write.requestHash
-        ? { status: "duplicate", reply: existing.reply }
-        : { status: "conflict" };
+    const player = this.#player(write.playerId);
+    const fenced = write.seq === player.seq + 1;
+    const after = fenced ? balancesAfter(write, player.balance) : undefined;
+    if (after === undefined) {
+      // Refused, unless it is a retry: idempotency answers before fencing and funds.
+      const stored = this.#stored(write);
+      if (stored !== undefined) return stored;
+      return fenced
+        ? { status: "insufficient_funds" }
+        : { status: "stale_seq", currentSeq: player.seq };
     }
-    const player = this.#selectPlayer.get(write.playerId) ?? { balance: 0, seq: 0 };
-    if (write.seq !== player.seq + 1) return { status: "stale_seq", currentSeq: player.seq };
-    const after = balancesAfter(write, player.balance);
-    if (after === undefined) return { status: "insufficient_funds" };
+    this.#changing = true;
     const round = write.round;
-    const inserted = this.#insertJournal.run(
+    const inserted = this.#statements.insertJournal.run(
       write.playerId,
       write.seq,
       write.commandId,
@@ -143,9 +180,33 @@ class SqliteBatchWriter implements BatchWriter {
       round?.game ?? null,
       round?.detail ?? null,
     );
+    if (inserted.changes === 0) {
+      const stored = this.#stored(write);
+      if (stored === undefined)
+        throw new Error(`journal ignored ${write.commandId} yet holds no such command`);
+      return stored;
+    }
     this.#storePostings(Number(inserted.lastInsertRowid), write.postings, after.perPosting);
-    this.#upsertPlayer.run(write.playerId, after.balance, write.seq);
+    this.#statements.upsertPlayer.run(write.playerId, after.balance, write.seq);
+    this.#cache.set(write.playerId, { balance: after.balance, seq: write.seq });
     return { status: "committed", balance: after.balance };
+  }
+
+  #player(playerId: string): CachedPlayer {
+    const cached = this.#cache.get(playerId);
+    if (cached !== undefined) return cached;
+    const player = this.#statements.selectPlayer.get(playerId) ?? { balance: 0, seq: 0 };
+    this.#cache.set(playerId, player);
+    return player;
+  }
+
+  /** The outcome of a command id already stored: its reply, or a conflict of parameters. */
+  #stored(write: WalletWrite): WriteOutcome | undefined {
+    const existing = this.#statements.selectCommand.get(write.playerId, write.commandId);
+    if (existing === null) return undefined;
+    return existing.requestHash === write.requestHash
+      ? { status: "duplicate", reply: existing.reply }
+      : { status: "conflict" };
   }
 
   #storePostings(journalId: number, postings: readonly Posting[], after: (number | null)[]): void {

@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { depositWrite, describeLedgerContract, spinWrite } from "../ledgerContract.ts";
-import { openEmbeddedLedger } from "./embeddedLedger.ts";
+import { type EmbeddedLedger, openEmbeddedLedger } from "./embeddedLedger.ts";
 import {
   freshDataDir,
   openTempLedger,
@@ -90,4 +90,76 @@ test("ledger - a write after close is refused with BUSY", async () => {
   await expect(ledger.write(depositWrite("p1", 1, "d1", 1))).rejects.toMatchObject({
     code: "BUSY",
   });
+});
+
+/** Spins of `players` players, `rounds` each, every round awaited before the next. */
+async function spinRounds(ledger: EmbeddedLedger, players: number, rounds: number, first = 2) {
+  for (let seq = first; seq < first + rounds; seq++) {
+    const outcomes = await Promise.all(
+      Array.from({ length: players }, (_, index) =>
+        ledger.write(spinWrite(`p${index}`, seq, `s${seq}`, 1, 0)),
+      ),
+    );
+    expect(outcomes.every((outcome) => outcome.status === "committed")).toBe(true);
+  }
+}
+
+async function depositAll(ledger: EmbeddedLedger, players: number) {
+  await Promise.all(
+    Array.from({ length: players }, (_, index) =>
+      ledger.write(depositWrite(`p${index}`, 1, "d1", 1_000_000)),
+    ),
+  );
+}
+
+test("ledger - the checkpointer keeps the WAL short: the writer starts it over between commits", async () => {
+  const walRestartPages = 200;
+  const ledger = await openTempLedger({
+    walAutocheckpointPages: 100_000, // never reached: only the checkpointer may shorten the WAL
+    walRestartPages,
+    checkpointIntervalMs: 2,
+  });
+  try {
+    await depositAll(ledger, 50);
+    // Bounded: rounds until the writer has started the WAL over at least twice.
+    for (let round = 0; round < 200 && ledger.stats().walRestarts < 2; round++) {
+      await spinRounds(ledger, 50, 5, 2 + round * 5);
+    }
+    expect(ledger.stats().walRestarts).toBeGreaterThanOrEqual(2);
+    // Without restarts the WAL would hold every page written so far (thousands).
+    const walPages = Bun.file(`${ledger.path}-wal`).size / 4_096;
+    expect(walPages).toBeLessThan(20 * walRestartPages);
+    expect((await ledger.audit()).ok).toBe(true);
+  } finally {
+    await ledger.close();
+  }
+});
+
+test("ledger - writes go on when the checkpointer thread is gone", async () => {
+  const ledger = await openTempLedger();
+  try {
+    await depositAll(ledger, 20);
+    ledger.terminateCheckpointer();
+    await spinRounds(ledger, 20, 20);
+    expect(ledger.healthy()).toBe(true);
+    expect(await ledger.loadPlayer("p7")).toMatchObject({ seq: 21, balance: 1_000_000 - 20 });
+  } finally {
+    await ledger.close();
+  }
+});
+
+test("ledger - after close the file is free at once: another connection can write", async () => {
+  // Each thread's connection must be closed by then, not left for the garbage collector.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const ledger = await openTempLedger();
+    await depositAll(ledger, 5);
+    await ledger.close();
+    const db = new Database(ledger.path, { readwrite: true });
+    try {
+      db.run("PRAGMA busy_timeout = 0");
+      expect(db.run("UPDATE players SET seq = seq WHERE player_id = 'p1'").changes).toBe(1);
+    } finally {
+      db.close();
+    }
+  }
 });

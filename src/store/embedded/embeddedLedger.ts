@@ -18,12 +18,13 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { LedgerReader } from "./reader.ts";
-import { type Durability, ledgerPath, openReaderDatabase } from "./schema.ts";
+import { closeNow, type Durability, ledgerPath, openReaderDatabase } from "./schema.ts";
 import { WriterClient, type WriterStats } from "./writerClient.ts";
 
 /**
  * The embedded ledger: one SQLite file in WAL mode with synchronous=FULL. Writes go to a worker
- * thread that group-commits them; reads and the audit use a read-only connection here.
+ * thread that group-commits them, a second thread checkpoints the WAL; reads and the audit use a
+ * read-only connection here.
  */
 export class EmbeddedLedger implements Ledger {
   /** Path of the SQLite file, for tools and fault-injection tests. */
@@ -91,9 +92,9 @@ export class EmbeddedLedger implements Ledger {
     );
   }
 
-  /** Counters of the group commit (batches, largest batch, worker time), for the bench. */
+  /** Counters of the group commit (batches, largest batch, worker time, WAL restarts), for the bench. */
   stats(): Readonly<WriterStats> {
-    return { ...this.#writer.stats };
+    return this.#writer.stats;
   }
 
   /** Fault injection for tests: the writer thread stops as if it had crashed. */
@@ -101,12 +102,17 @@ export class EmbeddedLedger implements Ledger {
     this.#writer.terminateWorker();
   }
 
+  /** Fault injection for tests: the checkpointer thread stops; the writer must carry on. */
+  terminateCheckpointer(): void {
+    this.#writer.terminateCheckpointer();
+  }
+
   /** Commits the writes already accepted, then closes both connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#writer.close(this.#options.closeTimeoutMs);
-    this.#readDb.close();
+    closeNow(this.#readDb);
   }
 }
 
@@ -127,6 +133,10 @@ export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promis
       groupCommitWritesMax: resolved.groupCommitWritesMax,
       recoveryProbeMs: resolved.recoveryProbeMs,
       queueMax: resolved.queueMax,
+    },
+    {
+      checkpointIntervalMs: resolved.checkpointIntervalMs,
+      walRestartPages: resolved.walRestartPages,
     },
     resolved.openTimeoutMs,
   );

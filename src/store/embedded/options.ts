@@ -17,10 +17,22 @@ export interface EmbeddedLedgerOptions {
   /** Page cache of the writer connection, KiB. The hot index pages of every active player fit. */
   writerCacheKiB?: number;
   /**
-   * WAL pages before the writer checkpoints into the main file. Larger means fewer checkpoints
-   * (a page rewritten by many commits is copied once) at the cost of a larger WAL file.
+   * Hard bound of the WAL, in pages: past it the writer checkpoints inside its commit (a stall).
+   * The checkpointer thread normally keeps the WAL far below it; the bound is for when it cannot.
+   * Also the size the WAL file is cut back to when it starts over.
    */
   walAutocheckpointPages?: number;
+  /**
+   * How often the checkpointer thread copies committed WAL pages into the main file. Longer means
+   * a page rewritten by many commits is copied once; shorter means less left for the writer.
+   */
+  checkpointIntervalMs?: number;
+  /**
+   * WAL pages after which the checkpointer, once caught up, asks the writer to start the WAL over
+   * (which costs the writer one small checkpoint, of what it committed since). Larger means fewer
+   * such pauses at the cost of a larger WAL file.
+   */
+  walRestartPages?: number;
   /**
    * After a failed transaction the writer tries a tiny write this often until one commits, so
    * readiness comes back on its own even when no traffic arrives (a not-ready node gets none).
@@ -37,7 +49,9 @@ export type ResolvedEmbeddedLedgerOptions = Required<EmbeddedLedgerOptions>;
 export const embeddedLedgerDefaults = {
   busyTimeoutMs: 5_000,
   writerCacheKiB: 64 * 1024, // 64 MiB
-  walAutocheckpointPages: 40_000, // 4 KiB pages: about 160 MiB of WAL between checkpoints
+  walAutocheckpointPages: 40_000, // 4 KiB pages: 160 MiB
+  checkpointIntervalMs: 50,
+  walRestartPages: 16_000, // 4 KiB pages: 64 MiB
   recoveryProbeMs: 1_000,
   openTimeoutMs: 30_000,
   closeTimeoutMs: 30_000,
@@ -61,6 +75,13 @@ function assertIntegerIn(name: string, value: number, min: number, max: number):
 /** Merges defaults once and rejects options that cannot work, naming the option. */
 export function resolveOptions(options: EmbeddedLedgerOptions): ResolvedEmbeddedLedgerOptions {
   const resolved: ResolvedEmbeddedLedgerOptions = { ...embeddedLedgerDefaults, ...options };
+  if (options.walRestartPages === undefined) {
+    // The WAL starts over well before the hard bound, also when only the bound was lowered.
+    resolved.walRestartPages = Math.min(
+      embeddedLedgerDefaults.walRestartPages,
+      Math.floor(resolved.walAutocheckpointPages / 2),
+    );
+  }
   if (typeof resolved.dataDir !== "string" || resolved.dataDir === "") {
     throw new RangeError("embedded ledger option dataDir: must be a non-empty path");
   }
@@ -70,6 +91,8 @@ export function resolveOptions(options: EmbeddedLedgerOptions): ResolvedEmbedded
   assertIntegerIn("busyTimeoutMs", resolved.busyTimeoutMs, 0, 600_000);
   assertIntegerIn("writerCacheKiB", resolved.writerCacheKiB, 1_024, 16 * 1024 * 1024);
   assertIntegerIn("walAutocheckpointPages", resolved.walAutocheckpointPages, 100, 1_000_000);
+  assertIntegerIn("checkpointIntervalMs", resolved.checkpointIntervalMs, 1, 600_000);
+  assertIntegerIn("walRestartPages", resolved.walRestartPages, 1, resolved.walAutocheckpointPages);
   assertIntegerIn("recoveryProbeMs", resolved.recoveryProbeMs, 1, 600_000);
   assertIntegerIn("openTimeoutMs", resolved.openTimeoutMs, 1, 600_000);
   assertIntegerIn("closeTimeoutMs", resolved.closeTimeoutMs, 1, 600_000);

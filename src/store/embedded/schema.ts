@@ -100,6 +100,19 @@ export function verifyDurability(db: Database, busyTimeoutMs: number): Durabilit
   return durability;
 }
 
+/**
+ * Closes the connection now. `close(true)` finalizes the statements prepared on it first; a plain
+ * `close()` would leave a "zombie" connection, still holding the file and its locks, until the
+ * garbage collector gets to those statements.
+ */
+export function closeNow(db: Database): void {
+  try {
+    db.close(true);
+  } catch {
+    db.close();
+  }
+}
+
 /** Opens (creating if needed) the writer connection, applies pragmas and the schema. */
 export function openWriterDatabase(path: string, pragmas: WriterPragmas): Database {
   const db = new Database(path, { create: true, readwrite: true, strict: true });
@@ -109,8 +122,10 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     db.run("PRAGMA synchronous = FULL");
     db.run(`PRAGMA cache_size = -${pragmas.cacheKiB}`);
     db.run(`PRAGMA wal_autocheckpoint = ${pragmas.walAutocheckpointPages}`);
-    // After a checkpoint the WAL is cut back to this size, so a burst does not keep disk forever.
-    db.run(`PRAGMA journal_size_limit = ${64 * 1024 * 1024}`);
+    // When the WAL starts over it is cut back to the size of a full autocheckpoint interval, so
+    // a burst does not keep disk forever, while the usual cycle reuses the file as it is.
+    const pageBytes = Number(readPragma(db, "page_size"));
+    db.run(`PRAGMA journal_size_limit = ${pragmas.walAutocheckpointPages * pageBytes}`);
     const version = Number(readPragma(db, "user_version"));
     if (version !== 0 && version !== schemaVersion) {
       throw new Error(`ledger schema version ${version} is not ${schemaVersion}`);
@@ -119,6 +134,23 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     db.run(schemaSql);
     db.run(`PRAGMA user_version = ${schemaVersion}`);
     db.run("COMMIT");
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * The checkpointer's connection: it only runs checkpoints, which write the database file and
+ * sync it (with synchronous=FULL, as the writer) before the WAL may be reused.
+ */
+export function openCheckpointerDatabase(path: string, busyTimeoutMs: number): Database {
+  const db = new Database(path, { readwrite: true, strict: true });
+  try {
+    db.run(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    db.run("PRAGMA synchronous = FULL");
+    verifyDurability(db, busyTimeoutMs);
     return db;
   } catch (error) {
     db.close();

@@ -1,18 +1,25 @@
 import { assertNever, CroupierError } from "../../errors.ts";
 import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+import type { WriteResult } from "./batchWriter.ts";
+import type { CheckpointerSettings } from "./checkpointer.ts";
+import { CheckpointerClient } from "./checkpointerClient.ts";
 import type { Durability } from "./schema.ts";
 import {
-  decodeFromWriter,
-  encode,
+  appendWrite,
+  decodeResults,
   type FromWriter,
+  isFlat,
   type NumberedWrite,
+  type ToWriter,
   type WriterSettings,
+  writesTag,
 } from "./writerProtocol.ts";
 
 /**
- * The main thread's side of the writer worker. Writes issued in the same turn of the event loop
- * travel in one message; every outstanding write holds a promise settled by the worker's answer.
- * Outstanding writes are bounded by `queueMax`: past it `write` refuses at once with BUSY.
+ * The main thread's side of the writer worker (and of the checkpointer thread that keeps the WAL
+ * short for it). Writes issued in the same turn of the event loop travel in one message; every
+ * outstanding write holds a promise settled by the worker's answer. Outstanding writes are
+ * bounded by `queueMax`: past it `write` refuses at once with BUSY.
  */
 
 export interface WriterStats {
@@ -26,6 +33,11 @@ export interface WriterStats {
   batchesFailed: number;
   /** Time the worker spent inside transactions, ms. */
   workerBusyMs: number;
+  /** Times the writer checkpointed the rest of the WAL so that it starts over, and the longest. */
+  walRestarts: number;
+  walRestartMsMax: number;
+  /** Checkpointer passes that failed (retried at the next interval). */
+  checkpointPassesFailed: number;
 }
 
 type State = "opening" | "open" | "closing" | "closed" | "dead";
@@ -40,6 +52,7 @@ const rolledBackMessage =
 
 export class WriterClient {
   readonly #worker: Worker;
+  #checkpointer: CheckpointerClient | undefined;
   readonly #queueMax: number;
   readonly #pending = new Map<number, Pending>();
   #outbox: NumberedWrite[] = [];
@@ -49,20 +62,24 @@ export class WriterClient {
   #lastBatchFailed = false;
   readonly #opened = Promise.withResolvers<Durability>();
   readonly #closed = Promise.withResolvers<void>();
-  readonly stats: WriterStats = {
+  readonly #stats: WriterStats = {
     batches: 0,
     writes: 0,
     batchWritesMax: 0,
     batchesFailed: 0,
     workerBusyMs: 0,
+    walRestarts: 0,
+    walRestartMsMax: 0,
+    checkpointPassesFailed: 0,
   };
 
   private constructor(settings: WriterSettings) {
     this.#queueMax = settings.queueMax;
     this.#worker = new Worker(new URL("./writerWorker.ts", import.meta.url).href);
-    this.#worker.addEventListener("message", (event) =>
-      this.#receive(decodeFromWriter(event.data)),
-    );
+    this.#worker.addEventListener("message", (event: MessageEvent<FromWriter | unknown[]>) => {
+      if (isFlat(event.data)) this.#receiveResults(event.data);
+      else this.#receive(event.data);
+    });
     this.#worker.addEventListener("error", (event) =>
       this.#die(`writer thread failed: ${event.message}`),
     );
@@ -70,22 +87,48 @@ export class WriterClient {
       this.#die("writer message could not be read"),
     );
     this.#worker.addEventListener("close", () => this.#die("writer thread exited"));
-    this.#worker.postMessage(encode({ type: "open", settings }));
+    this.#post({ type: "open", settings });
   }
 
-  /** Starts the worker and waits until it has opened the file and verified its durability. */
-  static async start(settings: WriterSettings, openTimeoutMs: number): Promise<WriterClient> {
-    const client = new WriterClient(settings);
+  /**
+   * Starts the worker, waits until it has opened the file and verified its durability, then
+   * starts the checkpointer on the same file.
+   */
+  static async start(
+    settings: Omit<WriterSettings, "restartSignal">,
+    checkpointing: Pick<CheckpointerSettings, "checkpointIntervalMs" | "walRestartPages">,
+    openTimeoutMs: number,
+  ): Promise<WriterClient> {
+    const restartSignal = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const client = new WriterClient({ ...settings, restartSignal });
     const timer = setTimeout(
       () => client.#die(`writer did not open within ${openTimeoutMs} ms`),
       openTimeoutMs,
     );
     try {
       await client.#opened.promise;
-      return client;
     } finally {
       clearTimeout(timer);
     }
+    try {
+      client.#checkpointer = await CheckpointerClient.start(
+        {
+          path: settings.path,
+          busyTimeoutMs: settings.pragmas.busyTimeoutMs,
+          ...checkpointing,
+          restartSignal,
+        },
+        openTimeoutMs,
+      );
+    } catch (error) {
+      await client.close(openTimeoutMs);
+      throw error;
+    }
+    return client;
+  }
+
+  get stats(): WriterStats {
+    return { ...this.#stats, checkpointPassesFailed: this.#checkpointer?.passesFailed ?? 0 };
   }
 
   /** Durability settings as the worker read them back from SQLite after opening. */
@@ -127,7 +170,9 @@ export class WriterClient {
     if (this.#state === "open" || this.#state === "opening") {
       this.#state = "closing";
       this.#sendOutbox();
-      this.#worker.postMessage(encode({ type: "close" }));
+      // Stopped first, so that the writer's closing checkpoint has the file to itself.
+      await this.#checkpointer?.stop(timeoutMs);
+      this.#post({ type: "close" });
     }
     const timer = setTimeout(
       () => this.#die(`writer did not close within ${timeoutMs} ms`),
@@ -136,6 +181,7 @@ export class WriterClient {
     await this.#closed.promise;
     clearTimeout(timer);
     this.#worker.terminate();
+    this.#checkpointer?.terminate();
   }
 
   /** Fault injection for tests: stops the writer thread the way a crash of it would. */
@@ -143,40 +189,74 @@ export class WriterClient {
     this.#worker.terminate();
   }
 
+  /** Fault injection for tests: stops the checkpointer thread. */
+  terminateCheckpointer(): void {
+    this.#checkpointer?.terminate();
+  }
+
+  #post(message: ToWriter | unknown[]): void {
+    this.#worker.postMessage(message);
+  }
+
   #sendOutbox(): void {
     this.#outboxScheduled = false;
     if (this.#outbox.length === 0) return;
     const writes = this.#outbox;
     this.#outbox = [];
-    let text: string;
+    const flat = this.#encode(writes);
+    if (flat.length === 1) return;
     try {
-      text = encode({ type: "writes", writes });
+      this.#post(flat);
     } catch {
-      text = encode({
-        type: "writes",
-        writes: writes.filter((numbered) => this.#encodable(numbered)),
-      });
+      // A value the structured clone cannot copy (a function, a symbol) somewhere in the batch.
+      for (const numbered of writes) this.#postAlone(numbered);
     }
-    this.#worker.postMessage(text);
   }
 
-  /** Refuses, as a programmer error, a write that cannot be encoded (a bigint, a cycle). */
-  #encodable(numbered: NumberedWrite): boolean {
+  /** One flat message; a write whose shape cannot be read is refused at once (nothing sent). */
+  #encode(writes: readonly NumberedWrite[]): unknown[] {
+    const flat: unknown[] = [writesTag];
+    for (const { id, write } of writes) {
+      const length = flat.length;
+      try {
+        appendWrite(flat, id, write);
+      } catch (error) {
+        flat.length = length;
+        this.#settle(id, { error: `write cannot be encoded: ${String(error)}` });
+      }
+    }
+    return flat;
+  }
+
+  #postAlone(numbered: NumberedWrite): void {
+    if (!this.#pending.has(numbered.id)) return;
     try {
-      JSON.stringify(numbered);
-      return true;
+      this.#post(this.#encode([numbered]));
     } catch (error) {
       this.#settle(numbered.id, { error: `write cannot be encoded: ${String(error)}` });
-      return false;
     }
   }
 
-  #settle(id: number, result: { outcome: WriteOutcome } | { error: string }): void {
+  #settle(id: number, result: WriteResult): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     if ("outcome" in result) pending.resolve(result.outcome);
     else pending.reject(new CroupierError("INTERNAL", `ledger refused the write: ${result.error}`));
+  }
+
+  /** One committed batch: every write's result, in batch order. */
+  #receiveResults(flat: readonly unknown[]): void {
+    this.#lastBatchFailed = false;
+    let writes = 0;
+    const busyMs = decodeResults(flat, (id, result) => {
+      writes += 1;
+      this.#settle(id, result);
+    });
+    this.#stats.batches += 1;
+    this.#stats.writes += writes;
+    this.#stats.batchWritesMax = Math.max(this.#stats.batchWritesMax, writes);
+    this.#stats.workerBusyMs += busyMs;
   }
 
   #receive(message: FromWriter): void {
@@ -188,18 +268,14 @@ export class WriterClient {
       case "open_failed":
         this.#die(`ledger could not be opened: ${message.message}`);
         break;
-      case "results":
-        this.#lastBatchFailed = false;
-        this.stats.batches += 1;
-        this.stats.writes += message.results.length;
-        this.stats.batchWritesMax = Math.max(this.stats.batchWritesMax, message.results.length);
-        this.stats.workerBusyMs += message.busyMs;
-        for (const [id, result] of message.results) this.#settle(id, result);
+      case "wal_restarted":
+        this.#stats.walRestarts += 1;
+        this.#stats.walRestartMsMax = Math.max(this.#stats.walRestartMsMax, message.ms);
         break;
       case "batch_failed":
         this.#lastBatchFailed = true;
-        this.stats.batchesFailed += 1;
-        this.stats.workerBusyMs += message.busyMs;
+        this.#stats.batchesFailed += 1;
+        this.#stats.workerBusyMs += message.busyMs;
         for (const id of message.ids)
           this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
         break;
@@ -224,6 +300,7 @@ export class WriterClient {
     this.#opened.reject(new CroupierError("INTERNAL", reason));
     this.#closed.resolve();
     this.#worker.terminate();
+    this.#checkpointer?.terminate();
   }
 
   #failAll(reason: string): void {

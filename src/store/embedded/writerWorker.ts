@@ -1,18 +1,22 @@
 /**
  * The writer thread: the only connection that writes `ledger.db`. It queues the writes the main
- * thread posts and group-commits them: up to `groupCommitWritesMax` per transaction, waiting up to
- * `groupCommitWindowMs` for more while the queue is short of a full batch. SQLite work (and the
- * fsync of every commit) happens here, so the main event loop stays free for sockets.
+ * thread posts and group-commits them, up to `groupCommitWritesMax` per transaction (when, and how
+ * many: groupCommit.ts). SQLite work (and the fsync of every commit) happens here, so the main
+ * event loop stays free for sockets. Between two transactions it starts the WAL over when the
+ * checkpointer thread asks (see checkpointer.ts).
  */
-import type { Database } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { assertNever } from "../../errors.ts";
 import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
-import { openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
+import { GroupCommitPolicy } from "./groupCommit.ts";
+import { closeNow, openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
 import {
-  decodeToWriter,
-  encode,
+  decodeWrites,
+  encodeResults,
   type FromWriter,
+  isFlat,
   type NumberedWrite,
+  type ToWriter,
   type WriterSettings,
 } from "./writerProtocol.ts";
 
@@ -22,6 +26,10 @@ interface Open {
   db: Database;
   writer: BatchWriter;
   settings: WriterSettings;
+  /** Raised by the checkpointer: checkpoint what is left, so the next transaction rewinds the WAL. */
+  restartSignal: Int32Array;
+  checkpoint: Statement<number[], []>;
+  policy: GroupCommitPolicy;
 }
 
 let open: Open | undefined;
@@ -30,8 +38,8 @@ let windowTimer: ReturnType<typeof setTimeout> | undefined;
 let flushImmediate: ReturnType<typeof setImmediate> | undefined;
 let probeTimer: ReturnType<typeof setTimeout> | undefined;
 
-function post(message: FromWriter): void {
-  self.postMessage(encode(message));
+function post(message: FromWriter | unknown[]): void {
+  self.postMessage(message);
 }
 
 function errorText(error: unknown): string {
@@ -42,7 +50,14 @@ function openLedger(settings: WriterSettings): void {
   try {
     const db = openWriterDatabase(settings.path, settings.pragmas);
     const durability = verifyDurability(db, settings.pragmas.busyTimeoutMs);
-    open = { db, writer: createBatchWriter(db), settings };
+    open = {
+      db,
+      writer: createBatchWriter(db),
+      settings,
+      restartSignal: new Int32Array(settings.restartSignal),
+      checkpoint: db.prepare("PRAGMA wal_checkpoint(PASSIVE)"),
+      policy: new GroupCommitPolicy(settings),
+    };
     post({ type: "opened", durability });
   } catch (error) {
     post({ type: "open_failed", message: errorText(error) });
@@ -57,16 +72,17 @@ function cancelScheduled(): void {
 }
 
 /**
- * A full batch (or no window) flushes on the next turn, after the messages already delivered to
- * this thread have been queued; a short queue waits for the window to gather more.
+ * Flushes on the next turn, after the messages already delivered to this thread have been
+ * queued, or after the window the policy asks for (see groupCommit.ts).
  */
-function schedule(settings: WriterSettings): void {
+function schedule(state: Open): void {
   if (queue.length === 0 || flushImmediate !== undefined) return;
-  if (queue.length >= settings.groupCommitWritesMax || settings.groupCommitWindowMs === 0) {
+  const waitMs = state.policy.waitMs(queue.length, performance.now());
+  if (waitMs === 0) {
     cancelScheduled();
     flushImmediate = setImmediate(flush);
   } else if (windowTimer === undefined) {
-    windowTimer = setTimeout(flush, settings.groupCommitWindowMs);
+    windowTimer = setTimeout(flush, waitMs);
   }
 }
 
@@ -98,7 +114,7 @@ function cancelProbe(): void {
 
 /** Commits one batch and answers for all of it in one message. */
 function flushOnce(state: Open): void {
-  const batch = queue.splice(0, state.settings.groupCommitWritesMax);
+  const batch = queue.splice(0, state.policy.take(queue.length));
   if (batch.length === 0) return;
   const startedMs = performance.now();
   try {
@@ -106,13 +122,13 @@ function flushOnce(state: Open): void {
       batch.map((numbered) => numbered.write),
       Date.now(),
     );
-    const numbered: [number, (typeof results)[number]][] = results.map((result, index) => [
-      (batch[index] as NumberedWrite).id,
-      result,
-    ]);
+    const ids = batch.map((numbered) => numbered.id);
     cancelProbe();
-    post({ type: "results", results: numbered, busyMs: performance.now() - startedMs });
+    post(encodeResults(ids, results, performance.now() - startedMs));
+    if (Atomics.exchange(state.restartSignal, 0, 0) === 1) restartWal(state);
+    state.policy.committed(performance.now(), queue.length);
   } catch (error) {
+    state.policy.committed(performance.now(), queue.length);
     scheduleProbe(state);
     post({
       type: "batch_failed",
@@ -120,6 +136,20 @@ function flushOnce(state: Open): void {
       message: errorText(error),
       busyMs: performance.now() - startedMs,
     });
+  }
+}
+
+/** Copies what was committed since the checkpointer's last pass; the next transaction rewinds. */
+function restartWal(state: Open): void {
+  const startedMs = performance.now();
+  try {
+    const [busy, frames, copied] = state.checkpoint.values()[0] ?? [];
+    // Busy (the checkpointer is in a pass) or not all copied: its next pass asks again.
+    if (busy === 0 && frames === copied) {
+      post({ type: "wal_restarted", ms: performance.now() - startedMs });
+    }
+  } catch {
+    // Nothing is lost: the frames stay in the WAL, and the next signal or autocheckpoint retries.
   }
 }
 
@@ -146,7 +176,7 @@ function enqueue(writes: NumberedWrite[]): void {
   if (queue.length > open.settings.queueMax) {
     throw new Error(`writer queue ${queue.length} exceeds queueMax ${open.settings.queueMax}`);
   }
-  schedule(open.settings);
+  schedule(open);
 }
 
 function close(): void {
@@ -163,19 +193,20 @@ function close(): void {
     } catch {
       // A reader may hold the WAL; the next open recovers from it either way.
     }
-    state.db.close();
+    closeNow(state.db);
   }
   post({ type: "closed" });
 }
 
-self.onmessage = (event: MessageEvent) => {
-  const message = decodeToWriter(event.data);
+self.onmessage = (event: MessageEvent<ToWriter | unknown[]>) => {
+  const message = event.data;
+  if (isFlat(message)) {
+    enqueue(decodeWrites(message));
+    return;
+  }
   switch (message.type) {
     case "open":
       openLedger(message.settings);
-      break;
-    case "writes":
-      enqueue(message.writes);
       break;
     case "close":
       close();

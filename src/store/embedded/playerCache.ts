@@ -1,0 +1,52 @@
+/**
+ * The writer's copy of players' (balance, seq), so a write need not read its player's row. Sound
+ * because the writer thread is the only one that writes `ledger.db`: an entry holds the state of
+ * the open transaction, and the batch writer clears the whole cache whenever a transaction (or a
+ * pass of it) is rolled back, so nothing rolled back is ever read again.
+ *
+ * Bounded by two generations: entries go to the young map; when it holds half the bound it becomes
+ * the old map and the previous old one is dropped. A hit in the old map moves the entry back to
+ * the young one, so players in play stay cached. O(1) per access, never more than `entriesMax`.
+ */
+export interface CachedPlayer {
+  balance: number;
+  seq: number;
+}
+
+export class PlayerCache {
+  readonly #generationMax: number;
+  #young = new Map<string, CachedPlayer>();
+  #old = new Map<string, CachedPlayer>();
+
+  constructor(entriesMax: number) {
+    if (!Number.isSafeInteger(entriesMax) || entriesMax < 2) {
+      throw new RangeError(`player cache bound ${entriesMax} is not an integer >= 2`);
+    }
+    this.#generationMax = Math.floor(entriesMax / 2);
+  }
+
+  get size(): number {
+    return this.#young.size + this.#old.size;
+  }
+
+  get(playerId: string): CachedPlayer | undefined {
+    const young = this.#young.get(playerId);
+    if (young !== undefined) return young;
+    const old = this.#old.get(playerId);
+    if (old !== undefined) this.set(playerId, old);
+    return old;
+  }
+
+  set(playerId: string, player: CachedPlayer): void {
+    this.#young.set(playerId, player);
+    if (this.#young.size >= this.#generationMax) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+  }
+
+  clear(): void {
+    this.#young.clear();
+    this.#old.clear();
+  }
+}
