@@ -15,6 +15,20 @@ export interface RunResult {
   latenciesMs: number[];
 }
 
+function emptyResult(): RunResult {
+  return { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+}
+
+function countReply(result: RunResult, message: { type: string; code?: string }): void {
+  if (message.type !== "error") {
+    result.completed += 1;
+    return;
+  }
+  result.errors += 1;
+  const code = message.code ?? "?";
+  result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
+}
+
 /** Opens sockets and waits until each is usable (after the welcome, when `awaitWelcome`). */
 export async function openSockets(
   urls: string[],
@@ -67,13 +81,7 @@ export async function closedLoop(
   frameFor: FrameFor,
   durationMs: number,
 ): Promise<RunResult> {
-  const result: RunResult = {
-    completed: 0,
-    errors: 0,
-    errorCodes: {},
-    elapsedMs: 0,
-    latenciesMs: [],
-  };
+  const result = emptyResult();
   const sentAt = new Float64Array(sockets.length);
   const sequence = new Uint32Array(sockets.length);
   const startedAt = performance.now();
@@ -88,11 +96,7 @@ export async function closedLoop(
   attach(sockets, (index, message) => {
     const now = performance.now();
     result.latenciesMs.push(now - (sentAt[index] as number));
-    if (message.type === "error") {
-      result.errors += 1;
-      const code = message.code ?? "?";
-      result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
-    } else result.completed += 1;
+    countReply(result, message);
     if (now < endAt) send(index);
     else if (--active === 0) done.resolve();
   });
@@ -115,13 +119,7 @@ export async function openLoop(
   ratePerSecond: number,
   durationMs: number,
 ): Promise<RunResult> {
-  const result: RunResult = {
-    completed: 0,
-    errors: 0,
-    errorCodes: {},
-    elapsedMs: 0,
-    latenciesMs: [],
-  };
+  const result = emptyResult();
   const scheduled = new Map<string, number>();
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
   const intervalMs = 1000 / ratePerSecond;
@@ -132,11 +130,7 @@ export async function openLoop(
     if (at === undefined) return;
     scheduled.delete(message.id);
     result.latenciesMs.push(performance.now() - at);
-    if (message.type === "error") {
-      result.errors += 1;
-      const code = message.code ?? "?";
-      result.errorCodes[code] = (result.errorCodes[code] ?? 0) + 1;
-    } else result.completed += 1;
+    countReply(result, message);
     if (++answered === total) done.resolve();
   });
   const startedAt = performance.now();
