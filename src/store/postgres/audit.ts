@@ -1,0 +1,224 @@
+import { auditFailuresPerCheckMax } from "../audit.ts";
+import type { AuditReport } from "../ledger.ts";
+import { safeInteger, safeIntegerOrNull } from "./integers.ts";
+import type { Connection } from "./pool.ts";
+
+/**
+ * The money audit of a Postgres ledger: invariants 1-4 of docs/PROTOCOL.md over one snapshot
+ * (a REPEATABLE READ, read-only transaction; writers go on meanwhile). Every check is set-based:
+ * postings are read twice (grouped by journal entry, then by player account), the journal once
+ * (grouped by player), each group matched to `players` with one hash join. No per-player loop,
+ * no join of postings with journal except for the few failing entries. Only failing rows come
+ * back, at most `auditFailuresPerCheckMax` per check, with the count of the rest.
+ *
+ * Seqs "exactly 1..n" follow from min = 1, max = count and the uniqueness of (player_id, seq);
+ * that uniqueness (and of (player_id, command_id): invariant 4) is the database's own, so the
+ * audit checks the unique constraints exist instead of grouping the journal a second time, and
+ * only scans for duplicates when one is missing.
+ */
+
+/** Memory for the audit's hash aggregates (per sort or hash node), so 10M postings stay in RAM. */
+const auditWorkMem = "256MB";
+
+const uniqueJournalKeys = ["journal_player_seq_key", "journal_player_command_key"] as const;
+
+function withRest(lines: string[], failing: number, shown: number): string[] {
+  if (failing > shown) lines.push(`  ... and ${failing - shown} more like the above`);
+  return lines;
+}
+
+interface EntryRow {
+  grand: boolean;
+  journal_id: string | null;
+  total: string;
+  lowest: string | null;
+  postings: string;
+  player_id: string | null;
+  command_id: string | null;
+  failing: string;
+}
+
+/** Invariants 1 (no negative balance_after) and 2 (each entry and all postings sum to zero). */
+async function checkEntries(sql: Connection, failures: string[]): Promise<number> {
+  // Entries are grouped in primary-key order (postings are stored in journal order, so the
+  // index scan reads the table sequentially and needs no memory; a hash of millions of entries
+  // would spill to disk). Only the few failing entries are then looked up in the journal.
+  await sql`SET LOCAL enable_hashagg = off`;
+  const rows = await sql<EntryRow[]>`
+    WITH e AS (
+      SELECT GROUPING(journal_id) = 1 AS grand, journal_id, sum(amount) AS total,
+             min(balance_after) AS lowest, count(*) AS postings
+      FROM postings
+      GROUP BY ROLLUP (journal_id)
+      HAVING GROUPING(journal_id) = 1 OR sum(amount) <> 0 OR min(balance_after) < 0
+    ), shown AS (
+      SELECT e.*, count(*) FILTER (WHERE NOT e.grand) OVER () AS failing FROM e
+      ORDER BY e.grand DESC, e.journal_id
+      LIMIT ${auditFailuresPerCheckMax + 1}
+    )
+    SELECT shown.*, j.player_id, j.command_id
+    FROM shown LEFT JOIN journal j ON j.id = shown.journal_id
+    ORDER BY shown.grand DESC, shown.journal_id`;
+  await sql`SET LOCAL enable_hashagg = on`;
+  const grand = rows[0];
+  if (grand === undefined || !grand.grand) throw new Error("audit: no grand total row");
+  const total = safeInteger(grand.total ?? "0", "sum of all postings");
+  const entries = rows.slice(1);
+  const lines: string[] = [];
+  for (const row of entries) {
+    const name =
+      row.player_id === null
+        ? `journal entry ${row.journal_id} (no journal row)`
+        : `player ${row.player_id} command ${row.command_id}`;
+    const sum = safeInteger(row.total, "entry total");
+    const lowest = safeIntegerOrNull(row.lowest, "lowest balance_after");
+    if (lowest !== null && lowest < 0)
+      lines.push(`invariant 1: ${name}: balance after a posting is ${lowest}`);
+    if (sum !== 0) lines.push(`invariant 2: ${name}: postings sum to ${sum}, not 0`);
+  }
+  if (total !== 0) failures.push(`invariant 2: all postings sum to ${total}, not 0`);
+  const failing = safeInteger(entries[0]?.failing ?? "0", "failing entries");
+  failures.push(...withRest(lines, failing, entries.length));
+  return safeInteger(grand.postings, "postings");
+}
+
+interface BalanceRow {
+  player_id: string;
+  has_row: boolean;
+  balance: string | null;
+  total: string | null;
+  last_after: string | null;
+  postings: string | null;
+  failing: string;
+}
+
+/** Invariants 1 (players.balance >= 0) and 3 (balance = sum of postings = last balance_after). */
+async function checkBalances(sql: Connection, failures: string[]): Promise<void> {
+  // A player's entries have journal ids in seq order (schema.ts), so the greatest
+  // (journal_id, n) is the player's last posting.
+  const rows = await sql<BalanceRow[]>`
+    WITH s AS (
+      SELECT substr(account, 8) AS player_id, sum(amount) AS total, count(*) AS postings,
+             (max(ARRAY[journal_id, n, balance_after]))[3] AS last_after
+      FROM postings WHERE starts_with(account, 'player:')
+      GROUP BY account
+    ), f AS (
+      SELECT coalesce(pl.player_id, s.player_id) AS player_id, pl.player_id IS NOT NULL AS has_row,
+             pl.balance, s.total, s.last_after, s.postings
+      FROM players pl FULL JOIN s ON s.player_id = pl.player_id
+      WHERE pl.player_id IS NULL OR pl.balance < 0 OR pl.balance <> coalesce(s.total, 0)
+         OR (s.postings > 0 AND pl.balance IS DISTINCT FROM s.last_after)
+    )
+    SELECT f.*, count(*) OVER () AS failing FROM f
+    ORDER BY f.player_id LIMIT ${auditFailuresPerCheckMax}`;
+  const lines: string[] = [];
+  for (const row of rows) {
+    const name = `player ${row.player_id}`;
+    const sum = safeIntegerOrNull(row.total, "sum of postings") ?? 0;
+    if (!row.has_row) {
+      lines.push(`invariant 3: ${name}: postings sum to ${sum} but there is no player row`);
+      continue;
+    }
+    const balance = safeInteger(row.balance, "balance");
+    const lastAfter = safeIntegerOrNull(row.last_after, "last balance_after");
+    if (balance < 0) lines.push(`invariant 1: ${name}: balance is ${balance}`);
+    if (balance !== sum)
+      lines.push(`invariant 3: ${name}: balance ${balance} != sum of postings ${sum}`);
+    if (row.postings !== null && balance !== lastAfter) {
+      lines.push(`invariant 3: ${name}: balance ${balance} != last balance_after ${lastAfter}`);
+    }
+  }
+  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+}
+
+interface SeqRow {
+  player_id: string;
+  has_row: boolean;
+  seq: string | null;
+  entries: string | null;
+  seq_min: string | null;
+  seq_max: string | null;
+  failing: string;
+}
+
+/** Invariant 4: seqs exactly 1..n with players.seq = n; command ids unique per player. */
+async function checkSequences(sql: Connection, failures: string[]): Promise<void> {
+  const rows = await sql<SeqRow[]>`
+    WITH g AS (
+      SELECT player_id, count(*) AS entries, min(seq) AS seq_min, max(seq) AS seq_max
+      FROM journal GROUP BY player_id
+    ), f AS (
+      SELECT coalesce(pl.player_id, g.player_id) AS player_id, pl.player_id IS NOT NULL AS has_row,
+             pl.seq, g.entries, g.seq_min, g.seq_max
+      FROM players pl FULL JOIN g ON g.player_id = pl.player_id
+      WHERE pl.player_id IS NULL OR (g.player_id IS NULL AND pl.seq <> 0)
+         OR g.seq_min <> 1 OR g.seq_max <> g.entries OR pl.seq <> g.seq_max
+    )
+    SELECT f.*, count(*) OVER () AS failing FROM f
+    ORDER BY f.player_id LIMIT ${auditFailuresPerCheckMax}`;
+  const lines = rows.map((row) => {
+    const name = `player ${row.player_id}`;
+    if (!row.has_row)
+      return `invariant 4: ${name}: ${row.entries} journal entries but no player row`;
+    if (row.entries === null) return `invariant 4: ${name}: seq ${row.seq} but no journal entries`;
+    return (
+      `invariant 4: ${name}: journal has ${row.entries} entries (seqs ${row.seq_min}..${row.seq_max}), ` +
+      `player seq is ${row.seq}; expected 1..n without gaps`
+    );
+  });
+  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  await checkUniqueKeys(sql, failures);
+}
+
+/** The journal's unique keys exist; where one does not, the duplicates it would refuse. */
+async function checkUniqueKeys(sql: Connection, failures: string[]): Promise<void> {
+  const present = await sql<{ conname: string }[]>`
+    SELECT conname FROM pg_constraint
+    WHERE conrelid = 'journal'::regclass AND contype = 'u' AND convalidated
+      AND conname IN ${sql(uniqueJournalKeys)}`;
+  const names = new Set(present.map((row) => row.conname));
+  for (const key of uniqueJournalKeys) {
+    if (names.has(key)) continue;
+    failures.push(`invariant 4: unique constraint ${key} is missing`);
+    const column = key === "journal_player_seq_key" ? "seq" : "command_id";
+    const duplicates = await sql<{ player_id: string; value: string; copies: string }[]>`
+      SELECT player_id, ${sql(column)}::text AS value, count(*) AS copies FROM journal
+      GROUP BY player_id, ${sql(column)} HAVING count(*) > 1
+      ORDER BY player_id LIMIT ${auditFailuresPerCheckMax}`;
+    for (const row of duplicates) {
+      failures.push(
+        `invariant 4: player ${row.player_id} ${column} ${row.value} is stored ${row.copies} times`,
+      );
+    }
+  }
+}
+
+/** Runs every check over one snapshot and reports each broken invariant. */
+export async function auditPostgresLedger(sql: Connection): Promise<AuditReport> {
+  const startedMs = performance.now();
+  const failures: string[] = [];
+  await sql.unsafe(
+    `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+     SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '${auditWorkMem}'`,
+  );
+  try {
+    const [counts] = await sql<{ players: string; commands: string }[]>`
+      SELECT (SELECT count(*) FROM players) AS players, (SELECT count(*) FROM journal) AS commands`;
+    const postings = await checkEntries(sql, failures);
+    await checkBalances(sql, failures);
+    await checkSequences(sql, failures);
+    return {
+      ok: failures.length === 0,
+      failures,
+      counts: {
+        players: safeInteger(counts?.players, "players"),
+        postings,
+        commands: safeInteger(counts?.commands, "commands"),
+      },
+      elapsedMs: Math.round(performance.now() - startedMs),
+      notes: ["invariant 5: not applicable: no table bets (the ledger has no table rounds yet)"],
+    };
+  } finally {
+    await sql.unsafe("COMMIT");
+  }
+}

@@ -1,0 +1,195 @@
+import { InvalidWriteError, validateWrite } from "../embedded/validateWrite.ts";
+import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+
+/**
+ * Decides every write of a batch, in order, from what the transaction read under lock: the
+ * players' (balance, seq) and the stored commands among the batch's ids. Pure, so the rules are
+ * the embedded backend's exactly and are tested without a database. Checks run in this order:
+ * shape, idempotency, fencing (seq must be current + 1), funds; a refusal before the checks pass
+ * answers a retry with its stored reply instead. A write sees every earlier write of its batch.
+ *
+ * The rows of the committed writes come out as three JSON arrays (journal, postings, players),
+ * inserted set-wise by one statement: one round trip whatever the batch size.
+ */
+
+export interface PlayerRow {
+  balance: number;
+  seq: number;
+}
+
+export interface StoredRow {
+  requestHash: string;
+  reply: string;
+}
+
+/** Per write: its outcome, or why it was refused as a programmer error (nothing of it stored). */
+export type WriteResult = { outcome: WriteOutcome } | { error: string };
+
+/** Stored commands by player, then command id. */
+export type CommandIndex = Map<string, Map<string, StoredRow>>;
+
+/** A journal row; keys are short because the rows travel as JSON (see writeStatements.ts). */
+export interface JournalRow {
+  p: string;
+  s: number;
+  c: string;
+  h: string;
+  r: string;
+  /** null when the event is the reply itself. */
+  e: string | null;
+  ri: string | null;
+  g: string | null;
+  d: string | null;
+}
+
+/** A posting row: (p, s) names its journal row, n its place in the write. */
+export interface PostingRow {
+  p: string;
+  s: number;
+  n: number;
+  a: string;
+  k: string | null;
+  m: number;
+  b: number | null;
+}
+
+/** A player's state after the batch. */
+export interface PlayerStateRow {
+  p: string;
+  b: number;
+  s: number;
+}
+
+export interface BatchPlan {
+  results: WriteResult[];
+  /** Rows of the committed writes, journal in batch order. */
+  journal: JournalRow[];
+  postings: PostingRow[];
+  /** One row per player the batch changed: its final state. */
+  players: PlayerStateRow[];
+}
+
+export function commandIndexAdd(
+  index: CommandIndex,
+  playerId: string,
+  commandId: string,
+  row: StoredRow,
+): void {
+  let commands = index.get(playerId);
+  if (commands === undefined) {
+    commands = new Map();
+    index.set(playerId, commands);
+  }
+  commands.set(commandId, row);
+}
+
+function storedOutcome(index: CommandIndex, write: WalletWrite): WriteOutcome | undefined {
+  const stored = index.get(write.playerId)?.get(write.commandId);
+  if (stored === undefined) return undefined;
+  return stored.requestHash === write.requestHash
+    ? { status: "duplicate", reply: stored.reply }
+    : { status: "conflict" };
+}
+
+/**
+ * Walks the postings in order from `balance`: the player's balance after each of its postings
+ * (null for other accounts), or undefined when any step would take it below zero.
+ */
+export function balancesAfter(
+  write: WalletWrite,
+  balance: number,
+): { perPosting: (number | null)[]; balance: number } | undefined {
+  const playerAccount = `player:${write.playerId}`;
+  const perPosting: (number | null)[] = [];
+  let running = balance;
+  for (const posting of write.postings) {
+    if (posting.account !== playerAccount) {
+      perPosting.push(null);
+      continue;
+    }
+    running += posting.amount;
+    if (!Number.isSafeInteger(running))
+      throw new InvalidWriteError("balance overflows a safe integer");
+    if (running < 0) return undefined;
+    perPosting.push(running);
+  }
+  return { perPosting, balance: running };
+}
+
+/** `players` and `commands` are read under the players' locks; both are updated as writes commit. */
+export function planBatch(
+  writes: readonly WalletWrite[],
+  players: Map<string, PlayerRow>,
+  commands: CommandIndex,
+): BatchPlan {
+  const plan: BatchPlan = { results: [], journal: [], postings: [], players: [] };
+  const changed = new Set<string>();
+  for (const write of writes) {
+    try {
+      const outcome = decide(write, players, commands, plan);
+      if (outcome.status === "committed") changed.add(write.playerId);
+      plan.results.push({ outcome });
+    } catch (error) {
+      if (!(error instanceof InvalidWriteError)) throw error;
+      plan.results.push({ error: error.message });
+    }
+  }
+  for (const playerId of changed) {
+    const state = players.get(playerId) as PlayerRow;
+    plan.players.push({ p: playerId, b: state.balance, s: state.seq });
+  }
+  return plan;
+}
+
+function decide(
+  write: WalletWrite,
+  players: Map<string, PlayerRow>,
+  commands: CommandIndex,
+  plan: BatchPlan,
+): WriteOutcome {
+  validateWrite(write);
+  const player = players.get(write.playerId) ?? { balance: 0, seq: 0 };
+  const fenced = write.seq === player.seq + 1;
+  const after = fenced ? balancesAfter(write, player.balance) : undefined;
+  // Idempotency answers before fencing and funds: a retry gets its stored reply.
+  const stored = storedOutcome(commands, write);
+  if (stored !== undefined) return stored;
+  if (after === undefined) {
+    return fenced
+      ? { status: "insufficient_funds" }
+      : { status: "stale_seq", currentSeq: player.seq };
+  }
+  const { round } = write;
+  plan.journal.push({
+    p: write.playerId,
+    s: write.seq,
+    c: write.commandId,
+    h: write.requestHash,
+    r: write.reply,
+    // A spin's event is its reply: stored once.
+    e: write.event === write.reply ? null : write.event,
+    ri: round?.roundId ?? null,
+    g: round?.game ?? null,
+    d: round?.detail ?? null,
+  });
+  write.postings.forEach((posting, n) => {
+    const balanceAfter = after.perPosting[n] ?? null;
+    // Only the player's own postings carry a kind and a running balance.
+    const kind = balanceAfter === null ? null : (posting.kind ?? null);
+    plan.postings.push({
+      p: write.playerId,
+      s: write.seq,
+      n,
+      a: posting.account,
+      k: kind,
+      m: posting.amount,
+      b: balanceAfter,
+    });
+  });
+  players.set(write.playerId, { balance: after.balance, seq: write.seq });
+  commandIndexAdd(commands, write.playerId, write.commandId, {
+    requestHash: write.requestHash,
+    reply: write.reply,
+  });
+  return { status: "committed", balance: after.balance };
+}

@@ -1,0 +1,202 @@
+import { CroupierError } from "../../errors.ts";
+import type {
+  AuditReport,
+  HistoryEntry,
+  Ledger,
+  PlayerState,
+  RoundView,
+  SequencedEvent,
+  StoredCommand,
+  WalletWrite,
+  WriteOutcome,
+} from "../ledger.ts";
+import { auditPostgresLedger } from "./audit.ts";
+import { BatchTransaction } from "./batchTransaction.ts";
+import { GroupCommit, type GroupCommitStats } from "./groupCommit.ts";
+import {
+  type PostgresLedgerOptions,
+  type ResolvedPostgresLedgerOptions,
+  resolveOptions,
+} from "./options.ts";
+import { ConnectionPool, isPoolWaitRefusal } from "./pool.ts";
+import * as reader from "./reader.ts";
+import { migrate } from "./schema.ts";
+
+/**
+ * The Postgres ledger: group-committed write transactions on a fixed pool, idempotency and
+ * fencing enforced by the database's unique keys, reads and the audit on the same pool.
+ *
+ * Health: false after a transaction failed for a reason other than a refused write, and while
+ * the last probe could not commit; a probe (a transaction that commits nothing but its own id,
+ * so it waits for the WAL flush like any commit) runs every `probeIntervalMs` in which no batch
+ * committed, so readiness follows the database both ways without traffic.
+ */
+export class PostgresLedger implements Ledger {
+  readonly #options: ResolvedPostgresLedgerOptions;
+  readonly #pool: ConnectionPool;
+  readonly #groupCommit: GroupCommit;
+  readonly #settings: string;
+  readonly #probeTimer: ReturnType<typeof setInterval>;
+  #healthy = true;
+  #lastCommitMs = performance.now();
+  #probing = false;
+  #closed = false;
+
+  private constructor(
+    options: ResolvedPostgresLedgerOptions,
+    pool: ConnectionPool,
+    settings: string,
+  ) {
+    this.#options = options;
+    this.#pool = pool;
+    this.#settings = settings;
+    this.#groupCommit = new GroupCommit(
+      {
+        windowMs: options.groupCommitWindowMs,
+        writesMax: options.groupCommitWritesMax,
+        queueMax: options.queueMax,
+        transactionsMax: options.writeTransactionsMax,
+      },
+      (writes) => this.#commitBatch(writes),
+    );
+    this.#probeTimer = setInterval(() => void this.#probe(), options.probeIntervalMs);
+    this.#probeTimer.unref();
+  }
+
+  static async open(options: PostgresLedgerOptions): Promise<PostgresLedger> {
+    const resolved = resolveOptions(options);
+    const pool = new ConnectionPool({
+      url: resolved.url,
+      size: resolved.poolSize,
+      connectTimeoutMs: resolved.connectTimeoutMs,
+      acquireTimeoutMs: resolved.acquireTimeoutMs,
+      waitersMax: resolved.acquireWaitersMax,
+      // A transaction is a few statements, each bounded by the server.
+      useMsMax: resolved.connectTimeoutMs + 3 * resolved.statementTimeoutMs,
+      parameters: {
+        search_path: resolved.schema,
+        // Set here, not trusted from the server's defaults: a commit is durable when it returns.
+        synchronous_commit: "on",
+        statement_timeout: String(resolved.statementTimeoutMs),
+      },
+    });
+    try {
+      const settings = await pool.use(async (sql) => {
+        await migrate(sql, resolved.schema);
+        const [row] = await sql<{ synchronous_commit: string; fsync: string; version: string }[]>`
+          SELECT current_setting('synchronous_commit') AS synchronous_commit,
+                 current_setting('fsync') AS fsync,
+                 current_setting('server_version') AS version`;
+        if (row?.synchronous_commit !== "on") {
+          throw new Error(`synchronous_commit is ${row?.synchronous_commit}, not on`);
+        }
+        return `postgres ${row.version} synchronous_commit=on fsync=${row.fsync}`;
+      }, true);
+      return new PostgresLedger(resolved, pool, settings);
+    } catch (error) {
+      await pool.end(resolved.closeTimeoutMs);
+      throw error;
+    }
+  }
+
+  write(write: WalletWrite): Promise<WriteOutcome> {
+    if (this.#closed) {
+      return Promise.reject(new CroupierError("BUSY", "ledger is closed; nothing was written"));
+    }
+    return this.#groupCommit.submit(write);
+  }
+
+  loadPlayer(playerId: string): Promise<PlayerState> {
+    return this.#pool.use((sql) => reader.loadPlayer(sql, playerId));
+  }
+
+  findCommand(playerId: string, commandId: string): Promise<StoredCommand | undefined> {
+    return this.#pool.use((sql) => reader.findCommand(sql, playerId, commandId));
+  }
+
+  eventsAfter(playerId: string, afterSeq: number, limit: number): Promise<SequencedEvent[]> {
+    return this.#pool.use((sql) => reader.eventsAfter(sql, playerId, afterSeq, limit));
+  }
+
+  history(playerId: string, limit: number, before?: number): Promise<HistoryEntry[]> {
+    return this.#pool.use((sql) => reader.history(sql, playerId, limit, before));
+  }
+
+  findRound(roundId: string): Promise<RoundView | undefined> {
+    return this.#pool.use((sql) => reader.findRound(sql, roundId));
+  }
+
+  /** One snapshot on one pooled connection; writes go on meanwhile on the others. */
+  audit(): Promise<AuditReport> {
+    return this.#pool.use((sql) => auditPostgresLedger(sql), true);
+  }
+
+  healthy(): boolean {
+    return !this.#closed && this.#healthy;
+  }
+
+  durability(): string {
+    const { groupCommitWindowMs, groupCommitWritesMax, writeTransactionsMax, poolSize } =
+      this.#options;
+    return (
+      `${this.#settings}, group commit ${groupCommitWindowMs} ms / ${groupCommitWritesMax} writes,` +
+      ` ${writeTransactionsMax} transactions in flight, pool of ${poolSize}`
+    );
+  }
+
+  /** Counters of the group commit, for the bench. */
+  stats(): Readonly<GroupCommitStats> {
+    return { ...this.#groupCommit.stats };
+  }
+
+  /** Commits the writes already accepted (bounded by closeTimeoutMs), then closes the pool. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#probeTimer);
+    const { closeTimeoutMs } = this.#options;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, closeTimeoutMs);
+    });
+    await Promise.race([this.#groupCommit.drain(), timedOut]);
+    clearTimeout(timer);
+    this.#groupCommit.refuseQueued("ledger closed before the write was sent");
+    // Transactions still running after the bound are cut off: their writes end INTERNAL.
+    await this.#pool.end(0);
+  }
+
+  async #commitBatch(writes: readonly WalletWrite[]) {
+    try {
+      const results = await BatchTransaction.commit(this.#pool, writes);
+      this.#healthy = true;
+      this.#lastCommitMs = performance.now();
+      return results;
+    } catch (error) {
+      // No free connection in time is load, not a broken database.
+      if (!isPoolWaitRefusal(error)) this.#healthy = false;
+      throw error;
+    }
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#probing || this.#closed) return;
+    if (this.#healthy && performance.now() - this.#lastCommitMs < this.#options.probeIntervalMs) {
+      return;
+    }
+    this.#probing = true;
+    try {
+      await this.#pool.use((sql) => sql`SELECT pg_current_xact_id()`);
+      this.#healthy = true;
+      this.#lastCommitMs = performance.now();
+    } catch (error) {
+      if (!isPoolWaitRefusal(error)) this.#healthy = false;
+    } finally {
+      this.#probing = false;
+    }
+  }
+}
+
+export function openPostgresLedger(options: PostgresLedgerOptions): Promise<PostgresLedger> {
+  return PostgresLedger.open(options);
+}

@@ -1,0 +1,142 @@
+import type { Sql } from "postgres";
+import { settleAll } from "./writeStatements.ts";
+
+/**
+ * The Postgres ledger's tables, as numbered migrations applied at every start.
+ *
+ * - `journal` is one row per committed command (idempotency key, stored reply, sequenced event,
+ *   the slot round if any). UNIQUE (player_id, command_id) makes idempotency a property of the
+ *   database, and UNIQUE (player_id, seq) makes fencing one: two writers that read the same
+ *   player state cannot both commit, whatever the application does.
+ * - `postings` is the double entry: one row per movement, keyed by (journal_id, n). There is no
+ *   balance row for house, cash or promo accounts: updating one on every spin would serialize
+ *   every transaction on that row. Their balances are sums of postings.
+ * - `players` holds each player's balance and seq, the row every write of that player locks.
+ * - Journal and postings are append-only: a statement-level trigger refuses UPDATE, DELETE and
+ *   TRUNCATE (it costs nothing on INSERT). Correcting money is a new, compensating entry.
+ * - `at` is the commit transaction's start (`now()`), one clock for every node.
+ * - Journal ids come from an identity sequence (CACHE 1), so a player's entries get ids in seq
+ *   order across nodes: each write of a player starts after the previous one committed.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "players, journal, postings",
+    sql: `
+CREATE TABLE players (
+  player_id text PRIMARY KEY,
+  balance bigint NOT NULL CHECK (balance >= 0),
+  seq bigint NOT NULL CHECK (seq >= 0)
+);
+
+CREATE TABLE journal (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  player_id text NOT NULL,
+  seq bigint NOT NULL CHECK (seq >= 1),
+  command_id text NOT NULL,
+  request_hash text NOT NULL,
+  reply text NOT NULL,
+  event text,
+  at timestamptz NOT NULL DEFAULT now(),
+  round_id text,
+  game text,
+  round_detail text,
+  CONSTRAINT journal_player_seq_key UNIQUE (player_id, seq),
+  CONSTRAINT journal_player_command_key UNIQUE (player_id, command_id),
+  CONSTRAINT journal_round_whole CHECK (
+    (round_id IS NULL) = (game IS NULL) AND (round_id IS NULL) = (round_detail IS NULL))
+);
+CREATE UNIQUE INDEX journal_round_key ON journal (round_id) WHERE round_id IS NOT NULL;
+
+CREATE TABLE postings (
+  journal_id bigint NOT NULL,
+  n smallint NOT NULL CHECK (n >= 0),
+  account text NOT NULL,
+  kind text,
+  amount bigint NOT NULL CHECK (amount <> 0),
+  balance_after bigint CHECK (balance_after >= 0),
+  PRIMARY KEY (journal_id, n),
+  CONSTRAINT postings_player_fields CHECK ((kind IS NULL) = (balance_after IS NULL))
+);
+
+CREATE FUNCTION croupier_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $$;
+CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON journal
+  FOR EACH STATEMENT EXECUTE FUNCTION croupier_refuse_change();
+CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON postings
+  FOR EACH STATEMENT EXECUTE FUNCTION croupier_refuse_change();
+
+-- Lets one statement refuse to finish (and so abort its transaction) when a count is off.
+CREATE FUNCTION croupier_assert(ok boolean, message text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF ok IS NOT TRUE THEN
+    RAISE EXCEPTION 'croupier assertion failed: %', message;
+  END IF;
+  RETURN true;
+END $$;
+`,
+  },
+];
+
+export const schemaVersion = migrations.at(-1)?.version ?? 0;
+
+/**
+ * Applies the migrations this database lacks, in order, in one transaction. Safe on every start
+ * and from many nodes at once: an advisory lock (per schema) makes the second node wait, and it
+ * then finds the versions the first one recorded. A database migrated by a newer build is refused.
+ */
+export async function migrate(sql: Sql, schema: string): Promise<number> {
+  for (const [index, migration] of migrations.entries()) {
+    if (migration.version !== index + 1) throw new Error("migrations must be numbered 1..n");
+  }
+  // Identifier already validated (options.ts); quoted anyway.
+  const quoted = `"${schema}"`;
+  const [, , , , versionRows] = await settleAll([
+    sql.unsafe("BEGIN").execute(),
+    sql`SELECT pg_advisory_xact_lock(hashtext('croupier_migrations'), hashtext(${schema}))`.execute(),
+    sql
+      .unsafe(`CREATE SCHEMA IF NOT EXISTS ${quoted}; SET LOCAL search_path = ${quoted}`)
+      .execute(),
+    sql
+      .unsafe(
+        `CREATE TABLE IF NOT EXISTS croupier_migrations (
+           version integer PRIMARY KEY,
+           name text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      .execute(),
+    sql<{ version: number }[]>`SELECT version FROM croupier_migrations ORDER BY version`.execute(),
+  ]).catch(async (error: unknown) => {
+    await sql.unsafe("ROLLBACK").catch(() => undefined);
+    throw error;
+  });
+  try {
+    const applied = new Set(versionRows.map((row) => row.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > schemaVersion) {
+      throw new Error(
+        `ledger schema ${schema} is at version ${newest}, newer than this build's ${schemaVersion}`,
+      );
+    }
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      await sql.unsafe(migration.sql);
+      await sql`INSERT INTO croupier_migrations (version, name)
+                VALUES (${migration.version}, ${migration.name})`;
+    }
+    await sql.unsafe("COMMIT");
+    return schemaVersion;
+  } catch (error) {
+    await sql.unsafe("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,146 @@
+import type { BatchPlan, CommandIndex, PlayerRow } from "./batchPlan.ts";
+import { commandIndexAdd } from "./batchPlan.ts";
+import { safeInteger } from "./integers.ts";
+import type { Connection } from "./pool.ts";
+
+/**
+ * The statements of a write transaction. Each is issued without awaiting the previous one, so
+ * postgres.js pipelines them: a batch costs two round trips (read under lock, then insert +
+ * COMMIT) whatever its size. The server runs them in order, each with a fresh snapshot (READ
+ * COMMITTED), which is what makes the reads exact: the journal is read only after the players'
+ * row locks are held, and every writer of a player holds that lock.
+ */
+
+export interface LockedState {
+  /** The transaction's id, which the insert checks to prove it runs in the same transaction. */
+  xid: string;
+  players: Map<string, PlayerRow>;
+  commands: CommandIndex;
+}
+
+interface PlayerDbRow {
+  player_id: string;
+  balance: string;
+  seq: string;
+}
+
+interface CommandDbRow {
+  player_id: string;
+  command_id: string;
+  request_hash: string;
+  reply: string;
+}
+
+/** Ends the transaction; resolves with the command tag ("COMMIT", or "ROLLBACK" if it had failed). */
+export async function commit(connection: Connection): Promise<string> {
+  const result = await connection.unsafe("COMMIT");
+  return result.command;
+}
+
+/**
+ * Like Promise.all, but waits for every statement to settle before throwing the first failure.
+ * A statement still queued in postgres.js when its connection is handed on would run later, in
+ * the next holder's session (a stray BEGIN would leave that session inside a transaction).
+ */
+export async function settleAll<T extends readonly unknown[]>(
+  statements: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const settled = await Promise.allSettled(statements);
+  const values: unknown[] = [];
+  for (const result of settled) {
+    if (result.status === "rejected") throw result.reason;
+    values.push(result.value);
+  }
+  return values as unknown as T;
+}
+
+export async function rollbackQuietly(connection: Connection): Promise<void> {
+  // A connection that is gone has no transaction left to end.
+  await connection.unsafe("ROLLBACK").catch(() => undefined);
+}
+
+/**
+ * Sends `opening` (BEGIN, SAVEPOINT: simple statements without parameters), then locks the rows
+ * of the writes' players (sorted, so that two nodes locking overlapping sets cannot deadlock),
+ * then reads the stored commands among the writes' ids; all in one round trip. A player without
+ * a row has nothing to lock: a second node creating it at once collides on the journal's keys.
+ */
+export async function readLocked(
+  connection: Connection,
+  opening: readonly string[],
+  writes: readonly { playerId: string; commandId: string }[],
+): Promise<LockedState> {
+  const playerIds = [...new Set(writes.map((write) => write.playerId))];
+  const pairs = writes.map((write) => ({ p: write.playerId, c: write.commandId }));
+  // Simple protocol for the openings: they travel as text, never as prepared statements.
+  const opened = opening.map((statement) => connection.unsafe(statement).execute());
+  // The first statement sent comes first: its failure is the one that says why.
+  const [, xidRows, playerRows, commandRows] = await settleAll([
+    settleAll(opened),
+    connection<{ xid: string }[]>`SELECT pg_current_xact_id()::text AS xid`.execute(),
+    connection<PlayerDbRow[]>`
+      SELECT player_id, balance, seq FROM players
+      WHERE player_id = ANY(${playerIds}::text[])
+      ORDER BY player_id FOR UPDATE`.execute(),
+    connection<CommandDbRow[]>`
+      SELECT DISTINCT j.player_id, j.command_id, j.request_hash, j.reply
+      FROM json_to_recordset(${JSON.stringify(pairs)}::text::json) AS c(p text, c text)
+      JOIN journal j ON j.player_id = c.p AND j.command_id = c.c`.execute(),
+  ]);
+  const xid = xidRows[0]?.xid;
+  if (xid === undefined) throw new Error("pg_current_xact_id returned no row");
+  const players = new Map<string, PlayerRow>();
+  for (const row of playerRows) {
+    players.set(row.player_id, {
+      balance: safeInteger(row.balance, `balance of ${row.player_id}`),
+      seq: safeInteger(row.seq, `seq of ${row.player_id}`),
+    });
+  }
+  const commands: CommandIndex = new Map();
+  for (const row of commandRows) {
+    commandIndexAdd(commands, row.player_id, row.command_id, {
+      requestHash: row.request_hash,
+      reply: row.reply,
+    });
+  }
+  return { xid, players, commands };
+}
+
+/**
+ * Inserts every row of the plan in one statement. Journal ids are assigned in batch order (so a
+ * player's entries get ids in seq order); postings find their journal row by (player, seq). The
+ * statement fails, and so aborts the transaction, unless it runs in the transaction that read
+ * the state (`xid`: a lost session must not let the insert run on its own) and every row of the
+ * plan was inserted.
+ */
+export function insertPlan(connection: Connection, plan: BatchPlan, xid: string): Promise<unknown> {
+  return connection`
+    WITH j AS (
+      INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, round_id, game, round_detail)
+      SELECT w.p, w.s, w.c, w.h, w.r, w.e, w.ri, w.g, w.d
+      FROM ROWS FROM (json_to_recordset(${JSON.stringify(plan.journal)}::text::json)
+        AS (p text, s bigint, c text, h text, r text, e text, ri text, g text, d text))
+        WITH ORDINALITY AS w(p, s, c, h, r, e, ri, g, d, i)
+      ORDER BY w.i
+      RETURNING id, player_id, seq
+    ), ps AS (
+      INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
+      SELECT j.id, x.n, x.a, x.k, x.m, x.b
+      FROM json_to_recordset(${JSON.stringify(plan.postings)}::text::json)
+        AS x(p text, s bigint, n smallint, a text, k text, m bigint, b bigint)
+      JOIN j ON j.player_id = x.p AND j.seq = x.s
+      RETURNING 1
+    ), u AS (
+      INSERT INTO players (player_id, balance, seq)
+      SELECT y.p, y.b, y.s
+      FROM json_to_recordset(${JSON.stringify(plan.players)}::text::json) AS y(p text, b bigint, s bigint)
+      ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq
+      RETURNING 1
+    )
+    SELECT croupier_assert(
+      pg_current_xact_id() = ${xid}::xid8
+        AND (SELECT count(*) FROM j) = ${plan.journal.length}
+        AND (SELECT count(*) FROM ps) = ${plan.postings.length}
+        AND (SELECT count(*) FROM u) = ${plan.players.length},
+      'the batch insert ran outside its transaction or missed rows') AS ok`.execute();
+}
