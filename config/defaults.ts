@@ -52,6 +52,11 @@ export interface Config {
   slotBetMax: number;
   slotBetStep: number;
   drainTimeoutMs: number;
+  /** Postgres connections per node (DATABASE_URL). */
+  databasePoolSize: number;
+  /** How long a ledger write waits for a Postgres connection before BUSY. */
+  databaseAcquireTimeoutMs: number;
+  databaseConnectTimeoutMs: number;
   /** Every Redis key and channel starts with `<redisKeyPrefix>:`. */
   redisKeyPrefix: string;
   /** Players kept per leaderboard. */
@@ -95,6 +100,9 @@ export const defaults: Config = {
   slotBetMax: 10_000,
   slotBetStep: 20,
   drainTimeoutMs: 10_000,
+  databasePoolSize: 8,
+  databaseAcquireTimeoutMs: 2_000,
+  databaseConnectTimeoutMs: 5_000,
   redisKeyPrefix: "croupier",
   leaderboardEntriesMax: 100,
   revalidationConcurrencyMax: 64,

@@ -46,6 +46,9 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
   leaderboardEntriesMax: { env: "LEADERBOARD_ENTRIES_MAX", min: 1, max: 100_000 },
+  databasePoolSize: { env: "DATABASE_POOL_SIZE", min: 1, max: 1_000 },
+  databaseAcquireTimeoutMs: { env: "DATABASE_ACQUIRE_TIMEOUT_MS", min: 0, max: 600_000 },
+  databaseConnectTimeoutMs: { env: "DATABASE_CONNECT_TIMEOUT_MS", min: 1, max: 600_000 },
   revalidationConcurrencyMax: { env: "REVALIDATION_CONCURRENCY_MAX", min: 1, max: 10_000 },
 };
 

@@ -18,6 +18,7 @@ import { SocketRegistry } from "./net/socketRegistry.ts";
 import { closeCodes } from "./net/socketSession.ts";
 import { openEmbeddedLedger } from "./store/embedded/embeddedLedger.ts";
 import type { Ledger } from "./store/ledger.ts";
+import { openPostgresLedger } from "./store/postgres/postgresLedger.ts";
 import { openSharedStores } from "./stores.ts";
 
 export interface RunningNode {
@@ -33,12 +34,18 @@ export interface RunningNode {
   describe: string;
 }
 
-async function openLedger(config: Config): Promise<Ledger> {
+/** The ledger named by the config: Postgres when DATABASE_URL is set, else the embedded file. */
+export async function openLedger(config: Config): Promise<Ledger> {
   if (config.databaseUrl !== undefined) {
-    throw new CroupierError(
-      "INTERNAL",
-      "DATABASE_URL is set, but this build has only the embedded ledger",
-    );
+    return openPostgresLedger({
+      url: config.databaseUrl,
+      poolSize: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+      groupCommitWindowMs: config.groupCommitWindowMs,
+      groupCommitWritesMax: config.groupCommitWritesMax,
+      queueMax: config.ledgerQueueMax,
+    });
   }
   return openEmbeddedLedger({
     dataDir: config.dataDir,

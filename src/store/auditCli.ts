@@ -7,24 +7,41 @@ import { existsSync } from "node:fs";
 import { loadConfig } from "../../config/load.ts";
 import { auditSqliteLedger, formatAuditReport } from "./audit.ts";
 import { ledgerPath, openReaderDatabase } from "./embedded/schema.ts";
+import { openPostgresLedger } from "./postgres/postgresLedger.ts";
 
 export const auditExitCodes = { ok: 0, invariantFailed: 1, error: 2 } as const;
 
 /** Readers wait this long for a lock (only a checkpoint in progress takes one). */
 const auditBusyTimeoutMs = 10_000;
 
-export function runAudit(env: Record<string, string | undefined>): {
+/** With DATABASE_URL: the same invariants checked with set-based SQL on the Postgres ledger. */
+async function runPostgresAudit(url: string): Promise<{ code: number; output: string }> {
+  const ledger = await openPostgresLedger({
+    url,
+    poolSize: 2,
+    connectTimeoutMs: 10_000,
+    acquireTimeoutMs: 10_000,
+    groupCommitWindowMs: 0,
+    groupCommitWritesMax: 1,
+    queueMax: 1,
+  });
+  try {
+    const report = await ledger.audit();
+    return {
+      code: report.ok ? auditExitCodes.ok : auditExitCodes.invariantFailed,
+      output: formatAuditReport(report, new URL(url).pathname.slice(1) || "postgres"),
+    };
+  } finally {
+    await ledger.close();
+  }
+}
+
+export async function runAudit(env: Record<string, string | undefined>): Promise<{
   code: number;
   output: string;
-} {
+}> {
   const config = loadConfig(env);
-  if (config.databaseUrl !== undefined) {
-    return {
-      code: auditExitCodes.error,
-      output:
-        "DATABASE_URL is set: this audit reads the embedded ledger only; audit the database backend with its own tool",
-    };
-  }
+  if (config.databaseUrl !== undefined) return runPostgresAudit(config.databaseUrl);
   const path = ledgerPath(config.dataDir);
   if (!existsSync(path)) {
     return {
@@ -46,7 +63,7 @@ export function runAudit(env: Record<string, string | undefined>): {
 
 if (import.meta.main) {
   try {
-    const { code, output } = runAudit(process.env);
+    const { code, output } = await runAudit(process.env);
     (code === auditExitCodes.ok ? console.log : console.error)(output);
     process.exitCode = code;
   } catch (error) {
