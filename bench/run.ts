@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
+import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { closedLoop, type FrameFor, openLoop, openSockets, type RunResult } from "./driver.ts";
 import { measureIdleSockets } from "./socketsMemory.ts";
 import { formatLatency, summarize } from "./stats.ts";
@@ -59,9 +60,10 @@ async function echoBaseline(): Promise<number> {
   return perSecond;
 }
 
-async function croupierRun(echoPerSecond: number): Promise<void> {
+async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-bench-"));
   const node = await spawnNode({
+    ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     DATA_DIR: dataDir,
     DEV_STARTING_BALANCE: String(1_000_000_000_000),
     ASK_TIMEOUT_MS: "30000",
@@ -110,7 +112,11 @@ async function croupierRun(echoPerSecond: number): Promise<void> {
   const audit = Bun.spawnSync(
     [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
     {
-      env: { ...process.env, DATA_DIR: dataDir },
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
+      },
     },
   );
   console.log(`audit (exit ${audit.exitCode}):\n${audit.stdout.toString().trim()}`);
@@ -118,11 +124,42 @@ async function croupierRun(echoPerSecond: number): Promise<void> {
   if (audit.exitCode !== 0) process.exitCode = 1;
 }
 
+/**
+ * The same spins with the ledger in Postgres (a fresh database from DATABASE_TEST_URL, default
+ * local), then the Postgres baselines of the same run: raw batched inserts of a spin's rows, and
+ * one transaction per spin. Skipped with a reason when no Postgres answers.
+ */
+async function postgresRun(echoPerSecond: number): Promise<void> {
+  const availability = await createTestDatabase();
+  if (availability.database === undefined) {
+    console.log(`\n-- postgres ledger: skipped: ${availability.skipReason}`);
+    return;
+  }
+  const { database } = availability;
+  try {
+    console.log(`\n-- postgres ledger (database ${database.name}) --`);
+    await croupierRun(echoPerSecond, database.url);
+  } finally {
+    await database.drop();
+  }
+  const baselines = Bun.spawnSync(
+    [process.execPath, new URL("./postgresWrites.ts", import.meta.url).pathname],
+    {
+      env: { ...process.env, PG_BENCH_PLAYERS: String(clients) },
+      stdout: "inherit",
+      stderr: "inherit",
+    },
+  );
+  if (baselines.exitCode !== 0) process.exitCode = 1;
+}
+
 console.log(
   `bench: ${clients} clients, ${phaseMs / 1000} s per phase, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}`,
 );
 const echoPerSecond = await echoBaseline();
+console.log("\n-- embedded ledger --");
 await croupierRun(echoPerSecond);
+await postgresRun(echoPerSecond);
 await measureIdleSockets(idleSockets);
 const actors = Bun.spawnSync(
   [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
