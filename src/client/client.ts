@@ -103,6 +103,8 @@ export class CroupierClient {
       welcome.reject(
         new CommandFailed(String(event.code), `closed before welcome: ${event.reason}`),
       );
+      // A socket replaced by a reconnection no longer owns the pending commands.
+      if (this.socket !== socket) return;
       this.failPending(new CommandFailed("CLOSED", `socket closed ${event.code} ${event.reason}`));
       this.options.onClose?.(event.code, event.reason);
     };
