@@ -1,7 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { Posting, WalletWrite, WriteOutcome } from "../ledger.ts";
+import { balancesAfter, validateWrite } from "../validateWrite.ts";
 import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
-import { InvalidWriteError, validateWrite } from "./validateWrite.ts";
 
 /**
  * Applies a batch of writes in ONE transaction, in the order given: a write sees every earlier
@@ -223,31 +223,6 @@ class SqliteBatchWriter implements BatchWriter {
       (this.#insertPostings[rows] as Statement<never, Binding[]>).run(...bindings);
     }
   }
-}
-
-/**
- * Walks the postings in order from `balance`: the player's balance after each of its postings
- * (null for other accounts), or undefined when any step would take it below zero.
- */
-function balancesAfter(
-  write: WalletWrite,
-  balance: number,
-): { perPosting: (number | null)[]; balance: number } | undefined {
-  const playerAccount = `player:${write.playerId}`;
-  const perPosting: (number | null)[] = [];
-  let running = balance;
-  for (const posting of write.postings) {
-    if (posting.account !== playerAccount) {
-      perPosting.push(null);
-      continue;
-    }
-    running += posting.amount;
-    if (!Number.isSafeInteger(running))
-      throw new InvalidWriteError("balance overflows a safe integer");
-    if (running < 0) return undefined;
-    perPosting.push(running);
-  }
-  return { perPosting, balance: running };
 }
 
 export function createBatchWriter(db: Database): BatchWriter {

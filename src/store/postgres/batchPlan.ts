@@ -1,5 +1,5 @@
-import { InvalidWriteError, validateWrite } from "../embedded/validateWrite.ts";
 import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrite.ts";
 
 /**
  * Decides every write of a batch, in order, from what the transaction read under lock: the
@@ -89,31 +89,6 @@ function storedOutcome(index: CommandIndex, write: WalletWrite): WriteOutcome | 
   return stored.requestHash === write.requestHash
     ? { status: "duplicate", reply: stored.reply }
     : { status: "conflict" };
-}
-
-/**
- * Walks the postings in order from `balance`: the player's balance after each of its postings
- * (null for other accounts), or undefined when any step would take it below zero.
- */
-export function balancesAfter(
-  write: WalletWrite,
-  balance: number,
-): { perPosting: (number | null)[]; balance: number } | undefined {
-  const playerAccount = `player:${write.playerId}`;
-  const perPosting: (number | null)[] = [];
-  let running = balance;
-  for (const posting of write.postings) {
-    if (posting.account !== playerAccount) {
-      perPosting.push(null);
-      continue;
-    }
-    running += posting.amount;
-    if (!Number.isSafeInteger(running))
-      throw new InvalidWriteError("balance overflows a safe integer");
-    if (running < 0) return undefined;
-    perPosting.push(running);
-  }
-  return { perPosting, balance: running };
 }
 
 /** `players` and `commands` are read under the players' locks; both are updated as writes commit. */

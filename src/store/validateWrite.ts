@@ -1,5 +1,5 @@
-import type { EntryKind, WalletWrite } from "../ledger.ts";
-import { commandIdLengthMax, playerIdLengthMax, postingsPerWriteMax } from "./options.ts";
+import { commandIdLengthMax, playerIdLengthMax, postingsPerWriteMax } from "./embedded/options.ts";
+import type { EntryKind, WalletWrite } from "./ledger.ts";
 
 /**
  * Shape checks of one write. Anything failing here is a programmer error in the caller (the
@@ -73,4 +73,29 @@ export function validateWrite(write: WalletWrite): void {
     check(isText(roundId, 128) && isText(game, 64), "round needs a roundId and a game");
     check(typeof detail === "string", "round detail must be a string");
   }
+}
+
+/**
+ * Walks the postings in order from `balance`: the player's balance after each of its postings
+ * (null for other accounts), or undefined when any step would take it below zero.
+ */
+export function balancesAfter(
+  write: WalletWrite,
+  balance: number,
+): { perPosting: (number | null)[]; balance: number } | undefined {
+  const playerAccount = `player:${write.playerId}`;
+  const perPosting: (number | null)[] = [];
+  let running = balance;
+  for (const posting of write.postings) {
+    if (posting.account !== playerAccount) {
+      perPosting.push(null);
+      continue;
+    }
+    running += posting.amount;
+    if (!Number.isSafeInteger(running))
+      throw new InvalidWriteError("balance overflows a safe integer");
+    if (running < 0) return undefined;
+    perPosting.push(running);
+  }
+  return { perPosting, balance: running };
 }
