@@ -1,0 +1,96 @@
+import { expect, test } from "bun:test";
+import {
+  describeWithRedisServer,
+  randomKeyPrefix,
+  startThrowawayRedis,
+} from "../src/testing/redisTestServer.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
+import { http, newSession, RecordingSocket, startTestNode, uniquePlayerId } from "./harness.ts";
+
+/** Longest the node may take to notice Redis going or coming back. */
+const readinessBoundMs = 5_000;
+/** Longest one command or request may take, outage or not. */
+const replyBoundMs = 3_000;
+
+async function spinOnce(socket: RecordingSocket, id: string): Promise<any> {
+  const startedMs = performance.now();
+  socket.send({ type: "spin", id, game: "slot", bet: 20 });
+  const answer = await socket.waitFor((m) => m.id === id, replyBoundMs);
+  expect(performance.now() - startedMs).toBeLessThan(replyBoundMs);
+  return answer;
+}
+
+async function timedHttp(node: { httpUrl: string }, method: string, path: string, body?: unknown) {
+  const startedMs = performance.now();
+  const response = await http(node, method, path, { body });
+  expect(performance.now() - startedMs).toBeLessThan(replyBoundMs);
+  return response;
+}
+
+describeWithRedisServer("outage - Redis", () => {
+  test("outage - Redis restart: open sockets keep playing, new sessions get BUSY, readiness follows, revalidation closes the lost session with 4001", async () => {
+    await using redis = await startThrowawayRedis();
+    await using node = await startTestNode(
+      {},
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() },
+    );
+    expect((await http(node, "GET", "/health/ready")).status).toBe(200);
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const before = await spinOnce(socket, "before-1");
+    expect(before.type).toBe("spin.result");
+
+    await redis.kill();
+    await waitFor(
+      async () => {
+        const ready = await http(node, "GET", "/health/ready");
+        return ready.status === 503 && ready.body.failing.includes("sessions");
+      },
+      readinessBoundMs,
+      "/health/ready to be 503 with sessions failing",
+    );
+    expect(await timedHttp(node, "GET", "/health/ready")).toEqual({
+      status: 503,
+      body: { status: "not-ready", failing: ["sessions"] },
+    });
+
+    // The signed-in player keeps playing on the open socket, and its token still answers HTTP.
+    let seq = before.seq;
+    for (let index = 1; index <= 5; index++) {
+      const result = await spinOnce(socket, `during-${index}`);
+      expect({ type: result.type, seq: result.seq }).toEqual({ type: "spin.result", seq: ++seq });
+    }
+    expect(socket.isOpen).toBe(true);
+    const wallet = await http(node, "GET", "/v1/wallet", { token });
+    expect(wallet.status).toBe(200);
+    expect(wallet.body.balance).toBe(socket.messages.at(-1).balance);
+
+    // No new session while the store is gone: 503 BUSY, quickly.
+    const refused = await timedHttp(node, "POST", "/v1/sessions", { playerId: uniquePlayerId() });
+    expect({ status: refused.status, code: refused.body?.error?.code }).toEqual({
+      status: 503,
+      code: "BUSY",
+    });
+    expect((await timedHttp(node, "GET", "/health/live")).status).toBe(200);
+
+    // An empty Redis on the same port: the node finds it by itself.
+    await redis.restart();
+    const restartedAtMs = performance.now();
+    await waitFor(
+      async () => (await http(node, "GET", "/health/ready")).status === 200,
+      readinessBoundMs,
+      "/health/ready to be 200 again",
+    );
+    const readyAgainAfterMs = performance.now() - restartedAtMs;
+    // The old session did not survive the restart: revalidation closes its socket.
+    expect(await socket.waitForClose(readinessBoundMs)).toBe(4001);
+    expect((await timedHttp(node, "GET", "/health/ready")).status).toBe(200);
+    expect((await http(node, "GET", "/v1/wallet", { token })).status).toBe(401);
+
+    const fresh = await newSession(node);
+    const freshSocket = await RecordingSocket.open(node, fresh.token);
+    expect((await spinOnce(freshSocket, "after-1")).type).toBe("spin.result");
+    freshSocket.close();
+    console.info(`redis outage: ready ${readyAgainAfterMs.toFixed(0)} ms after the restart`);
+  });
+});
