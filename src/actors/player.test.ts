@@ -35,6 +35,8 @@ function loseNextAcknowledgement(ledger: Ledger): { ledger: Ledger; arm(): void 
     eventsAfter: (playerId, afterSeq, limit) => ledger.eventsAfter(playerId, afterSeq, limit),
     history: (playerId, limit, before) => ledger.history(playerId, limit, before),
     findRound: (roundId) => ledger.findRound(roundId),
+    setLimits: (playerId, limits) => ledger.setLimits(playerId, limits),
+    getLimits: (playerId) => ledger.getLimits(playerId),
     audit: () => ledger.audit(),
     healthy: () => ledger.healthy(),
     durability: () => ledger.durability(),

@@ -2,7 +2,7 @@ import type { PlayerEventBus } from "../cluster/playerEvents.ts";
 import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
 import { slotGame } from "../games/slot/play.ts";
-import type { Ledger, Posting, RoundRecord, WriteOutcome } from "../store/ledger.ts";
+import type { Ledger, PlayerLimits, Posting, RoundRecord, WriteOutcome } from "../store/ledger.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
@@ -10,7 +10,9 @@ export type PlayerMessage =
   | { type: "state" }
   | { type: "spin"; id: string; game: string; bet: number; origin?: string }
   | { type: "deposit"; id: string; amount: number; origin?: string }
-  | { type: "withdrawal"; id: string; amount: number; origin?: string };
+  | { type: "withdrawal"; id: string; amount: number; origin?: string }
+  /** The player's limits were just stored: refresh the hint (answered like `state`). */
+  | { type: "limits"; limits: PlayerLimits };
 
 export type PlayerReply =
   | { type: "state"; balance: number; seq: number }
@@ -39,11 +41,18 @@ export const playerActorKind = "player";
 /** Not a valid client id (`~` is outside the id alphabet), so it can never collide with one. */
 const startCommandId = "~start";
 
+/**
+ * How long the actor trusts its copy of the player's limits. The copy is only a hint that spares
+ * the store a write it would refuse anyway; the ledger checks every wager in its transaction.
+ */
+export const limitsHintTtlMs = 2_000;
+
 /** The single writer of one player's wallet. */
 export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private readonly playerId: string;
   private balance = 0;
   private seq = 0;
+  private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
     context: ActorContext,
@@ -68,6 +77,9 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         return this.deposit(message);
       case "withdrawal":
         return this.withdraw(message);
+      case "limits":
+        this.limitsHint = { limits: message.limits, atMs: this.deps.now() };
+        return { type: "state", balance: this.balance, seq: this.seq };
       default:
         return assertNever(message);
     }
@@ -118,6 +130,9 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     if (message.bet < slotBetMin || message.bet > slotBetMax || message.bet % slotBetStep !== 0) {
       const reason = `bet must be ${slotBetMin}..${slotBetMax} in steps of ${slotBetStep}`;
       return this.refuse(message.id, requestHash, new CroupierError("LIMIT_EXCEEDED", reason));
+    }
+    if (this.excludedByHint()) {
+      return this.refuse(message.id, requestHash, selfExcludedError());
     }
     if (message.bet > this.balance) {
       return this.refuse(
@@ -176,7 +191,9 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         settlement: { seq, balanceAfter, atMs: at },
       }),
     };
-    const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round);
+    const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round, {
+      amount: message.bet,
+    });
     const settled = await this.settle(written, seq, reply, message.origin);
     if (settled.type === "command" && settled.fresh)
       this.deps.onSettled?.(this.playerId, outcome.win);
@@ -250,6 +267,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     reply: string,
     event: string,
     round: RoundRecord | undefined,
+    wager?: { amount: number },
   ): Promise<WriteOutcome> {
     try {
       return await this.deps.ledger.write({
@@ -261,6 +279,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         reply,
         event,
         round,
+        ...(wager === undefined ? {} : { wager }),
       });
     } catch (error) {
       if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
@@ -299,12 +318,45 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       case "insufficient_funds":
         await this.reload();
         throw new CroupierError("INSUFFICIENT_FUNDS", "amount exceeds balance");
+      case "self_excluded":
+        await this.refreshLimitsHint();
+        throw selfExcludedError();
+      case "loss_limit":
+        throw new CroupierError(
+          "LIMIT_EXCEEDED",
+          "this bet would take the day's net loss past the player's loss limit",
+        );
       case "stale_seq":
         // Another activation wrote first (fencing): nothing moved; take its state and let the client retry.
         await this.reload();
         throw new CroupierError("BUSY", "the wallet moved elsewhere; retry");
       default:
         return assertNever(written);
+    }
+  }
+
+  /** True only while a fresh copy of the limits says the player is excluded now. */
+  private excludedByHint(): boolean {
+    const hint = this.limitsHint;
+    if (hint === undefined) return false;
+    const now = this.deps.now();
+    if (now - hint.atMs > limitsHintTtlMs) {
+      this.limitsHint = undefined;
+      return false;
+    }
+    const until = hint.limits.selfExcludedUntil;
+    return until !== null && now < until;
+  }
+
+  private async refreshLimitsHint(): Promise<void> {
+    try {
+      this.limitsHint = {
+        limits: await this.deps.ledger.getLimits(this.playerId),
+        atMs: this.deps.now(),
+      };
+    } catch {
+      // Only a hint: without it the next bet simply asks the store.
+      this.limitsHint = undefined;
     }
   }
 
@@ -349,6 +401,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private account(): `player:${string}` {
     return `player:${this.playerId}`;
   }
+}
+
+function selfExcludedError(): CroupierError {
+  return new CroupierError("SELF_EXCLUDED", "the player is excluded from play");
 }
 
 function seqOf(reply: string): number {

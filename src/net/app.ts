@@ -10,6 +10,7 @@ import {
   getRound,
   getWallet,
   moveCash,
+  putLimits,
   revokeSession,
 } from "./httpRoutes.ts";
 import type { SocketSession } from "./socketSession.ts";
@@ -95,6 +96,11 @@ export function createApp(context: GatewayContext) {
     .post(
       "/v1/wallet/withdraw",
       ({ request }) => route(() => moveCash(context, request, "withdrawal")),
+      { parse: "none" },
+    )
+    .put(
+      "/v1/players/:playerId/limits",
+      ({ request, params }) => route(() => putLimits(context, request, params.playerId)),
       { parse: "none" },
     )
     .get("/v1/rounds/:roundId", ({ request, params }) =>

@@ -1,4 +1,5 @@
 import { CroupierError } from "../errors.ts";
+import type { PlayerLimits } from "../store/ledger.ts";
 import { identify, requireMoneyAuthority, requirePlayer } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, json, jsonText, readJsonBody } from "./httpReply.ts";
@@ -35,6 +36,8 @@ export async function createSession(
   const body = await readJsonBody(request, httpBodyBytesMax);
   if (!isPlayerId(body.playerId))
     throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
+  if (isExcluded(await context.ledger.getLimits(body.playerId), Date.now()))
+    throw new CroupierError("SELF_EXCLUDED", "the player is excluded from play");
   // Activates the player (and, in dev mode, credits the starting balance once) before the token exists.
   await context.askPlayer(body.playerId, { type: "state" });
   const session = await context.sessions.create(body.playerId, config.sessionTtlMs);
@@ -54,6 +57,95 @@ export async function revokeSession(context: GatewayContext, request: Request): 
   }
   context.sockets.closeByToken(session.token, closeCodes.sessionRevoked, "session revoked");
   return new Response(null, { status: 204 });
+}
+
+function isExcluded(limits: PlayerLimits, nowMs: number): boolean {
+  return limits.selfExcludedUntil !== null && nowMs < limits.selfExcludedUntil;
+}
+
+const isoDateTime =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** Epoch ms of an ISO 8601 date-time with a zone, or undefined when it is not one. */
+export function parseIsoDateTime(value: string): number | undefined {
+  const match = isoDateTime.exec(value);
+  if (match === null) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined;
+  const ms = Date.parse(value);
+  return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** A limits body field: absent (undefined: keep), null (clear) or a value. */
+function limitsField<T>(
+  body: Record<string, unknown>,
+  name: string,
+  parse: (value: unknown) => T | undefined,
+  expected: string,
+): T | null | undefined {
+  if (!(name in body) || body[name] === undefined) return undefined;
+  const value = body[name];
+  if (value === null) return null;
+  const parsed = parse(value);
+  if (parsed === undefined) throw new CroupierError("BAD_REQUEST", `${name} must be ${expected}`);
+  return parsed;
+}
+
+function presentLimits(playerId: string, limits: PlayerLimits) {
+  return {
+    playerId,
+    selfExcludedUntil:
+      limits.selfExcludedUntil === null ? null : new Date(limits.selfExcludedUntil).toISOString(),
+    lossLimitPerDay: limits.lossLimitPerDay,
+  };
+}
+
+/**
+ * PUT /v1/players/:playerId/limits. The store holds the limits and checks every bet against
+ * them; the player's actor gets a fresh hint, and an excluded player's sockets here are closed.
+ */
+export async function putLimits(
+  context: GatewayContext,
+  request: Request,
+  playerId: string,
+): Promise<Response> {
+  if (!isPlayerId(playerId))
+    throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
+  await requireMoneyAuthority(context, request, playerId);
+  const body = await readJsonBody(request, httpBodyBytesMax);
+  const selfExcludedUntil = limitsField(
+    body,
+    "selfExcludedUntil",
+    (value) => (typeof value === "string" ? parseIsoDateTime(value) : undefined),
+    "an ISO 8601 date-time with a time zone, or null",
+  );
+  const lossLimitPerDay = limitsField(
+    body,
+    "lossLimitPerDay",
+    (value) =>
+      typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : undefined,
+    "a non-negative integer of minor units, or null",
+  );
+  const current = await context.ledger.getLimits(playerId);
+  const limits = await context.ledger.setLimits(playerId, {
+    selfExcludedUntil:
+      selfExcludedUntil === undefined ? current.selfExcludedUntil : selfExcludedUntil,
+    lossLimitPerDay: lossLimitPerDay === undefined ? current.lossLimitPerDay : lossLimitPerDay,
+  });
+  if (isExcluded(limits, Date.now())) {
+    // The sessions of the sockets open here end too, so they cannot simply reconnect.
+    await Promise.allSettled(
+      context.sockets.tokensOfPlayer(playerId).map((token) => context.sessions.revoke(token)),
+    );
+    context.sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
+  }
+  try {
+    await context.askPlayer(playerId, { type: "limits", limits });
+  } catch {
+    // Only the actor's hint: the store already enforces the limits.
+  }
+  return json(200, presentLimits(playerId, limits));
 }
 
 export async function getWallet(context: GatewayContext, request: Request): Promise<Response> {

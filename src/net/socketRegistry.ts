@@ -1,26 +1,59 @@
 import { closeCodes, SocketSession } from "./socketSession.ts";
 
-/** The sockets open on this node, by id and by session token (for revocation). */
+function addTo(index: Map<string, Set<SocketSession>>, key: string, session: SocketSession): void {
+  let set = index.get(key);
+  if (set === undefined) {
+    set = new Set();
+    index.set(key, set);
+  }
+  set.add(session);
+}
+
+function removeFrom(
+  index: Map<string, Set<SocketSession>>,
+  key: string,
+  session: SocketSession,
+): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(session);
+  if (set.size === 0) index.delete(key);
+}
+
+/**
+ * The sockets open on this node, by id, by session token (for revocation) and by player (for
+ * self-exclusion).
+ */
 export class SocketRegistry {
   private readonly sockets = new Set<SocketSession>();
   private readonly byToken = new Map<string, Set<SocketSession>>();
+  private readonly byPlayer = new Map<string, Set<SocketSession>>();
 
   add(session: SocketSession): void {
     this.sockets.add(session);
-    let set = this.byToken.get(session.token);
-    if (set === undefined) {
-      set = new Set();
-      this.byToken.set(session.token, set);
-    }
-    set.add(session);
+    addTo(this.byToken, session.token, session);
+    addTo(this.byPlayer, session.playerId, session);
   }
 
   remove(session: SocketSession): void {
     this.sockets.delete(session);
-    const set = this.byToken.get(session.token);
-    if (set === undefined) return;
-    set.delete(session);
-    if (set.size === 0) this.byToken.delete(session.token);
+    removeFrom(this.byToken, session.token, session);
+    removeFrom(this.byPlayer, session.playerId, session);
+  }
+
+  /** The distinct session tokens of the player's sockets open here. */
+  tokensOfPlayer(playerId: string): string[] {
+    const set = this.byPlayer.get(playerId);
+    return set === undefined ? [] : [...new Set([...set].map((session) => session.token))];
+  }
+
+  /** Closes every socket of the player open here; returns how many. */
+  closeByPlayer(playerId: string, code: number, reason: string): number {
+    const set = this.byPlayer.get(playerId);
+    if (set === undefined) return 0;
+    const sessions = [...set];
+    for (const session of sessions) session.close(code, reason);
+    return sessions.length;
   }
 
   /** The distinct session tokens with an open socket here. */

@@ -56,6 +56,19 @@ export interface WalletWrite {
   /** JSON text of the sequenced message appended to the player's event log. */
   event: string;
   round?: RoundRecord;
+  /**
+   * Set on a bet: the stake that counts toward the day's loss limit, as if the bet lost. The
+   * store refuses the write (`self_excluded`, `loss_limit`) in the same transaction as the debit.
+   */
+  wager?: { amount: number };
+}
+
+/** A player's responsible-gaming limits; null means none. */
+export interface PlayerLimits {
+  /** Epoch ms: bets are refused while now < selfExcludedUntil. */
+  selfExcludedUntil: number | null;
+  /** Minor units: the most a player may lose net (bets minus wins) in one UTC day. */
+  lossLimitPerDay: number | null;
 }
 
 export type WriteOutcome =
@@ -67,7 +80,11 @@ export type WriteOutcome =
   /** A posting would take the player's balance below zero. Nothing moved. */
   | { status: "insufficient_funds" }
   /** `seq` was not the next one: another writer got there first. Nothing moved. */
-  | { status: "stale_seq"; currentSeq: number };
+  | { status: "stale_seq"; currentSeq: number }
+  /** A wager while the player is self-excluded. Nothing moved. */
+  | { status: "self_excluded" }
+  /** A wager that, if lost, would take the day's net loss past the player's limit. Nothing moved. */
+  | { status: "loss_limit" };
 
 export interface PlayerState {
   playerId: string;
@@ -130,6 +147,10 @@ export interface Ledger {
   /** Newest first; `before` is a cursor from a previous page. */
   history(playerId: string, limit: number, before?: number): Promise<HistoryEntry[]>;
   findRound(roundId: string): Promise<RoundView | undefined>;
+  /** Stores the player's limits (durable when it resolves); the next write is checked against them. */
+  setLimits(playerId: string, limits: PlayerLimits): Promise<PlayerLimits>;
+  /** The player's stored limits; both null when none were ever set. */
+  getLimits(playerId: string): Promise<PlayerLimits>;
   audit(): Promise<AuditReport>;
   /** True while the ledger can commit (readiness). */
   healthy(): boolean;

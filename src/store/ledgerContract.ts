@@ -78,6 +78,17 @@ export function spinWrite(
   };
 }
 
+/** A spin marked as a wager: the store checks the player's limits before the debit. */
+export function betWrite(
+  playerId: string,
+  seq: number,
+  id: string,
+  bet: number,
+  win: number,
+): WalletWrite {
+  return { ...spinWrite(playerId, seq, id, bet, win), wager: { amount: bet } };
+}
+
 function committed(outcome: WriteOutcome): number {
   if (outcome.status !== "committed") throw new Error(`expected committed, got ${outcome.status}`);
   return outcome.balance;
@@ -386,6 +397,137 @@ function tamperTests(fixture: Fixture, tamper: LedgerTamper): void {
   });
 }
 
+/** Player limits, checked in the wager's own transaction. */
+function limitsTests(fixture: Fixture): void {
+  const hourMs = 3_600_000;
+
+  test("ledger - limits are stored per player; none set reads as nulls", async () => {
+    const ledger = fixture.ledger();
+    expect(await ledger.getLimits("p1")).toEqual({
+      selfExcludedUntil: null,
+      lossLimitPerDay: null,
+    });
+    const limits = { selfExcludedUntil: Date.now() + hourMs, lossLimitPerDay: 5_000 };
+    expect(await ledger.setLimits("p1", limits)).toEqual(limits);
+    expect(await ledger.getLimits("p1")).toEqual(limits);
+    expect(await ledger.getLimits("p2")).toEqual({
+      selfExcludedUntil: null,
+      lossLimitPerDay: null,
+    });
+  });
+
+  test("ledger - a self-excluded player's bet is refused, moves nothing and leaves the id unused", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.setLimits("p1", { selfExcludedUntil: Date.now() + hourMs, lossLimitPerDay: null });
+    expect(await ledger.write(betWrite("p1", 2, "s1", 100, 0))).toEqual({
+      status: "self_excluded",
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    expect(await ledger.findCommand("p1", "s1")).toBeUndefined();
+    // Only wagers are refused: money can still come in.
+    expect(committed(await ledger.write(depositWrite("p1", 2, "d2", 50)))).toBe(1_050);
+  });
+
+  test("ledger - a loss limit is reached mid-session: bets pass until the day's net loss would exceed it", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 10_000));
+    await ledger.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: 300 });
+    // In flight together, so one batch must count its own earlier bets.
+    const outcomes = await Promise.all([
+      ledger.write(betWrite("p1", 2, "s1", 100, 0)),
+      ledger.write(betWrite("p1", 3, "s2", 100, 0)),
+      ledger.write(betWrite("p1", 4, "s3", 100, 0)),
+      ledger.write(betWrite("p1", 5, "s4", 100, 0)),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      "committed",
+      "committed",
+      "committed",
+      "loss_limit",
+    ]);
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 9_700, seq: 4 });
+    expect(await ledger.findCommand("p1", "s4")).toBeUndefined();
+    // A smaller bet does not fit either: the day's loss is exactly at the limit.
+    expect(await ledger.write(betWrite("p1", 5, "s4", 10, 0))).toEqual({ status: "loss_limit" });
+  });
+
+  test("ledger - a win gives room again under the loss limit", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 10_000));
+    await ledger.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: 300 });
+    expect(committed(await ledger.write(betWrite("p1", 2, "s1", 100, 0)))).toBe(9_900);
+    expect(committed(await ledger.write(betWrite("p1", 3, "s2", 100, 0)))).toBe(9_800);
+    // 200 lost + 100 at stake fits; the win of 300 takes the day back to even.
+    expect(committed(await ledger.write(betWrite("p1", 4, "s3", 100, 300)))).toBe(10_000);
+    expect(committed(await ledger.write(betWrite("p1", 5, "s4", 300, 0)))).toBe(9_700);
+    expect(await ledger.write(betWrite("p1", 6, "s5", 100, 0))).toEqual({ status: "loss_limit" });
+    // A win settled without a wager of its own (a table payout) counts too.
+    const payout: WalletWrite = {
+      ...depositWrite("p1", 6, "round:r1", 150),
+      requestHash: "payout",
+      postings: [
+        { account: "house:roulette", amount: -150 },
+        { account: "player:p1", amount: 150, kind: "win" },
+      ],
+    };
+    expect(committed(await ledger.write(payout))).toBe(9_850);
+    expect(committed(await ledger.write(betWrite("p1", 7, "s5", 100, 0)))).toBe(9_750);
+    expect(await ledger.write(betWrite("p1", 8, "s6", 100, 0))).toEqual({ status: "loss_limit" });
+  });
+
+  test("ledger - changed limits apply from the next write on", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: 100 });
+    expect(await ledger.write(betWrite("p1", 2, "s1", 200, 0))).toEqual({ status: "loss_limit" });
+    await ledger.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: null });
+    expect(committed(await ledger.write(betWrite("p1", 2, "s1", 200, 0)))).toBe(800);
+    await ledger.setLimits("p1", { selfExcludedUntil: Date.now() + hourMs, lossLimitPerDay: null });
+    expect(await ledger.write(betWrite("p1", 3, "s2", 100, 0))).toEqual({
+      status: "self_excluded",
+    });
+    // An exclusion that has run out no longer refuses.
+    await ledger.setLimits("p1", { selfExcludedUntil: Date.now() - 1, lossLimitPerDay: 1_000 });
+    expect(committed(await ledger.write(betWrite("p1", 3, "s2", 100, 0)))).toBe(700);
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 700, seq: 3 });
+  });
+
+  test("ledger - a retry of a bet accepted before the exclusion still gets its stored reply", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const bet = betWrite("p1", 2, "s1", 100, 0);
+    expect(committed(await ledger.write(bet))).toBe(900);
+    await ledger.setLimits("p1", { selfExcludedUntil: Date.now() + hourMs, lossLimitPerDay: 0 });
+    expect(await ledger.write(bet)).toEqual({ status: "duplicate", reply: bet.reply });
+    expect(await ledger.write({ ...bet, seq: 3 })).toEqual({
+      status: "duplicate",
+      reply: bet.reply,
+    });
+    expect(await ledger.write(betWrite("p1", 3, "s2", 100, 0))).toEqual({
+      status: "self_excluded",
+    });
+    // Fencing still answers before the limits.
+    expect(await ledger.write(betWrite("p1", 7, "s3", 100, 0))).toEqual({
+      status: "stale_seq",
+      currentSeq: 2,
+    });
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900, seq: 2 });
+  });
+
+  test("ledger - a malformed wager is refused as a programmer error", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await expectInternal(
+      ledger.write({ ...spinWrite("p1", 2, "s1", 100, 0), wager: { amount: 0 } }),
+    );
+    await expectInternal(
+      ledger.write({ ...spinWrite("p1", 2, "s1", 100, 0), wager: { amount: 1.5 } }),
+    );
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+  });
+}
+
 interface Fixture {
   ledger(): Ledger;
   /** The test corrupted the ledger on purpose: skip the audit that follows every test. */
@@ -434,6 +576,7 @@ export function describeLedgerContract(
     idempotencyTests(fixture);
     refusalTests(fixture);
     readTests(fixture);
+    limitsTests(fixture);
     if (tamper !== undefined) tamperTests(fixture, tamper);
   });
 }

@@ -68,6 +68,13 @@ export function validateWrite(write: WalletWrite): void {
     check(Number.isSafeInteger(sum), "postings overflow a safe integer");
   }
   check(sum === 0, `postings of ${write.commandId} sum to ${sum}, not 0`);
+  if (write.wager !== undefined) {
+    const amount = (write.wager as { amount?: unknown } | null)?.amount;
+    check(
+      typeof amount === "number" && Number.isSafeInteger(amount) && amount > 0,
+      "wager amount must be a positive safe integer",
+    );
+  }
   if (write.round !== undefined) {
     const { roundId, game, detail } = write.round;
     check(isText(roundId, 128) && isText(game, 64), "round needs a roundId and a game");

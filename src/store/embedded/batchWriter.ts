@@ -1,5 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
-import type { Posting, WalletWrite, WriteOutcome } from "../ledger.ts";
+import type { PlayerLimits, Posting, WalletWrite, WriteOutcome } from "../ledger.ts";
+import { type DayLoss, dayLossAfter, limitRefusal, validateLimits } from "../limits.ts";
 import { balancesAfter, validateWrite } from "../validateWrite.ts";
 import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
 
@@ -23,6 +24,18 @@ export type WriteResult = { outcome: WriteOutcome } | { error: string };
 export interface BatchWriter {
   /** Commits the batch; throws when the transaction fails, and then nothing of it is committed. */
   commit(writes: readonly WalletWrite[], atMs: number): WriteResult[];
+  /** Stores a player's limits in a transaction of their own; every later write sees them. */
+  setLimits(playerId: string, limits: PlayerLimits): PlayerLimits;
+}
+
+/** What a write needs of its player: (balance, seq), the day's running loss, the limits. */
+interface WriterPlayer extends CachedPlayer, DayLoss {
+  limits: PlayerLimits;
+}
+
+interface PlayerRow extends CachedPlayer, DayLoss {
+  selfExcludedUntil: number | null;
+  lossLimitPerDay: number | null;
 }
 
 /** Postings inserted by one multi-row statement at most; a spin has four. */
@@ -54,7 +67,7 @@ class PartialWriteError extends Error {
 
 class SqliteBatchWriter implements BatchWriter {
   readonly #db: Database;
-  readonly #cache = new PlayerCache(playerCacheEntriesMax);
+  readonly #cache = new PlayerCache<WriterPlayer>(playerCacheEntriesMax);
   readonly #statements;
   /** Index = rows per statement (1..postingRowsPerInsertMax). */
   readonly #insertPostings: Statement<never, Binding[]>[] = [];
@@ -73,17 +86,28 @@ class SqliteBatchWriter implements BatchWriter {
       selectCommand: db.prepare<CommandRow, [string, string]>(
         "SELECT request_hash AS requestHash, reply FROM journal WHERE player_id = ? AND command_id = ?",
       ),
-      selectPlayer: db.prepare<CachedPlayer, [string]>(
-        "SELECT balance, seq FROM players WHERE player_id = ?",
+      selectPlayer: db.prepare<PlayerRow, [string, string]>(
+        `SELECT coalesce(p.balance, 0) AS balance, coalesce(p.seq, 0) AS seq,
+                coalesce(p.loss_day, 0) AS lossDay, coalesce(p.day_loss, 0) AS dayLoss,
+                l.self_excluded_until AS selfExcludedUntil, l.loss_limit_per_day AS lossLimitPerDay
+         FROM (SELECT ? AS id) k
+         LEFT JOIN players p ON p.player_id = k.id
+         LEFT JOIN player_limits l ON l.player_id = ?`,
+      ),
+      upsertLimits: db.prepare<never, [string, number | null, number | null]>(
+        `INSERT INTO player_limits (player_id, self_excluded_until, loss_limit_per_day) VALUES (?, ?, ?)
+         ON CONFLICT (player_id) DO UPDATE SET self_excluded_until = excluded.self_excluded_until,
+           loss_limit_per_day = excluded.loss_limit_per_day`,
       ),
       // An existing command id inserts nothing (changes = 0): the write is a retry.
       insertJournal: db.prepare<never, Binding[]>(
         `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
       ),
-      upsertPlayer: db.prepare<never, [string, number, number]>(
-        `INSERT INTO players (player_id, balance, seq) VALUES (?, ?, ?)
-         ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq`,
+      upsertPlayer: db.prepare<never, [string, number, number, number, number]>(
+        `INSERT INTO players (player_id, balance, seq, loss_day, day_loss) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
+           loss_day = excluded.loss_day, day_loss = excluded.day_loss`,
       ),
     };
     for (let rows = 1; rows <= postingRowsPerInsertMax; rows++) {
@@ -121,6 +145,23 @@ class SqliteBatchWriter implements BatchWriter {
     }
   }
 
+  setLimits(playerId: string, limits: PlayerLimits): PlayerLimits {
+    validateLimits(limits);
+    const { begin, commit, rollback, upsertLimits } = this.#statements;
+    begin.run();
+    try {
+      upsertLimits.run(playerId, limits.selfExcludedUntil, limits.lossLimitPerDay);
+      commit.run();
+    } catch (error) {
+      if (this.#db.inTransaction) rollback.run();
+      throw error;
+    } finally {
+      // Read again by the next write of this player, from what is committed.
+      this.#cache.delete(playerId);
+    }
+    return { selfExcludedUntil: limits.selfExcludedUntil, lossLimitPerDay: limits.lossLimitPerDay };
+  }
+
   /** A refusal before any insert is this write's result; a failure after one redoes the batch. */
   #applyUnguarded(write: WalletWrite, atMs: number): WriteResult {
     this.#changing = false;
@@ -152,19 +193,23 @@ class SqliteBatchWriter implements BatchWriter {
     }
   }
 
-  /** The checks and inserts of one write, in this order: shape, idempotency, fencing, funds. */
+  /**
+   * The checks and inserts of one write, in this order: shape, idempotency, fencing, limits,
+   * funds.
+   */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
     const player = this.#player(write.playerId);
     const fenced = write.seq === player.seq + 1;
-    const after = fenced ? balancesAfter(write, player.balance) : undefined;
+    const limited = fenced ? limitRefusal(write, player.limits, player, atMs) : undefined;
+    const after =
+      fenced && limited === undefined ? balancesAfter(write, player.balance) : undefined;
     if (after === undefined) {
-      // Refused, unless it is a retry: idempotency answers before fencing and funds.
+      // Refused, unless it is a retry: idempotency answers before fencing, limits and funds.
       const stored = this.#stored(write);
       if (stored !== undefined) return stored;
-      return fenced
-        ? { status: "insufficient_funds" }
-        : { status: "stale_seq", currentSeq: player.seq };
+      if (!fenced) return { status: "stale_seq", currentSeq: player.seq };
+      return limited ?? { status: "insufficient_funds" };
     }
     this.#changing = true;
     const round = write.round;
@@ -187,15 +232,38 @@ class SqliteBatchWriter implements BatchWriter {
       return stored;
     }
     this.#storePostings(Number(inserted.lastInsertRowid), write.postings, after.perPosting);
-    this.#statements.upsertPlayer.run(write.playerId, after.balance, write.seq);
-    this.#cache.set(write.playerId, { balance: after.balance, seq: write.seq });
+    const loss = dayLossAfter(write, player, atMs);
+    this.#statements.upsertPlayer.run(
+      write.playerId,
+      after.balance,
+      write.seq,
+      loss.lossDay,
+      loss.dayLoss,
+    );
+    this.#cache.set(write.playerId, {
+      balance: after.balance,
+      seq: write.seq,
+      lossDay: loss.lossDay,
+      dayLoss: loss.dayLoss,
+      limits: player.limits,
+    });
     return { status: "committed", balance: after.balance };
   }
 
-  #player(playerId: string): CachedPlayer {
+  #player(playerId: string): WriterPlayer {
     const cached = this.#cache.get(playerId);
     if (cached !== undefined) return cached;
-    const player = this.#statements.selectPlayer.get(playerId) ?? { balance: 0, seq: 0 };
+    const row = this.#statements.selectPlayer.get(playerId, playerId);
+    const player: WriterPlayer = {
+      balance: row?.balance ?? 0,
+      seq: row?.seq ?? 0,
+      lossDay: row?.lossDay ?? 0,
+      dayLoss: row?.dayLoss ?? 0,
+      limits: {
+        selfExcludedUntil: row?.selfExcludedUntil ?? null,
+        lossLimitPerDay: row?.lossLimitPerDay ?? null,
+      },
+    };
     this.#cache.set(playerId, player);
     return player;
   }

@@ -163,3 +163,36 @@ test("ledger - after close the file is free at once: another connection can writ
     }
   }
 });
+
+test("ledger - a version 1 file is upgraded in place: money kept, limits enforced", async () => {
+  const dataDir = await freshDataDir();
+  const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  await first.write(depositWrite("p1", 1, "d1", 1_000));
+  await first.close();
+  // Back to the version 1 layout: no loss columns, no limits table.
+  const db = new Database(first.path, { readwrite: true });
+  try {
+    db.run("DROP TABLE player_limits");
+    db.run("ALTER TABLE players DROP COLUMN loss_day");
+    db.run("ALTER TABLE players DROP COLUMN day_loss");
+    db.run("PRAGMA user_version = 1");
+  } finally {
+    db.close();
+  }
+  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    await upgraded.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: 100 });
+    const bet = { ...spinWrite("p1", 2, "s1", 200, 0), wager: { amount: 200 } };
+    expect(await upgraded.write(bet)).toEqual({ status: "loss_limit" });
+    expect((await upgraded.audit()).ok).toBe(true);
+  } finally {
+    await upgraded.close();
+  }
+  const check = new Database(first.path, { readonly: true });
+  try {
+    expect(check.query("PRAGMA user_version").values()).toEqual([[2]]);
+  } finally {
+    check.close();
+  }
+});

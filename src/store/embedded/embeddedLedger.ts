@@ -5,6 +5,7 @@ import type {
   AuditReport,
   HistoryEntry,
   Ledger,
+  PlayerLimits,
   PlayerState,
   RoundView,
   SequencedEvent,
@@ -72,6 +73,14 @@ export class EmbeddedLedger implements Ledger {
 
   async findRound(roundId: string): Promise<RoundView | undefined> {
     return this.#reader.findRound(roundId);
+  }
+
+  setLimits(playerId: string, limits: PlayerLimits): Promise<PlayerLimits> {
+    return this.#writer.setLimits(playerId, limits);
+  }
+
+  async getLimits(playerId: string): Promise<PlayerLimits> {
+    return this.#reader.getLimits(playerId);
   }
 
   /** Runs on the read connection (a snapshot; writes go on in the worker meanwhile). */

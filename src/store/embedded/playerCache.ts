@@ -13,10 +13,10 @@ export interface CachedPlayer {
   seq: number;
 }
 
-export class PlayerCache {
+export class PlayerCache<T = CachedPlayer> {
   readonly #generationMax: number;
-  #young = new Map<string, CachedPlayer>();
-  #old = new Map<string, CachedPlayer>();
+  #young = new Map<string, T>();
+  #old = new Map<string, T>();
 
   constructor(entriesMax: number) {
     if (!Number.isSafeInteger(entriesMax) || entriesMax < 2) {
@@ -29,7 +29,7 @@ export class PlayerCache {
     return this.#young.size + this.#old.size;
   }
 
-  get(playerId: string): CachedPlayer | undefined {
+  get(playerId: string): T | undefined {
     const young = this.#young.get(playerId);
     if (young !== undefined) return young;
     const old = this.#old.get(playerId);
@@ -37,12 +37,17 @@ export class PlayerCache {
     return old;
   }
 
-  set(playerId: string, player: CachedPlayer): void {
+  set(playerId: string, player: T): void {
     this.#young.set(playerId, player);
     if (this.#young.size >= this.#generationMax) {
       this.#old = this.#young;
       this.#young = new Map();
     }
+  }
+
+  delete(playerId: string): void {
+    this.#young.delete(playerId);
+    this.#old.delete(playerId);
   }
 
   clear(): void {

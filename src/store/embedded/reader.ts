@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import type {
   EntryKind,
   HistoryEntry,
+  PlayerLimits,
   PlayerState,
   RoundView,
   SequencedEvent,
@@ -35,6 +36,7 @@ function assertLimit(limit: number): void {
 }
 
 export class LedgerReader {
+  readonly #limits;
   readonly #player;
   readonly #command;
   readonly #events;
@@ -42,6 +44,10 @@ export class LedgerReader {
   readonly #round;
 
   constructor(db: Database) {
+    this.#limits = db.prepare<PlayerLimits, [string]>(
+      `SELECT self_excluded_until AS selfExcludedUntil, loss_limit_per_day AS lossLimitPerDay
+       FROM player_limits WHERE player_id = ?`,
+    );
     this.#player = db.prepare<{ balance: number; seq: number }, [string]>(
       "SELECT balance, seq FROM players WHERE player_id = ?",
     );
@@ -68,6 +74,14 @@ export class LedgerReader {
       `SELECT round_id AS roundId, player_id AS playerId, game, round_detail AS detail, at
        FROM journal WHERE round_id = ?`,
     );
+  }
+
+  getLimits(playerId: string): PlayerLimits {
+    const row = this.#limits.get(playerId);
+    return {
+      selfExcludedUntil: row?.selfExcludedUntil ?? null,
+      lossLimitPerDay: row?.lossLimitPerDay ?? null,
+    };
   }
 
   loadPlayer(playerId: string): PlayerState {

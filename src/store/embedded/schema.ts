@@ -12,8 +12,12 @@ import { join } from "node:path";
  * - There is no balance row for house, cash or promo accounts: updating one on every spin would
  *   make every write contend on the same page. Their balances are sums of postings.
  * - `event` is NULL when the sequenced event is the reply itself (a spin), so the text is stored once.
+ * - The day's running net loss (`loss_day`, `day_loss`) lives in the `players` row the write
+ *   updates anyway; `player_limits` holds the limits, written rarely.
+ *
+ * Version 2 added the loss columns and `player_limits`; a version 1 file is upgraded in place.
  */
-export const schemaVersion = 1;
+export const schemaVersion = 2;
 
 export const ledgerFileName = "ledger.db";
 
@@ -21,11 +25,21 @@ export function ledgerPath(dataDir: string): string {
   return join(dataDir, ledgerFileName);
 }
 
+const limitsTableSql = `
+CREATE TABLE IF NOT EXISTS player_limits (
+  player_id TEXT PRIMARY KEY,
+  self_excluded_until INTEGER,
+  loss_limit_per_day INTEGER CHECK (loss_limit_per_day >= 0)
+) WITHOUT ROWID;
+`;
+
 const schemaSql = `
 CREATE TABLE IF NOT EXISTS players (
   player_id TEXT PRIMARY KEY,
   balance INTEGER NOT NULL CHECK (balance >= 0),
-  seq INTEGER NOT NULL CHECK (seq >= 0)
+  seq INTEGER NOT NULL CHECK (seq >= 0),
+  loss_day INTEGER NOT NULL DEFAULT 0,
+  day_loss INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS journal (
@@ -54,7 +68,13 @@ CREATE TABLE IF NOT EXISTS postings (
   balance_after INTEGER CHECK (balance_after >= 0),
   PRIMARY KEY (journal_id, n)
 ) WITHOUT ROWID;
-`;
+${limitsTableSql}`;
+
+/** Steps from version 1 to 2. */
+const upgradeFrom1Sql = `
+ALTER TABLE players ADD COLUMN loss_day INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE players ADD COLUMN day_loss INTEGER NOT NULL DEFAULT 0;
+${limitsTableSql}`;
 
 export interface WriterPragmas {
   busyTimeoutMs: number;
@@ -127,10 +147,11 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     const pageBytes = Number(readPragma(db, "page_size"));
     db.run(`PRAGMA journal_size_limit = ${pragmas.walAutocheckpointPages * pageBytes}`);
     const version = Number(readPragma(db, "user_version"));
-    if (version !== 0 && version !== schemaVersion) {
+    if (version !== 0 && version !== 1 && version !== schemaVersion) {
       throw new Error(`ledger schema version ${version} is not ${schemaVersion}`);
     }
     db.run("BEGIN IMMEDIATE");
+    if (version === 1) db.run(upgradeFrom1Sql);
     db.run(schemaSql);
     db.run(`PRAGMA user_version = ${schemaVersion}`);
     db.run("COMMIT");

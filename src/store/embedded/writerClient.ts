@@ -1,5 +1,5 @@
 import { assertNever, CroupierError } from "../../errors.ts";
-import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+import type { PlayerLimits, WalletWrite, WriteOutcome } from "../ledger.ts";
 import type { WriteResult } from "./batchWriter.ts";
 import type { CheckpointerSettings } from "./checkpointer.ts";
 import { CheckpointerClient } from "./checkpointerClient.ts";
@@ -55,6 +55,7 @@ export class WriterClient {
   #checkpointer: CheckpointerClient | undefined;
   readonly #queueMax: number;
   readonly #pending = new Map<number, Pending>();
+  readonly #pendingLimits = new Map<number, PromiseWithResolvers<PlayerLimits>>();
   #outbox: NumberedWrite[] = [];
   #outboxScheduled = false;
   #nextId = 1;
@@ -163,6 +164,30 @@ export class WriterClient {
       setImmediate(() => this.#sendOutbox());
     }
     return promise;
+  }
+
+  /** Stores a player's limits; writes sent after this resolves are checked against them. */
+  setLimits(playerId: string, limits: PlayerLimits): Promise<PlayerLimits> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new CroupierError("BUSY", `ledger is ${this.#state}; nothing was written`),
+      );
+    }
+    // Writes already issued go first, so the limits apply from the next write on.
+    this.#sendOutbox();
+    const id = this.#nextId++;
+    const resolvers = Promise.withResolvers<PlayerLimits>();
+    this.#pendingLimits.set(id, resolvers);
+    this.#post({
+      type: "set_limits",
+      id,
+      playerId,
+      limits: {
+        selfExcludedUntil: limits.selfExcludedUntil,
+        lossLimitPerDay: limits.lossLimitPerDay,
+      },
+    });
+    return resolvers.promise;
   }
 
   /** Commits what is queued, closes the file and stops the worker. Bounded by `timeoutMs`. */
@@ -279,6 +304,19 @@ export class WriterClient {
         for (const id of message.ids)
           this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
         break;
+      case "limits_set": {
+        const pending = this.#pendingLimits.get(message.id);
+        this.#pendingLimits.delete(message.id);
+        if (message.limits !== undefined) pending?.resolve(message.limits);
+        else
+          pending?.reject(
+            new CroupierError(
+              "INTERNAL",
+              `limits were not stored: ${message.message ?? "unknown"}`,
+            ),
+          );
+        break;
+      }
       case "recovered":
         this.#lastBatchFailed = false;
         break;
@@ -308,5 +346,8 @@ export class WriterClient {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const { reject } of pending) reject(new CroupierError("INTERNAL", reason));
+    const limits = [...this.#pendingLimits.values()];
+    this.#pendingLimits.clear();
+    for (const { reject } of limits) reject(new CroupierError("INTERNAL", reason));
   }
 }

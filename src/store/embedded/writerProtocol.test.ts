@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { WalletWrite } from "../ledger.ts";
-import { depositWrite, spinWrite } from "../ledgerContract.ts";
+import { betWrite, depositWrite, spinWrite } from "../ledgerContract.ts";
 import type { WriteResult } from "./batchWriter.ts";
 import {
   appendWrite,
@@ -26,6 +26,7 @@ test("ledger - writes cross to the writer unchanged: rounds, events, postings wi
     spinWrite("p1", 2, "s1", 100, 250),
     depositWrite("p2", 1, "d1", 5_000),
     { ...spinWrite("p3", 7, "s9", 20, 0), reply: 'he said "\\u0000" \n' },
+    betWrite("p4", 3, "b1", 40, 80),
   ];
   expect(roundTrip(writes)).toEqual(writes);
 });
@@ -60,8 +61,10 @@ test("ledger - every kind of result crosses back with its id", () => {
     { outcome: { status: "insufficient_funds" } },
     { outcome: { status: "stale_seq", currentSeq: 41 } },
     { error: "postings of s1 sum to 5, not 0" },
+    { outcome: { status: "self_excluded" } },
+    { outcome: { status: "loss_limit" } },
   ];
-  const ids = [7, 8, 9, 10, 11, 12];
+  const ids = [7, 8, 9, 10, 11, 12, 13, 14];
   const settled: [number, WriteResult][] = [];
   const flat = structuredClone(encodeResults(ids, results, 3.5));
   expect(decodeResults(flat, (id, result) => settled.push([id, result]))).toBe(3.5);

@@ -1,4 +1,11 @@
-import type { AccountName, EntryKind, Posting, RoundRecord, WalletWrite } from "../ledger.ts";
+import type {
+  AccountName,
+  EntryKind,
+  PlayerLimits,
+  Posting,
+  RoundRecord,
+  WalletWrite,
+} from "../ledger.ts";
 import type { WriteResult } from "./batchWriter.ts";
 import type { Durability, WriterPragmas } from "./schema.ts";
 
@@ -35,6 +42,8 @@ export const resultsTag = "results";
 /** Control messages to the writer; writes travel flat (`appendWrite`). */
 export type ToWriter =
   | { type: "open"; settings: WriterSettings }
+  /** Store a player's limits between two transactions; answered with "limits_set". */
+  | { type: "set_limits"; id: number; playerId: string; limits: PlayerLimits }
   /** Commit everything queued, checkpoint, close the file, answer "closed". */
   | { type: "close" };
 
@@ -48,18 +57,20 @@ export type FromWriter =
   | { type: "recovered" }
   /** The writer checkpointed the rest of the WAL (taking `ms`) so that it starts over. */
   | { type: "wal_restarted"; ms: number }
+  | { type: "limits_set"; id: number; limits?: PlayerLimits; message?: string }
   | { type: "closed" };
 
 /** Flags of a flat write. */
 const eventIsReply = 1;
 const hasRound = 2;
 /** Elements of a flat write before its postings; each posting then takes three. */
-const writeHeaderLength = 12;
+const writeHeaderLength = 13;
 const postingLength = 3;
 
 /**
  * Appends one write: id, flags, playerId, commandId, requestHash, seq, reply, event (null when it
- * is the reply), roundId, game, detail, postings count, then account, amount, kind per posting.
+ * is the reply), roundId, game, detail, postings count, wager amount (null when none), then
+ * account, amount, kind per posting.
  * Values are copied as they are, so a malformed write stays malformed and the worker refuses it.
  * Throws on a write whose shape cannot be read (postings not an array, a null round or posting).
  */
@@ -73,6 +84,8 @@ export function appendWrite(flat: unknown[], id: number, write: WalletWrite): vo
   if (round === undefined) flat.push(null, null, null);
   else flat.push(round.roundId, round.game, round.detail);
   flat.push(postings.length);
+  const { wager } = write;
+  flat.push(wager === undefined ? null : ((wager as { amount?: unknown } | null)?.amount ?? null));
   for (const posting of postings) flat.push(posting.account, posting.amount, posting.kind ?? null);
 }
 
@@ -98,6 +111,7 @@ export function decodeWrites(flat: readonly unknown[]): NumberedWrite[] {
       reply,
       event: flags & eventIsReply ? reply : (flat[at + 7] as string),
     };
+    if (flat[at + 12] !== null) write.wager = { amount: flat[at + 12] as number };
     if (flags & hasRound) {
       write.round = {
         roundId: flat[at + 8],
@@ -119,6 +133,8 @@ const resultCodes = {
   insufficient_funds: 3,
   stale_seq: 4, // value: currentSeq
   error: 5, // value: why the write was refused
+  self_excluded: 6,
+  loss_limit: 7,
 } as const;
 
 export function encodeResults(
@@ -163,6 +179,10 @@ function decodeResult(code: number, value: unknown): WriteResult {
       return { outcome: { status: "conflict" } };
     case resultCodes.insufficient_funds:
       return { outcome: { status: "insufficient_funds" } };
+    case resultCodes.self_excluded:
+      return { outcome: { status: "self_excluded" } };
+    case resultCodes.loss_limit:
+      return { outcome: { status: "loss_limit" } };
     default:
       return { error: String(value) };
   }

@@ -179,6 +179,19 @@ function enqueue(writes: NumberedWrite[]): void {
   schedule(open);
 }
 
+function setLimits(message: Extract<ToWriter, { type: "set_limits" }>): void {
+  if (open === undefined) {
+    post({ type: "limits_set", id: message.id, message: "ledger is not open" });
+    return;
+  }
+  try {
+    const limits = open.writer.setLimits(message.playerId, message.limits);
+    post({ type: "limits_set", id: message.id, limits });
+  } catch (error) {
+    post({ type: "limits_set", id: message.id, message: errorText(error) });
+  }
+}
+
 function close(): void {
   cancelScheduled();
   cancelProbe();
@@ -207,6 +220,9 @@ self.onmessage = (event: MessageEvent<ToWriter | unknown[]>) => {
   switch (message.type) {
     case "open":
       openLedger(message.settings);
+      break;
+    case "set_limits":
+      setLimits(message);
       break;
     case "close":
       close();

@@ -1,4 +1,5 @@
-import type { WalletWrite, WriteOutcome } from "../ledger.ts";
+import type { PlayerLimits, WalletWrite, WriteOutcome } from "../ledger.ts";
+import { type DayLoss, dayLossAfter, limitRefusal, noLimits } from "../limits.ts";
 import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrite.ts";
 
 /**
@@ -12,9 +13,16 @@ import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrit
  * inserted set-wise by one statement: one round trip whatever the batch size.
  */
 
-export interface PlayerRow {
+export interface PlayerRow extends Partial<DayLoss> {
   balance: number;
   seq: number;
+}
+
+/** What the transaction read besides players and commands: limits, and its clock. */
+export interface LimitsContext {
+  limits: Map<string, PlayerLimits>;
+  /** The transaction's `now()` in epoch ms: one clock for every node. */
+  nowMs: number;
 }
 
 export interface StoredRow {
@@ -58,6 +66,8 @@ export interface PlayerStateRow {
   p: string;
   b: number;
   s: number;
+  ld: number;
+  dl: number;
 }
 
 export interface BatchPlan {
@@ -96,12 +106,13 @@ export function planBatch(
   writes: readonly WalletWrite[],
   players: Map<string, PlayerRow>,
   commands: CommandIndex,
+  context: LimitsContext = { limits: new Map(), nowMs: Date.now() },
 ): BatchPlan {
   const plan: BatchPlan = { results: [], journal: [], postings: [], players: [] };
   const changed = new Set<string>();
   for (const write of writes) {
     try {
-      const outcome = decide(write, players, commands, plan);
+      const outcome = decide(write, players, commands, plan, context);
       if (outcome.status === "committed") changed.add(write.playerId);
       plan.results.push({ outcome });
     } catch (error) {
@@ -111,7 +122,13 @@ export function planBatch(
   }
   for (const playerId of changed) {
     const state = players.get(playerId) as PlayerRow;
-    plan.players.push({ p: playerId, b: state.balance, s: state.seq });
+    plan.players.push({
+      p: playerId,
+      b: state.balance,
+      s: state.seq,
+      ld: state.lossDay ?? 0,
+      dl: state.dayLoss ?? 0,
+    });
   }
   return plan;
 }
@@ -121,19 +138,20 @@ function decide(
   players: Map<string, PlayerRow>,
   commands: CommandIndex,
   plan: BatchPlan,
+  context: LimitsContext,
 ): WriteOutcome {
   validateWrite(write);
   const player = players.get(write.playerId) ?? { balance: 0, seq: 0 };
-  const fenced = write.seq === player.seq + 1;
-  const after = fenced ? balancesAfter(write, player.balance) : undefined;
-  // Idempotency answers before fencing and funds: a retry gets its stored reply.
+  const loss: DayLoss = { lossDay: player.lossDay ?? 0, dayLoss: player.dayLoss ?? 0 };
+  // Idempotency answers before fencing, limits and funds: a retry gets its stored reply.
   const stored = storedOutcome(commands, write);
   if (stored !== undefined) return stored;
-  if (after === undefined) {
-    return fenced
-      ? { status: "insufficient_funds" }
-      : { status: "stale_seq", currentSeq: player.seq };
-  }
+  if (write.seq !== player.seq + 1) return { status: "stale_seq", currentSeq: player.seq };
+  const limits = context.limits.get(write.playerId) ?? noLimits;
+  const limited = limitRefusal(write, limits, loss, context.nowMs);
+  if (limited !== undefined) return limited;
+  const after = balancesAfter(write, player.balance);
+  if (after === undefined) return { status: "insufficient_funds" };
   const { round } = write;
   plan.journal.push({
     p: write.playerId,
@@ -161,7 +179,11 @@ function decide(
       b: balanceAfter,
     });
   });
-  players.set(write.playerId, { balance: after.balance, seq: write.seq });
+  players.set(write.playerId, {
+    balance: after.balance,
+    seq: write.seq,
+    ...dayLossAfter(write, loss, context.nowMs),
+  });
   commandIndexAdd(commands, write.playerId, write.commandId, {
     requestHash: write.requestHash,
     reply: write.reply,

@@ -144,7 +144,7 @@ export class BatchTransaction {
       await rollbackQuietly(this.#connection);
       return { kind: "retry" };
     }
-    const plan = planBatch(writes, state.players, state.commands);
+    const plan = planBatch(writes, state.players, state.commands, state);
     if (plan.journal.length === 0) {
       // Every write was refused or a retry: nothing to commit, and the outcomes rest on
       // committed data only.
@@ -205,7 +205,7 @@ export class BatchTransaction {
       // A deadlock here aborted the whole transaction, savepoints or not.
       if (state === undefined) throw failure("reading one write", new Error("deadlock"));
       opening = [];
-      const plan = planBatch([write], state.players, state.commands);
+      const plan = planBatch([write], state.players, state.commands, state);
       const result = plan.results[0] as WriteResult;
       try {
         if (plan.journal.length > 0) await insertPlan(connection, plan, state.xid);

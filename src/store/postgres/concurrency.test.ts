@@ -3,7 +3,7 @@ import { createTestDatabase } from "../../testing/postgresTestDb.ts";
 import { waitFor } from "../../testing/waitFor.ts";
 import type { Ledger, WriteOutcome } from "../ledger.ts";
 import { depositWrite, spinWrite } from "../ledgerContract.ts";
-import { migrate, schemaVersion } from "./schema.ts";
+import { migrate, migrations, schemaVersion } from "./schema.ts";
 import { directConnection, freshSchema, openTestLedger, schemaOf } from "./testing/testLedger.ts";
 
 /** Several nodes (ledger instances, each with its own pool) on one database. */
@@ -110,8 +110,8 @@ if (database === undefined) {
         expect(versions).toEqual(Array(4).fill(schemaVersion));
         const [first] = nodes;
         if (first === undefined) throw new Error("no node");
-        const rows = await first`SELECT version FROM croupier_migrations`;
-        expect(rows.map((row) => row.version)).toEqual([schemaVersion]);
+        const rows = await first`SELECT version FROM croupier_migrations ORDER BY version`;
+        expect(rows.map((row) => row.version)).toEqual(migrations.map((m) => m.version));
       } finally {
         await Promise.all(nodes.map((sql) => sql.end({ timeout: 1 })));
       }

@@ -3,6 +3,7 @@ import type {
   AuditReport,
   HistoryEntry,
   Ledger,
+  PlayerLimits,
   PlayerState,
   RoundView,
   SequencedEvent,
@@ -10,6 +11,7 @@ import type {
   WalletWrite,
   WriteOutcome,
 } from "../ledger.ts";
+import { noLimits, validateLimits } from "../limits.ts";
 import { auditPostgresLedger } from "./audit.ts";
 import { BatchTransaction } from "./batchTransaction.ts";
 import { GroupCommit, type GroupCommitStats } from "./groupCommit.ts";
@@ -21,6 +23,7 @@ import {
 import { ConnectionPool, isPoolWaitRefusal } from "./pool.ts";
 import * as reader from "./reader.ts";
 import { migrate } from "./schema.ts";
+import { readLimits } from "./writeStatements.ts";
 
 /**
  * The Postgres ledger: group-committed write transactions on a fixed pool, idempotency and
@@ -124,6 +127,29 @@ export class PostgresLedger implements Ledger {
 
   findRound(roundId: string): Promise<RoundView | undefined> {
     return this.#pool.use((sql) => reader.findRound(sql, roundId));
+  }
+
+  /**
+   * One autocommitted upsert. A write's transaction reads the limits after taking its player's
+   * row lock, so every write that starts after this resolves is checked against them.
+   */
+  async setLimits(playerId: string, limits: PlayerLimits): Promise<PlayerLimits> {
+    validateLimits(limits);
+    const { selfExcludedUntil, lossLimitPerDay } = limits;
+    await this.#pool.use(
+      (sql) => sql`
+        INSERT INTO player_limits (player_id, self_excluded_until_ms, loss_limit_per_day)
+        VALUES (${playerId}, ${selfExcludedUntil}, ${lossLimitPerDay})
+        ON CONFLICT (player_id) DO UPDATE SET
+          self_excluded_until_ms = excluded.self_excluded_until_ms,
+          loss_limit_per_day = excluded.loss_limit_per_day,
+          updated_at = now()`,
+    );
+    return { selfExcludedUntil, lossLimitPerDay };
+  }
+
+  async getLimits(playerId: string): Promise<PlayerLimits> {
+    return (await this.#pool.use((sql) => readLimits(sql, playerId))) ?? { ...noLimits };
   }
 
   /** One snapshot on one pooled connection; writes go on meanwhile on the others. */

@@ -14,6 +14,9 @@ import { settleAll } from "./writeStatements.ts";
  * - `players` holds each player's balance and seq, the row every write of that player locks.
  * - Journal and postings are append-only: a statement-level trigger refuses UPDATE, DELETE and
  *   TRUNCATE (it costs nothing on INSERT). Correcting money is a new, compensating entry.
+ * - `players.loss_day` / `day_loss` are the running net loss of the player's current UTC day,
+ *   updated with the balance; `player_limits` holds the limits every wager is checked against
+ *   under the player's row lock.
  * - `at` is the commit transaction's start (`now()`), one clock for every node.
  * - Journal ids come from an identity sequence (CACHE 1), so a player's entries get ids in seq
  *   order across nodes: each write of a player starts after the previous one committed.
@@ -83,6 +86,22 @@ BEGIN
   END IF;
   RETURN true;
 END $$;
+`,
+  },
+  {
+    version: 2,
+    name: "player limits and the day's running loss",
+    sql: `
+ALTER TABLE players
+  ADD COLUMN loss_day bigint NOT NULL DEFAULT 0,
+  ADD COLUMN day_loss bigint NOT NULL DEFAULT 0;
+
+CREATE TABLE player_limits (
+  player_id text PRIMARY KEY,
+  self_excluded_until_ms bigint,
+  loss_limit_per_day bigint CHECK (loss_limit_per_day >= 0),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
 `,
   },
 ];

@@ -1,3 +1,4 @@
+import type { PlayerLimits } from "../ledger.ts";
 import type { BatchPlan, CommandIndex, PlayerRow } from "./batchPlan.ts";
 import { commandIndexAdd } from "./batchPlan.ts";
 import { safeInteger } from "./integers.ts";
@@ -16,12 +17,45 @@ export interface LockedState {
   xid: string;
   players: Map<string, PlayerRow>;
   commands: CommandIndex;
+  limits: Map<string, PlayerLimits>;
+  /** The transaction's `now()`, epoch ms. */
+  nowMs: number;
 }
 
 interface PlayerDbRow {
   player_id: string;
   balance: string;
   seq: string;
+  loss_day: string;
+  day_loss: string;
+}
+
+interface LimitsDbRow {
+  player_id: string;
+  self_excluded_until_ms: string | null;
+  loss_limit_per_day: string | null;
+}
+
+function optionalInteger(value: string | null, what: string): number | null {
+  return value === null ? null : safeInteger(value, what);
+}
+
+/** A player's stored limits, read with the row of the player locked or not. */
+export async function readLimits(
+  connection: Connection,
+  playerId: string,
+): Promise<PlayerLimits | undefined> {
+  const [row] = await connection<LimitsDbRow[]>`
+    SELECT player_id, self_excluded_until_ms, loss_limit_per_day FROM player_limits
+    WHERE player_id = ${playerId}`;
+  return row === undefined ? undefined : limitsOf(row);
+}
+
+function limitsOf(row: LimitsDbRow): PlayerLimits {
+  return {
+    selfExcludedUntil: optionalInteger(row.self_excluded_until_ms, "self_excluded_until_ms"),
+    lossLimitPerDay: optionalInteger(row.loss_limit_per_day, "loss_limit_per_day"),
+  };
 }
 
 interface CommandDbRow {
@@ -75,13 +109,19 @@ export async function readLocked(
   // Simple protocol for the openings: they travel as text, never as prepared statements.
   const opened = opening.map((statement) => connection.unsafe(statement).execute());
   // The first statement sent comes first: its failure is the one that says why.
-  const [, xidRows, playerRows, commandRows] = await settleAll([
+  const [, xidRows, playerRows, limitRows, commandRows] = await settleAll([
     settleAll(opened),
-    connection<{ xid: string }[]>`SELECT pg_current_xact_id()::text AS xid`.execute(),
+    connection<{ xid: string; now_ms: string }[]>`
+      SELECT pg_current_xact_id()::text AS xid,
+             floor(extract(epoch FROM now()) * 1000)::bigint AS now_ms`.execute(),
     connection<PlayerDbRow[]>`
-      SELECT player_id, balance, seq FROM players
+      SELECT player_id, balance, seq, loss_day, day_loss FROM players
       WHERE player_id = ANY(${playerIds}::text[])
       ORDER BY player_id FOR UPDATE`.execute(),
+    // After the locks: a limit stored before this transaction took them is seen.
+    connection<LimitsDbRow[]>`
+      SELECT player_id, self_excluded_until_ms, loss_limit_per_day FROM player_limits
+      WHERE player_id = ANY(${playerIds}::text[])`.execute(),
     connection<CommandDbRow[]>`
       SELECT DISTINCT j.player_id, j.command_id, j.request_hash, j.reply
       FROM json_to_recordset(${JSON.stringify(pairs)}::text::json) AS c(p text, c text)
@@ -89,13 +129,18 @@ export async function readLocked(
   ]);
   const xid = xidRows[0]?.xid;
   if (xid === undefined) throw new Error("pg_current_xact_id returned no row");
+  const nowMs = safeInteger(xidRows[0]?.now_ms ?? "", "now()");
   const players = new Map<string, PlayerRow>();
   for (const row of playerRows) {
     players.set(row.player_id, {
       balance: safeInteger(row.balance, `balance of ${row.player_id}`),
       seq: safeInteger(row.seq, `seq of ${row.player_id}`),
+      lossDay: safeInteger(row.loss_day, `loss_day of ${row.player_id}`),
+      dayLoss: safeInteger(row.day_loss, `day_loss of ${row.player_id}`),
     });
   }
+  const limits = new Map<string, PlayerLimits>();
+  for (const row of limitRows) limits.set(row.player_id, limitsOf(row));
   const commands: CommandIndex = new Map();
   for (const row of commandRows) {
     commandIndexAdd(commands, row.player_id, row.command_id, {
@@ -103,7 +148,7 @@ export async function readLocked(
       reply: row.reply,
     });
   }
-  return { xid, players, commands };
+  return { xid, players, commands, limits, nowMs };
 }
 
 /**
@@ -131,10 +176,12 @@ export function insertPlan(connection: Connection, plan: BatchPlan, xid: string)
       JOIN j ON j.player_id = x.p AND j.seq = x.s
       RETURNING 1
     ), u AS (
-      INSERT INTO players (player_id, balance, seq)
-      SELECT y.p, y.b, y.s
-      FROM json_to_recordset(${JSON.stringify(plan.players)}::text::json) AS y(p text, b bigint, s bigint)
-      ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq
+      INSERT INTO players (player_id, balance, seq, loss_day, day_loss)
+      SELECT y.p, y.b, y.s, y.ld, y.dl
+      FROM json_to_recordset(${JSON.stringify(plan.players)}::text::json)
+        AS y(p text, b bigint, s bigint, ld bigint, dl bigint)
+      ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
+        loss_day = excluded.loss_day, day_loss = excluded.day_loss
       RETURNING 1
     )
     SELECT croupier_assert(
