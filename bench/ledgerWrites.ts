@@ -15,6 +15,7 @@
  *   LEDGER_BENCH_SECONDS=10 LEDGER_BENCH_RATE=20000 bun bench/ledgerWrites.ts
  *   LEDGER_BENCH_RAW=1 bun bench/ledgerWrites.ts   # also the raw multi-row INSERT baseline
  */
+
 import type { Database } from "bun:sqlite";
 import { mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -24,7 +25,8 @@ import { loadConfig } from "../config/load.ts";
 import { type EmbeddedLedger, openEmbeddedLedger } from "../src/store/embedded/embeddedLedger.ts";
 import { embeddedLedgerDefaults } from "../src/store/embedded/options.ts";
 import { ledgerPath, openWriterDatabase } from "../src/store/embedded/schema.ts";
-import type { Posting, WalletWrite } from "../src/store/ledger.ts";
+import type { WalletWrite } from "../src/store/ledger.ts";
+import { fundingWrite, spinWrite } from "./spinWrites.ts";
 
 const durationMs = 1_000 * Number(process.env.LEDGER_BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.LEDGER_BENCH_RATE ?? 0);
@@ -34,12 +36,6 @@ const config = loadConfig(process.env);
 const startingBalance = 1_000_000_000;
 const bet = 100;
 
-/** ~300 bytes of reply, as a spin.result with its outcome is on the wire. */
-const outcomeText = JSON.stringify({
-  stops: [3, 17, 9, 22, 5],
-  lines: [[1, 1, 1, 1, 1]],
-  paytable: "v1",
-});
 let roundCounter = 0;
 
 function roundId(): string {
@@ -50,55 +46,11 @@ function roundId(): string {
 }
 
 function spin(playerId: string, seq: number): WalletWrite {
-  const id = `spin-${playerId}-${seq}`;
-  const win = seq % 3 === 0 ? 250 : 0;
-  const round = roundId();
-  const postings: Posting[] = [
-    { account: `player:${playerId}`, amount: -bet, kind: "bet" },
-    { account: "house:slot", amount: bet },
-  ];
-  if (win > 0) {
-    postings.push(
-      { account: "house:slot", amount: -win },
-      { account: `player:${playerId}`, amount: win, kind: "win" },
-    );
-  }
-  const reply = JSON.stringify({
-    type: "spin.result",
-    id,
-    seq,
-    roundId: round,
-    bet,
-    win,
-    balance: 0,
-    outcome: outcomeText,
-  }).padEnd(300);
-  return {
-    playerId,
-    commandId: id,
-    requestHash: `spin:slot:${bet}`,
-    seq,
-    postings,
-    reply,
-    event: reply,
-    round: { roundId: round, game: "slot", detail: reply.slice(0, 160) },
-  };
+  return spinWrite(playerId, seq, bet, roundId());
 }
 
 function start(playerId: string): WalletWrite {
-  const reply = JSON.stringify({ type: "balance", seq: 1, balance: startingBalance });
-  return {
-    playerId,
-    commandId: "start",
-    requestHash: "start",
-    seq: 1,
-    postings: [
-      { account: "cash", amount: -startingBalance },
-      { account: `player:${playerId}`, amount: startingBalance, kind: "start" },
-    ],
-    reply,
-    event: reply,
-  };
+  return fundingWrite(playerId, startingBalance);
 }
 
 /** CPU ms of the calling thread (Linux: /proc/thread-self), or NaN where that is not available. */

@@ -14,11 +14,13 @@
  *   bun bench/postgresWrites.ts
  *   PG_BENCH_SECONDS=10 PG_BENCH_PLAYERS=2000 bun bench/postgresWrites.ts
  */
+
 import postgres, { type TransactionSql } from "postgres";
-import type { Posting, WalletWrite } from "../src/store/ledger.ts";
+import type { WalletWrite } from "../src/store/ledger.ts";
 import { openPostgresLedger, type PostgresLedger } from "../src/store/postgres/postgresLedger.ts";
 import { migrate } from "../src/store/postgres/schema.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
+import { fundingWrite, spinWrite } from "./spinWrites.ts";
 
 const durationMs = 1_000 * Number(process.env.PG_BENCH_SECONDS ?? 5);
 const playersCount = Number(process.env.PG_BENCH_PLAYERS ?? 1_000);
@@ -27,58 +29,12 @@ const writeTransactionsMax = 2;
 const startingBalance = 1_000_000_000;
 const bet = 100;
 
-/** ~300 bytes of reply, as a spin.result with its outcome is on the wire. */
-const outcomeText = JSON.stringify({ stops: [3, 17, 9, 22, 5], lines: [[1, 1, 1, 1, 1]] });
-
 function spin(playerId: string, seq: number): WalletWrite {
-  const id = `spin-${playerId}-${seq}`;
-  const win = seq % 3 === 0 ? 250 : 0;
-  const roundId = `r-${playerId}-${seq}`;
-  const postings: Posting[] = [
-    { account: `player:${playerId}`, amount: -bet, kind: "bet" },
-    { account: "house:slot", amount: bet },
-  ];
-  if (win > 0) {
-    postings.push(
-      { account: "house:slot", amount: -win },
-      { account: `player:${playerId}`, amount: win, kind: "win" },
-    );
-  }
-  const reply = JSON.stringify({
-    type: "spin.result",
-    id,
-    seq,
-    roundId,
-    bet,
-    win,
-    outcome: outcomeText,
-  }).padEnd(300);
-  return {
-    playerId,
-    commandId: id,
-    requestHash: `spin:slot:${bet}`,
-    seq,
-    postings,
-    reply,
-    event: reply,
-    round: { roundId, game: "slot", detail: reply.slice(0, 160) },
-  };
+  return spinWrite(playerId, seq, bet, `r-${playerId}-${seq}`);
 }
 
 function start(playerId: string): WalletWrite {
-  const reply = JSON.stringify({ type: "balance", seq: 1, balance: startingBalance });
-  return {
-    playerId,
-    commandId: "start",
-    requestHash: "start",
-    seq: 1,
-    postings: [
-      { account: "cash", amount: -startingBalance },
-      { account: `player:${playerId}`, amount: startingBalance, kind: "start" },
-    ],
-    reply,
-    event: reply,
-  };
+  return fundingWrite(playerId, startingBalance);
 }
 
 const players = Array.from({ length: playersCount }, (_, index) => `player${index}`);
