@@ -57,6 +57,11 @@ export interface Config {
   /** How long a ledger write waits for a Postgres connection before BUSY. */
   databaseAcquireTimeoutMs: number;
   databaseConnectTimeoutMs: number;
+  /**
+   * Longest a Postgres statement may run. It also bounds how long a silently dropped
+   * connection can keep the ledger looking healthy.
+   */
+  databaseStatementTimeoutMs: number;
   /** Every Redis key and channel starts with `<redisKeyPrefix>:`. */
   redisKeyPrefix: string;
   /** Players kept per leaderboard. */
@@ -103,6 +108,7 @@ export const defaults: Config = {
   databasePoolSize: 8,
   databaseAcquireTimeoutMs: 2_000,
   databaseConnectTimeoutMs: 5_000,
+  databaseStatementTimeoutMs: 5_000,
   redisKeyPrefix: "croupier",
   leaderboardEntriesMax: 100,
   revalidationConcurrencyMax: 64,

@@ -49,6 +49,7 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   databasePoolSize: { env: "DATABASE_POOL_SIZE", min: 1, max: 1_000 },
   databaseAcquireTimeoutMs: { env: "DATABASE_ACQUIRE_TIMEOUT_MS", min: 0, max: 600_000 },
   databaseConnectTimeoutMs: { env: "DATABASE_CONNECT_TIMEOUT_MS", min: 1, max: 600_000 },
+  databaseStatementTimeoutMs: { env: "DATABASE_STATEMENT_TIMEOUT_MS", min: 100, max: 3_600_000 },
   revalidationConcurrencyMax: { env: "REVALIDATION_CONCURRENCY_MAX", min: 1, max: 10_000 },
 };
 

@@ -42,6 +42,7 @@ export async function openLedger(config: Config): Promise<Ledger> {
       poolSize: config.databasePoolSize,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
       groupCommitWindowMs: config.groupCommitWindowMs,
       groupCommitWritesMax: config.groupCommitWritesMax,
       queueMax: config.ledgerQueueMax,
