@@ -141,6 +141,16 @@ export async function startNode(config: Config): Promise<RunningNode> {
   sessions.onRevoked((token) =>
     sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"),
   );
+  sessions.onPlayerExcluded((playerId) => {
+    // The sessions of the player's sockets here end too, so they cannot simply reconnect.
+    const tokens = sockets.tokensOfPlayer(playerId);
+    sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
+    for (const token of tokens) {
+      sessions.revoke(token).catch((error: unknown) => {
+        console.warn(`croupier: could not revoke a session of an excluded player: ${error}`);
+      });
+    }
+  });
   sessions.onReconnected(() => {
     void revalidateSockets(sockets, sessions, config.revalidationConcurrencyMax);
   });

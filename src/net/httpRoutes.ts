@@ -103,7 +103,8 @@ function presentLimits(playerId: string, limits: PlayerLimits) {
 
 /**
  * PUT /v1/players/:playerId/limits. The store holds the limits and checks every bet against
- * them; the player's actor gets a fresh hint, and an excluded player's sockets here are closed.
+ * them; the player's actor gets a fresh hint, and an excluded player's sockets are closed on
+ * every node (503 BUSY when that cannot be announced: the limits are stored, retrying is safe).
  */
 export async function putLimits(
   context: GatewayContext,
@@ -133,17 +134,32 @@ export async function putLimits(
       selfExcludedUntil === undefined ? current.selfExcludedUntil : selfExcludedUntil,
     lossLimitPerDay: lossLimitPerDay === undefined ? current.lossLimitPerDay : lossLimitPerDay,
   });
+  let announceError: unknown;
+  let announceFailed = false;
   if (isExcluded(limits, Date.now())) {
     // The sessions of the sockets open here end too, so they cannot simply reconnect.
     await Promise.allSettled(
       context.sockets.tokensOfPlayer(playerId).map((token) => context.sessions.revoke(token)),
     );
+    // Every node (this one included) closes the player's sockets.
+    try {
+      await context.sessions.excludePlayer(playerId);
+    } catch (error) {
+      announceFailed = true;
+      announceError = error;
+    }
     context.sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
   }
   try {
     await context.askPlayer(playerId, { type: "limits", limits });
   } catch {
     // Only the actor's hint: the store already enforces the limits.
+  }
+  if (announceFailed) {
+    // The limits are stored; repeating the request announces the exclusion again.
+    throw new CroupierError("BUSY", "the exclusion could not reach every node; retry", {
+      cause: announceError,
+    });
   }
   return json(200, presentLimits(playerId, limits));
 }

@@ -20,6 +20,14 @@ export interface SessionStore {
   /** Called with each revoked token (on any node, once shared stores exist). */
   onRevoked(listener: (token: string) => void): () => void;
   /**
+   * Announces that the player is self-excluded, so every node closes the player's sockets.
+   * Resolves once announced (shared stores: published to every node); rejects when the shared
+   * store cannot be reached.
+   */
+  excludePlayer(playerId: string): Promise<void>;
+  /** Called with each excluded player (on every node, the announcing one included, once). */
+  onPlayerExcluded(listener: (playerId: string) => void): () => void;
+  /**
    * Called after the shared store comes back from an outage: revocations made meanwhile were
    * not heard, so open sockets must be checked again.
    */
@@ -36,6 +44,7 @@ export function newSessionToken(): string {
 export class MemorySessionStore implements SessionStore {
   private readonly sessions: LRUCache<string, Session>;
   private readonly listeners = new Set<(token: string) => void>();
+  private readonly excludedListeners = new Set<(playerId: string) => void>();
 
   /** `sessionsMax` bounds memory: past it the least recently used session is dropped. */
   constructor(sessionsMax: number) {
@@ -68,6 +77,15 @@ export class MemorySessionStore implements SessionStore {
     return () => this.listeners.delete(listener);
   }
 
+  async excludePlayer(playerId: string): Promise<void> {
+    for (const listener of [...this.excludedListeners]) listener(playerId);
+  }
+
+  onPlayerExcluded(listener: (playerId: string) => void): () => void {
+    this.excludedListeners.add(listener);
+    return () => this.excludedListeners.delete(listener);
+  }
+
   /** Memory never disconnects: the listener never runs. */
   onReconnected(_listener: () => void): () => void {
     return () => {};
@@ -79,5 +97,6 @@ export class MemorySessionStore implements SessionStore {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.excludedListeners.clear();
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The revocations every node hears, over Redis pub/sub on a connection of its own (a
- * connection in subscriber mode cannot be used for ordinary commands in RESP2, and a
- * subscription must not wait behind them either).
+ * The revocations (and player self-exclusions) every node hears, over Redis pub/sub on a
+ * connection of its own (a connection in subscriber mode cannot be used for ordinary commands
+ * in RESP2, and a subscription must not wait behind them either).
  *
  * Pub/sub delivers at most once: whatever is published while this connection is down is lost.
  * So the feed tells its owner when the subscription is lost and when it is live again, and the
@@ -19,8 +19,15 @@ export interface RevocationMessage {
   origin: string;
 }
 
+/** A self-exclusion as published: the player whose sockets must close, and the node that set it. */
+export interface ExclusionMessage {
+  playerId: string;
+  origin: string;
+}
+
 export interface RevocationFeedHandlers {
   onRevocation(message: RevocationMessage): void;
+  onExclusion(message: ExclusionMessage): void;
   /** The subscription is live (first time or after a loss): messages from now on arrive. */
   onSubscribed(): void;
   /** The subscription was lost: messages published from now on may never arrive. */
@@ -42,6 +49,31 @@ export function decodeRevocation(text: string): RevocationMessage | undefined {
     const { token, origin } = value as Record<string, unknown>;
     if (typeof token !== "string" || typeof origin !== "string") return undefined;
     return { token, origin };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tells exclusions apart from revocations, which carry no kind (older nodes publish those). */
+const exclusionKind = "player-excluded";
+
+export function encodeExclusion(message: ExclusionMessage): string {
+  return JSON.stringify({
+    kind: exclusionKind,
+    playerId: message.playerId,
+    origin: message.origin,
+  });
+}
+
+export function decodeExclusion(text: string): ExclusionMessage | undefined {
+  if (text.length > messageBytesMax) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null) return undefined;
+    const { kind, playerId, origin } = value as Record<string, unknown>;
+    if (kind !== exclusionKind) return undefined;
+    if (typeof playerId !== "string" || typeof origin !== "string") return undefined;
+    return { playerId, origin };
   } catch {
     return undefined;
   }
@@ -97,11 +129,16 @@ export class RevocationFeed {
 
   private receive(channel: string, text: string): void {
     if (channel !== this.channel) return;
-    const message = decodeRevocation(text);
-    if (message === undefined) {
-      this.options.onError("revocations", new Error("ignored a malformed revocation message"));
+    const revocation = decodeRevocation(text);
+    if (revocation !== undefined) {
+      this.handlers.onRevocation(revocation);
       return;
     }
-    this.handlers.onRevocation(message);
+    const exclusion = decodeExclusion(text);
+    if (exclusion !== undefined) {
+      this.handlers.onExclusion(exclusion);
+      return;
+    }
+    this.options.onError("revocations", new Error("ignored a malformed revocation message"));
   }
 }

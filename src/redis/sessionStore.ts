@@ -1,11 +1,12 @@
 /**
  * Sessions shared by every node through Redis: token -> {playerId, expiresAt} with the session's
  * life as the key's TTL, a small local cache in front, and revocations broadcast over pub/sub
- * so every node drops the token from its cache and closes its sockets.
+ * so every node drops the token from its cache and closes its sockets. Self-exclusions travel
+ * on the same channel, so every node closes the excluded player's sockets.
  *
  * While Redis is unreachable: `find` answers from the cache for tokens it holds (players
  * already signed in keep playing) and fails with RedisUnavailableError (503) for others;
- * `create` and `revoke` fail the same way. When both connections are back, the cache is
+ * `create`, `revoke` and `excludePlayer` fail the same way. When both connections are back, the cache is
  * emptied (revocations published meanwhile were not heard) and `onReconnected` listeners run,
  * so the gateway can revalidate the sockets it holds.
  */
@@ -17,7 +18,13 @@ import { asError, RedisUnavailableError } from "./errors.ts";
 import { evictionPolicyWarning, readEvictionPolicy } from "./evictionPolicy.ts";
 import { sessionKey } from "./keys.ts";
 import type { ResolvedRedisConnection } from "./options.ts";
-import { encodeRevocation, RevocationFeed, type RevocationMessage } from "./revocationFeed.ts";
+import {
+  type ExclusionMessage,
+  encodeExclusion,
+  encodeRevocation,
+  RevocationFeed,
+  type RevocationMessage,
+} from "./revocationFeed.ts";
 import { SessionCache } from "./sessionCache.ts";
 import { decodeSessionRecord, encodeSessionRecord } from "./sessionRecord.ts";
 import {
@@ -33,6 +40,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly feed: RevocationFeed;
   private readonly cache: SessionCache;
   private readonly revokedListeners = new Set<(token: string) => void>();
+  private readonly excludedListeners = new Set<(playerId: string) => void>();
   private readonly reconnectedListeners = new Set<() => void>();
   private readonly healthWaiters = new Set<() => void>();
   private evictionPolicy: string | undefined;
@@ -64,6 +72,7 @@ export class RedisSessionStore implements SessionStore {
     this.client.on("close", () => this.commandLost());
     this.feed = new RevocationFeed(this.connection, {
       onRevocation: (message) => this.heardRevocation(message),
+      onExclusion: (message) => this.heardExclusion(message),
       onSubscribed: () => this.stateChanged(),
       onLost: () => {
         this.interrupted = true;
@@ -138,6 +147,23 @@ export class RedisSessionStore implements SessionStore {
     return () => this.revokedListeners.delete(listener);
   }
 
+  /** Resolves once the exclusion is published; rejects if Redis cannot be reached. */
+  async excludePlayer(playerId: string): Promise<void> {
+    const message = encodeExclusion({ playerId, origin: this.nodeId });
+    try {
+      await this.client.publish(this.feed.channel, message);
+    } catch (error) {
+      throw new RedisUnavailableError("announce a self-exclusion", error);
+    }
+    this.notifyExcluded(playerId);
+  }
+
+  /** Runs for exclusions announced on this node (before `excludePlayer` resolves) and on every other node. */
+  onPlayerExcluded(listener: (playerId: string) => void): () => void {
+    this.excludedListeners.add(listener);
+    return () => this.excludedListeners.delete(listener);
+  }
+
   /**
    * Runs each time Redis is usable again after a loss of either connection. Revocations made
    * meanwhile were not heard: the listener should revalidate the sockets it holds with `find`.
@@ -175,6 +201,7 @@ export class RedisSessionStore implements SessionStore {
     if (this.closed) return;
     this.closed = true;
     this.revokedListeners.clear();
+    this.excludedListeners.clear();
     this.reconnectedListeners.clear();
     for (const done of [...this.healthWaiters]) done();
     await Promise.all([
@@ -214,6 +241,17 @@ export class RedisSessionStore implements SessionStore {
     this.cache.invalidate(message.token);
     // This node's own revocations were announced by `revoke` already.
     if (message.origin !== this.nodeId) this.notifyRevoked(message.token);
+  }
+
+  private heardExclusion(message: ExclusionMessage): void {
+    // This node's own exclusions were announced by `excludePlayer` already.
+    if (message.origin !== this.nodeId) this.notifyExcluded(message.playerId);
+  }
+
+  private notifyExcluded(playerId: string): void {
+    for (const listener of [...this.excludedListeners]) {
+      this.runListener(() => listener(playerId));
+    }
   }
 
   private notifyRevoked(token: string): void {
