@@ -9,7 +9,7 @@
  *      average batch size, as many transactions at once as the ledger runs; no reads, no checks;
  *   3. one transaction per spin with the same rows, on a pool of the ledger's size.
  *
- * Prints writes/s of each and the ratios. Needs a Postgres (DATABASE_TEST_URL, default local).
+ * Prints writes/s of each and the ratios. Uses DATABASE_TEST_URL, or a throwaway Postgres when unset.
  *
  *   bun bench/postgresWrites.ts
  *   PG_BENCH_SECONDS=10 PG_BENCH_PLAYERS=2000 bun bench/postgresWrites.ts

@@ -125,8 +125,8 @@ async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise
 }
 
 /**
- * The same spins with the ledger in Postgres (a fresh database from DATABASE_TEST_URL, default
- * local), then the Postgres baselines of the same run: raw batched inserts of a spin's rows, and
+ * The same spins with the ledger in Postgres (a fresh database from DATABASE_TEST_URL, or a
+ * throwaway server), then the Postgres baselines of the same run: raw batched inserts of a spin's rows, and
  * one transaction per spin. Skipped with a reason when no Postgres answers.
  */
 async function postgresRun(echoPerSecond: number): Promise<void> {

@@ -1,16 +1,20 @@
 import postgres from "postgres";
+import {
+  sharedThrowawayPostgres,
+  type ThrowawayPostgresAvailability,
+} from "./throwawayPostgres.ts";
 
 /**
- * A Postgres database of its own for one test run: created on the server named by
- * DATABASE_TEST_URL (default: the local server's `test` database as `postgres`), dropped after.
+ * A Postgres database of its own for one test suite: created on the server named by
+ * DATABASE_TEST_URL, else on a throwaway server this process starts on a free port (once,
+ * shared by all its suites, stopped at exit; see throwawayPostgres.ts), and dropped after.
  *
- * With no DATABASE_TEST_URL and nothing listening at the default address the tests are skipped
- * (a developer without Postgres can still run the rest), unless CROUPIER_REQUIRE_SERVICES=1: CI
- * sets it so that a missing service fails the run instead of passing it silently. An explicit
- * DATABASE_TEST_URL that does not answer always fails.
+ * With no DATABASE_TEST_URL and Postgres not installed the tests are skipped with a message
+ * naming the Debian package (a developer without Postgres can still run the rest), unless
+ * CROUPIER_REQUIRE_SERVICES=1: CI sets it so that a missing service fails the run instead of
+ * passing it silently. An explicit DATABASE_TEST_URL that does not answer always fails, and so
+ * does an installed Postgres that cannot be started.
  */
-
-export const defaultTestDatabaseUrl = "postgres://postgres@127.0.0.1:5432/test";
 
 export interface TestDatabase {
   /** URL of the fresh database. */
@@ -26,14 +30,6 @@ export type TestDatabaseAvailability =
   | { database: TestDatabase; skipReason?: undefined }
   | { database?: undefined; skipReason: string };
 
-/** Errors that mean nothing answers at the address (as opposed to a server that refuses us). */
-const nothingListensCodes: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "CONNECT_TIMEOUT",
-  "EHOSTUNREACH",
-  "ENOTFOUND",
-]);
-
 const connectTimeoutSeconds = 3;
 
 function withoutPassword(url: string): string {
@@ -48,14 +44,29 @@ function databaseUrl(baseUrl: string, name: string): string {
   return parsed.toString();
 }
 
-/** `defaultUrl` is for this module's own tests: where to look when DATABASE_TEST_URL is unset. */
+/**
+ * `throwawayServer` is for this module's own tests: where the server comes from when
+ * DATABASE_TEST_URL is unset.
+ */
 export async function createTestDatabase(
   env: Record<string, string | undefined> = process.env,
-  defaultUrl = defaultTestDatabaseUrl,
+  throwawayServer: () => Promise<ThrowawayPostgresAvailability> = sharedThrowawayPostgres,
 ): Promise<TestDatabaseAvailability> {
-  const explicitUrl = env.DATABASE_TEST_URL;
-  const baseUrl = explicitUrl ?? defaultUrl;
+  const explicitUrl = env.DATABASE_TEST_URL || undefined;
   const required = env.CROUPIER_REQUIRE_SERVICES === "1";
+  let baseUrl: string;
+  if (explicitUrl !== undefined) {
+    baseUrl = explicitUrl;
+  } else {
+    const server = await throwawayServer();
+    if (server.url === undefined) {
+      if (required) {
+        throw new Error(`${server.skipReason}; CROUPIER_REQUIRE_SERVICES=1 forbids skipping`);
+      }
+      return { skipReason: server.skipReason };
+    }
+    baseUrl = server.url;
+  }
   const admin = postgres(baseUrl, {
     max: 1,
     connect_timeout: connectTimeoutSeconds,
@@ -66,18 +77,10 @@ export async function createTestDatabase(
   } catch (error) {
     await admin.end({ timeout: 0 });
     const code = String((error as { code?: unknown }).code);
-    const reason = `Postgres at ${withoutPassword(baseUrl)} did not answer (${code}: ${String(error)})`;
-    if (explicitUrl !== undefined || required || !nothingListensCodes.has(code)) {
-      throw new Error(
-        `${reason}${required ? "; CROUPIER_REQUIRE_SERVICES=1 forbids skipping" : ""}`,
-        { cause: error },
-      );
-    }
-    return {
-      skipReason:
-        `${reason}: Postgres tests skipped. Install the Debian package postgresql ` +
-        "(apt-get install postgresql) or set DATABASE_TEST_URL",
-    };
+    throw new Error(
+      `Postgres at ${withoutPassword(baseUrl)} did not answer (${code}: ${String(error)})`,
+      { cause: error },
+    );
   }
   const name = `croupier_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   await admin.unsafe(`CREATE DATABASE ${name}`);

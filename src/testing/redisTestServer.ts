@@ -1,10 +1,12 @@
 /**
  * Redis for tests.
  *
- * - The shared server: `REDIS_TEST_URL`, or redis://127.0.0.1:6379 when unset. If nothing
- *   answers there, Redis suites are skipped with a message saying how to get one; with
- *   `CROUPIER_REQUIRE_SERVICES=1` (CI) they fail instead, so a missing service is never
- *   mistaken for a pass. Each suite works under its own random key prefix and deletes its keys.
+ * - The shared server: `REDIS_TEST_URL`, or when unset a throwaway `redis-server` this process
+ *   starts on a free port (once, on first use, shared by all its suites, killed at exit). If
+ *   REDIS_TEST_URL does not answer, or it is unset and redis-server is not installed, Redis
+ *   suites are skipped with a message saying how to get one; with `CROUPIER_REQUIRE_SERVICES=1`
+ *   (CI) they fail instead, so a missing service is never mistaken for a pass. Each suite works
+ *   under its own random key prefix and deletes its keys.
  * - Throwaway servers: a `redis-server` child on a free port, for tests that kill and restart
  *   Redis. The shared server is never restarted.
  */
@@ -17,16 +19,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { Redis } from "ioredis";
+import { runAtProcessExit } from "./exitWatchdog.ts";
 
-export const redisTestUrlDefault = "redis://127.0.0.1:6379";
 const probeTimeoutMs = 1_000;
 const serverStartTimeoutMs = 5_000;
 const startAttemptsMax = 3;
 /** SCAN rounds when deleting a test prefix: a test run never writes anywhere near this many. */
 const cleanupScanRoundsMax = 1_000;
 
-export function redisTestUrl(): string {
-  return process.env.REDIS_TEST_URL || redisTestUrlDefault;
+/** REDIS_TEST_URL, or undefined when unset (a throwaway server is used then). */
+export function redisTestUrl(): string | undefined {
+  return process.env.REDIS_TEST_URL || undefined;
 }
 
 /** CI sets this so that a missing Redis fails the run instead of skipping suites. */
@@ -72,21 +75,59 @@ export type RedisTarget =
 
 let sharedTarget: Promise<RedisTarget> | undefined;
 
-/** The shared test server, probed once per process. */
+/**
+ * The shared test server, probed or started once per process: REDIS_TEST_URL, else a throwaway
+ * redis-server (startThrowawayRedis) killed when the process exits.
+ */
 export function sharedRedis(): Promise<RedisTarget> {
-  sharedTarget ??= (async () => {
+  sharedTarget ??= (async (): Promise<RedisTarget> => {
     const url = redisTestUrl();
-    if (await probeRedis(url)) return { url, available: true };
-    return {
-      url,
-      available: false,
-      reason:
-        `nothing answers at ${url}. Install and start Redis (Debian/Ubuntu: apt-get install ` +
-        "redis-server) or point REDIS_TEST_URL at one; set CROUPIER_REQUIRE_SERVICES=1 to " +
-        "fail instead of skipping.",
-    };
+    if (url !== undefined) {
+      if (await probeRedis(url)) return { url, available: true };
+      return {
+        url,
+        available: false,
+        reason:
+          `nothing answers at REDIS_TEST_URL=${url}. Start that Redis, or unset REDIS_TEST_URL ` +
+          "to use a throwaway redis-server (Debian/Ubuntu: apt-get install redis-server); set " +
+          "CROUPIER_REQUIRE_SERVICES=1 to fail instead of skipping.",
+      };
+    }
+    if (redisServerBinary() === undefined) {
+      return {
+        url: "",
+        available: false,
+        reason:
+          "REDIS_TEST_URL is unset and redis-server is not installed. Install Redis " +
+          "(Debian/Ubuntu: apt-get install redis-server) or point REDIS_TEST_URL at one; set " +
+          "CROUPIER_REQUIRE_SERVICES=1 to fail instead of skipping.",
+      };
+    }
+    return { url: await startSharedThrowawayRedis(), available: true };
   })();
   return sharedTarget;
+}
+
+/** A throwaway redis-server for the whole process: killed, and its directory deleted, at exit. */
+async function startSharedThrowawayRedis(): Promise<string> {
+  const server = await startThrowawayRedis();
+  const client = testClient(server.url);
+  let pid: string | undefined;
+  let dir: string | undefined;
+  try {
+    await client.connect();
+    pid = /^process_id:(\d+)/m.exec(await client.info("server"))?.[1];
+    dir = ((await client.config("GET", "dir")) as string[])[1];
+  } finally {
+    client.disconnect();
+  }
+  if (pid === undefined || dir === undefined || !dir.includes("croupier-redis-")) {
+    await server[Symbol.asyncDispose]();
+    throw new Error(`throwaway redis-server at ${server.url}: no process_id or dir`);
+  }
+  // SIGKILL: the server never persists, so there is nothing to shut down cleanly.
+  runAtProcessExit('kill -KILL "$1"; rm -rf -- "$2"', [pid, dir]);
+  return server.url;
 }
 
 /**
