@@ -152,7 +152,15 @@ export async function startNode(config: Config): Promise<RunningNode> {
     }
   });
   sessions.onReconnected(() => {
-    void revalidateSockets(sockets, sessions, config.revalidationConcurrencyMax);
+    void revalidateSockets(
+      sockets,
+      sessions,
+      config.revalidationConcurrencyMax,
+      async (playerId) => {
+        const { selfExcludedUntil } = await ledger.getLimits(playerId);
+        return selfExcludedUntil !== null && selfExcludedUntil > Date.now();
+      },
+    );
   });
   const app = createApp(context);
   app.listen({ port: config.port, hostname: config.host });
