@@ -9,7 +9,7 @@ import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrit
  * shape, idempotency, fencing (seq must be current + 1), funds; a refusal before the checks pass
  * answers a retry with its stored reply instead. A write sees every earlier write of its batch.
  *
- * The rows of the committed writes come out as three JSON arrays (journal, postings, players),
+ * The rows of the committed writes come out as three arrays (journal, postings, players),
  * inserted set-wise by one statement: one round trip whatever the batch size.
  */
 
@@ -36,7 +36,7 @@ export type WriteResult = { outcome: WriteOutcome } | { error: string };
 /** Stored commands by player, then command id. */
 export type CommandIndex = Map<string, Map<string, StoredRow>>;
 
-/** A journal row; keys are short because the rows travel as JSON (see writeStatements.ts). */
+/** A journal row; writeStatements.ts sends each field as one typed array per column. */
 export interface JournalRow {
   p: string;
   s: number;

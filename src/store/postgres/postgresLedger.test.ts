@@ -54,6 +54,25 @@ if (database === undefined) {
     }
   });
 
+  test("postgres ledger - text with quotes, backslashes, braces and NULL round-trips unchanged", async () => {
+    const ledger = await openTestLedger(url);
+    try {
+      const odd = 'NULL,{"a\\b"}\'é';
+      const player = `p-${odd}`;
+      const deposit = { ...depositWrite(player, 1, `d-${odd}`, 100), reply: odd, event: odd };
+      const spin = spinWrite(player, 2, `s-${odd}`, 10, 0);
+      expect(await ledger.write(deposit)).toMatchObject({ status: "committed", balance: 100 });
+      expect(await ledger.write(spin)).toMatchObject({ status: "committed", balance: 90 });
+      expect(await ledger.write(deposit)).toEqual({ status: "duplicate", reply: odd });
+      expect(await ledger.findCommand(player, `d-${odd}`)).toMatchObject({ reply: odd });
+      const events = await ledger.eventsAfter(player, 0, 10);
+      expect(events.map((event) => event.event)).toEqual([odd, spin.reply]);
+      expect((await ledger.audit()).ok).toBe(true);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   test("postgres ledger - journal and postings refuse UPDATE and DELETE (append-only)", async () => {
     const ledger = await openTestLedger(url);
     try {

@@ -105,7 +105,8 @@ export async function readLocked(
   writes: readonly { playerId: string; commandId: string }[],
 ): Promise<LockedState> {
   const playerIds = [...new Set(writes.map((write) => write.playerId))];
-  const pairs = writes.map((write) => ({ p: write.playerId, c: write.commandId }));
+  const pairPlayers = writes.map((write) => write.playerId);
+  const pairCommands = writes.map((write) => write.commandId);
   // Simple protocol for the openings: they travel as text, never as prepared statements.
   const opened = opening.map((statement) => connection.unsafe(statement).execute());
   // The first statement sent comes first: its failure is the one that says why.
@@ -123,9 +124,9 @@ export async function readLocked(
       SELECT player_id, self_excluded_until_ms, loss_limit_per_day FROM player_limits
       WHERE player_id = ANY(${playerIds}::text[])`.execute(),
     connection<CommandDbRow[]>`
-      SELECT DISTINCT j.player_id, j.command_id, j.request_hash, j.reply
-      FROM json_to_recordset(${JSON.stringify(pairs)}::text::json) AS c(p text, c text)
-      JOIN journal j ON j.player_id = c.p AND j.command_id = c.c`.execute(),
+      SELECT j.player_id, j.command_id, j.request_hash, j.reply FROM journal j
+      WHERE (j.player_id, j.command_id) IN (
+        SELECT * FROM unnest(${pairPlayers}::text[], ${pairCommands}::text[]))`.execute(),
   ]);
   const xid = xidRows[0]?.xid;
   if (xid === undefined) throw new Error("pg_current_xact_id returned no row");
@@ -152,42 +153,51 @@ export async function readLocked(
 }
 
 /**
- * Inserts every row of the plan in one statement. Journal ids are assigned in batch order (so a
- * player's entries get ids in seq order); postings find their journal row by (player, seq). The
- * statement fails, and so aborts the transaction, unless it runs in the transaction that read
- * the state (`xid`: a lost session must not let the insert run on its own) and every row of the
- * plan was inserted.
+ * Inserts every row of the plan in one statement, each column sent as a typed array (unnest), so
+ * the server parses no JSON. Journal ids are assigned in batch order (so a player's entries get
+ * ids in seq order); postings find their journal row by (player, seq). The statement fails, and
+ * so aborts the transaction, unless it runs in the transaction that read the state (`xid`: a lost
+ * session must not let the insert run on its own) and every row of the plan was inserted.
  */
 export function insertPlan(connection: Connection, plan: BatchPlan, xid: string): Promise<unknown> {
+  const { journal, postings, players } = plan;
   return connection`
     WITH j AS (
       INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, round_id, game, round_detail)
       SELECT w.p, w.s, w.c, w.h, w.r, w.e, w.ri, w.g, w.d
-      FROM ROWS FROM (json_to_recordset(${JSON.stringify(plan.journal)}::text::json)
-        AS (p text, s bigint, c text, h text, r text, e text, ri text, g text, d text))
+      FROM unnest(${journal.map((row) => row.p)}::text[], ${journal.map((row) => row.s)}::bigint[],
+        ${journal.map((row) => row.c)}::text[], ${journal.map((row) => row.h)}::text[],
+        ${journal.map((row) => row.r)}::text[], ${journal.map((row) => row.e)}::text[],
+        ${journal.map((row) => row.ri)}::text[], ${journal.map((row) => row.g)}::text[],
+        ${journal.map((row) => row.d)}::text[])
         WITH ORDINALITY AS w(p, s, c, h, r, e, ri, g, d, i)
       ORDER BY w.i
       RETURNING id, player_id, seq
     ), ps AS (
       INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
       SELECT j.id, x.n, x.a, x.k, x.m, x.b
-      FROM json_to_recordset(${JSON.stringify(plan.postings)}::text::json)
-        AS x(p text, s bigint, n smallint, a text, k text, m bigint, b bigint)
+      FROM unnest(${postings.map((row) => row.p)}::text[], ${postings.map((row) => row.s)}::bigint[],
+        ${postings.map((row) => row.n)}::smallint[], ${postings.map((row) => row.a)}::text[],
+        ${postings.map((row) => row.k)}::text[], ${postings.map((row) => row.m)}::bigint[],
+        ${postings.map((row) => row.b)}::bigint[])
+        AS x(p, s, n, a, k, m, b)
       JOIN j ON j.player_id = x.p AND j.seq = x.s
       RETURNING 1
     ), u AS (
       INSERT INTO players (player_id, balance, seq, loss_day, day_loss)
       SELECT y.p, y.b, y.s, y.ld, y.dl
-      FROM json_to_recordset(${JSON.stringify(plan.players)}::text::json)
-        AS y(p text, b bigint, s bigint, ld bigint, dl bigint)
+      FROM unnest(${players.map((row) => row.p)}::text[], ${players.map((row) => row.b)}::bigint[],
+        ${players.map((row) => row.s)}::bigint[], ${players.map((row) => row.ld)}::bigint[],
+        ${players.map((row) => row.dl)}::bigint[])
+        AS y(p, b, s, ld, dl)
       ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
         loss_day = excluded.loss_day, day_loss = excluded.day_loss
       RETURNING 1
     )
     SELECT croupier_assert(
       pg_current_xact_id() = ${xid}::xid8
-        AND (SELECT count(*) FROM j) = ${plan.journal.length}
-        AND (SELECT count(*) FROM ps) = ${plan.postings.length}
-        AND (SELECT count(*) FROM u) = ${plan.players.length},
+        AND (SELECT count(*) FROM j) = ${journal.length}
+        AND (SELECT count(*) FROM ps) = ${postings.length}
+        AND (SELECT count(*) FROM u) = ${players.length},
       'the batch insert ran outside its transaction or missed rows') AS ok`.execute();
 }
