@@ -3,6 +3,7 @@ import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
 import { slotGame } from "../games/slot/play.ts";
 import type { Ledger, PlayerLimits, Posting, RoundRecord, WriteOutcome } from "../store/ledger.ts";
+import { slotRoundWrite } from "./slotRound.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
@@ -143,54 +144,15 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     }
     const outcome = slotGame.play(message.bet, this.deps.random);
     const seq = this.seq + 1;
-    // Time-ordered (UUIDv7): new rounds append to the end of the round index instead of
-    // landing on random pages, which keeps each group commit small.
-    const roundId = Bun.randomUUIDv7();
-    const balanceAfter = this.balance - message.bet + outcome.win;
-    const reply = JSON.stringify({
-      type: "spin.result",
-      id: message.id,
+    const { reply, postings, round } = slotRoundWrite({
+      playerId: this.playerId,
+      commandId: message.id,
       seq,
-      roundId,
       bet: message.bet,
-      win: outcome.win,
-      balance: balanceAfter,
-      outcome: {
-        stops: outcome.stops,
-        window: outcome.window,
-        lines: outcome.lines,
-        scatter: outcome.scatter,
-      },
+      balanceBefore: this.balance,
+      outcome,
+      atMs: this.deps.now(),
     });
-    const house = `house:${slotGame.id}` as const;
-    const postings: Posting[] = [
-      { account: this.account(), amount: -message.bet, kind: "bet" },
-      { account: house, amount: message.bet },
-    ];
-    if (outcome.win > 0) {
-      postings.push(
-        { account: house, amount: -outcome.win },
-        { account: this.account(), amount: outcome.win, kind: "win" },
-      );
-    }
-    const at = this.deps.now();
-    const round: RoundRecord = {
-      roundId,
-      game: slotGame.id,
-      // Only what cannot be recomputed: the window and line wins follow from the stops and the
-      // paytable version, and are derived again when the round is shown.
-      detail: JSON.stringify({
-        roundId,
-        game: slotGame.id,
-        playerId: this.playerId,
-        id: message.id,
-        bet: message.bet,
-        win: outcome.win,
-        stops: outcome.stops,
-        paytableVersion: outcome.paytableVersion,
-        settlement: { seq, balanceAfter, atMs: at },
-      }),
-    };
     const written = await this.write(message.id, requestHash, seq, postings, reply, reply, round, {
       amount: message.bet,
     });
