@@ -26,7 +26,7 @@ import { type EmbeddedLedger, openEmbeddedLedger } from "../src/store/embedded/e
 import { embeddedLedgerDefaults } from "../src/store/embedded/options.ts";
 import { ledgerPath, openWriterDatabase } from "../src/store/embedded/schema.ts";
 import type { WalletWrite } from "../src/store/ledger.ts";
-import { fundingWrite, spinWrite } from "./spinWrites.ts";
+import { closedLoopSpins, fundingWrite, spinWrite } from "./spinWrites.ts";
 
 const durationMs = 1_000 * Number(process.env.LEDGER_BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.LEDGER_BENCH_RATE ?? 0);
@@ -133,19 +133,7 @@ function playerIds(count: number): string[] {
 
 /** Every player writes, awaits the outcome, and writes again until the time is up. */
 async function closedLoop(ledger: EmbeddedLedger, players: string[]) {
-  const latenciesMs: number[] = [];
-  const endMs = performance.now() + durationMs;
-  await Promise.all(
-    players.map(async (playerId) => {
-      for (let seq = 2; performance.now() < endMs; seq++) {
-        const issuedMs = performance.now();
-        const outcome = await ledger.write(spin(playerId, seq));
-        if (outcome.status !== "committed")
-          throw new Error(`${playerId} ${seq}: ${outcome.status}`);
-        latenciesMs.push(performance.now() - issuedMs);
-      }
-    }),
-  );
+  const latenciesMs = await closedLoopSpins(ledger, players, durationMs, spin);
   return { writes: latenciesMs.length, latenciesMs };
 }
 

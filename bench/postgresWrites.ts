@@ -20,7 +20,7 @@ import type { WalletWrite } from "../src/store/ledger.ts";
 import { openPostgresLedger, type PostgresLedger } from "../src/store/postgres/postgresLedger.ts";
 import { migrate } from "../src/store/postgres/schema.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
-import { fundingWrite, spinWrite } from "./spinWrites.ts";
+import { closedLoopSpins, fundingWrite, spinWrite } from "./spinWrites.ts";
 
 const durationMs = 1_000 * Number(process.env.PG_BENCH_SECONDS ?? 5);
 const playersCount = Number(process.env.PG_BENCH_PLAYERS ?? 1_000);
@@ -55,20 +55,8 @@ async function benchLedger(url: string, schema: string): Promise<{ rate: number;
   try {
     await Promise.all(players.map((playerId) => ledger.write(start(playerId))));
     const before = ledger.stats();
-    const latenciesMs: number[] = [];
     const startedMs = performance.now();
-    const endMs = startedMs + durationMs;
-    await Promise.all(
-      players.map(async (playerId) => {
-        for (let seq = 2; performance.now() < endMs; seq++) {
-          const issuedMs = performance.now();
-          const outcome = await ledger.write(spin(playerId, seq));
-          if (outcome.status !== "committed")
-            throw new Error(`${playerId} ${seq}: ${outcome.status}`);
-          latenciesMs.push(performance.now() - issuedMs);
-        }
-      }),
-    );
+    const latenciesMs = await closedLoopSpins(ledger, players, durationMs, spin);
     const elapsedMs = performance.now() - startedMs;
     const after = ledger.stats();
     const batches = after.batches - before.batches;

@@ -2,7 +2,7 @@
  * Spin-shaped ledger writes for the ledger benches: the same postings, reply size and round
  * record a real spin writes, so the benches measure what the node asks of a ledger.
  */
-import type { Posting, WalletWrite } from "../src/store/ledger.ts";
+import type { Ledger, Posting, WalletWrite } from "../src/store/ledger.ts";
 
 /** ~300 bytes of reply, as a spin.result with its outcome is on the wire. */
 const outcomeText = JSON.stringify({ stops: [3, 17, 9, 22, 5], lines: [[1, 1, 1, 1, 1]] });
@@ -63,4 +63,30 @@ export function fundingWrite(playerId: string, amount: number): WalletWrite {
     reply,
     event: reply,
   };
+}
+
+/**
+ * Closed loop: every player writes a spin, awaits its outcome and writes the next (seq 2, 3, ...,
+ * after its funding write) until `durationMs` is up. Returns each write's latency.
+ */
+export async function closedLoopSpins(
+  ledger: Pick<Ledger, "write">,
+  players: readonly string[],
+  durationMs: number,
+  spin: (playerId: string, seq: number) => WalletWrite,
+): Promise<number[]> {
+  const latenciesMs: number[] = [];
+  const endMs = performance.now() + durationMs;
+  await Promise.all(
+    players.map(async (playerId) => {
+      for (let seq = 2; performance.now() < endMs; seq++) {
+        const issuedMs = performance.now();
+        const outcome = await ledger.write(spin(playerId, seq));
+        if (outcome.status !== "committed")
+          throw new Error(`${playerId} ${seq}: ${outcome.status}`);
+        latenciesMs.push(performance.now() - issuedMs);
+      }
+    }),
+  );
+  return latenciesMs;
 }
