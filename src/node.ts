@@ -12,6 +12,7 @@ import { randomInt } from "./games/rng.ts";
 import { WinRecorder } from "./leaderboard/winRecorder.ts";
 import { createApp } from "./net/app.ts";
 import type { GatewayContext } from "./net/context.ts";
+import { endExcludedPlayerHere } from "./net/exclusion.ts";
 import { createNodeMetrics } from "./net/nodeMetrics.ts";
 import { revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
@@ -142,14 +143,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"),
   );
   sessions.onPlayerExcluded((playerId) => {
-    // The sessions of the player's sockets here end too, so they cannot simply reconnect.
-    const tokens = sockets.tokensOfPlayer(playerId);
-    sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
-    for (const token of tokens) {
-      sessions.revoke(token).catch((error: unknown) => {
-        console.warn(`croupier: could not revoke a session of an excluded player: ${error}`);
-      });
-    }
+    void endExcludedPlayerHere(sockets, sessions, playerId);
   });
   sessions.onReconnected(() => {
     void revalidateSockets(

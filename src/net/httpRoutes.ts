@@ -2,9 +2,9 @@ import { CroupierError } from "../errors.ts";
 import type { PlayerLimits } from "../store/ledger.ts";
 import { identify, requireMoneyAuthority, requirePlayer } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
+import { endExcludedPlayerHere } from "./exclusion.ts";
 import { errorResponse, json, jsonText, readJsonBody } from "./httpReply.ts";
 import { presentRound } from "./roundView.ts";
-import { closeCodes } from "./socketSession.ts";
 import { isAmount, isCommandId, isPlayerId } from "./validate.ts";
 
 /** HTTP bodies are small JSON objects; anything larger is refused before it is parsed. */
@@ -55,7 +55,7 @@ export async function revokeSession(context: GatewayContext, request: Request): 
   } catch (error) {
     throw new CroupierError("BUSY", "the revocation could not be stored; retry", { cause: error });
   }
-  context.sockets.closeByToken(session.token, closeCodes.sessionRevoked, "session revoked");
+  // The store tells every node (this one too) through onRevoked; each closes its sockets with 4001.
   return new Response(null, { status: 204 });
 }
 
@@ -137,10 +137,7 @@ export async function putLimits(
   let announceError: unknown;
   let announceFailed = false;
   if (isExcluded(limits, Date.now())) {
-    // The sessions of the sockets open here end too, so they cannot simply reconnect.
-    await Promise.allSettled(
-      context.sockets.tokensOfPlayer(playerId).map((token) => context.sessions.revoke(token)),
-    );
+    await endExcludedPlayerHere(context.sockets, context.sessions, playerId);
     // Every node (this one included) closes the player's sockets.
     try {
       await context.sessions.excludePlayer(playerId);
@@ -148,7 +145,6 @@ export async function putLimits(
       announceFailed = true;
       announceError = error;
     }
-    context.sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
   }
   try {
     await context.askPlayer(playerId, { type: "limits", limits });
