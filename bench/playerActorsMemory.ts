@@ -47,6 +47,8 @@ system.register(
     slotBetStep: 20,
     startingBalance: 0, // operator mode: activation reads the wallet and writes nothing
     now: Date.now,
+    tables: new Map(),
+    askTable: () => Promise.reject(new Error("no tables in this bench")),
   }),
 );
 const before = heapAndRss();

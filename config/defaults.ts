@@ -1,3 +1,5 @@
+import { defaultTables, type TableConfig } from "./tables.ts";
+
 /**
  * Every tunable of a Croupier node, with its default and unit, in one table.
  * Each key can be overridden by the environment variable named beside it (config/load.ts).
@@ -68,6 +70,12 @@ export interface Config {
   leaderboardEntriesMax: number;
   /** Open sockets re-checked at once after the session store reconnects. */
   revalidationConcurrencyMax: number;
+  /** The live tables (config/tables.ts); TABLES as a JSON array. */
+  tables: readonly TableConfig[];
+  /** Messages that may wait in one table actor's mailbox: every bettor of a round asks it once. */
+  tableMailboxCapacity: number;
+  /** Player settlements of one round in flight at once. */
+  tableSettlementConcurrencyMax: number;
 }
 
 export const defaults: Config = {
@@ -112,6 +120,9 @@ export const defaults: Config = {
   redisKeyPrefix: "croupier",
   leaderboardEntriesMax: 100,
   revalidationConcurrencyMax: 64,
+  tables: defaultTables,
+  tableMailboxCapacity: 10_000,
+  tableSettlementConcurrencyMax: 256,
 };
 
 /** Protocol constants: not configurable, they are part of the wire contract. */

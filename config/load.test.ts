@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "./load.ts";
+import type { TableConfig } from "./tables.ts";
 
 function refusal(env: Record<string, string>): string {
   try {
@@ -43,6 +44,34 @@ describe("config", () => {
     expect(refusal({ SLOT_BET_MIN: "400", SLOT_BET_MAX: "200" })).toContain("SLOT_BET_MIN");
     expect(refusal({ SLOT_BET_STEP: "30", SLOT_BET_MIN: "30", SLOT_BET_MAX: "300" })).toContain(
       "SLOT_BET_STEP",
+    );
+  });
+
+  test("config - TABLES is a JSON array of tables, checked field by field", () => {
+    expect(loadConfig({}).tables.map((table) => table.id)).toEqual(["roulette-1"]);
+    const table = {
+      id: "vip",
+      game: "roulette",
+      minBet: 500,
+      maxBet: 50_000,
+      bettingWindowMs: 20_000,
+      resultDisplayMs: 4_000,
+    };
+    expect(loadConfig({ TABLES: JSON.stringify([table]) }).tables).toEqual([table as TableConfig]);
+    expect(loadConfig({ TABLES: "[]" }).tables).toEqual([]);
+    const bad = (tables: unknown) => refusal({ TABLES: JSON.stringify(tables) });
+    expect(refusal({ TABLES: "{oops" })).toBe("config TABLES: is not valid JSON");
+    expect(bad({ ...table })).toBe("config TABLES: must be a JSON array of tables");
+    expect(bad([{ ...table, id: "no spaces" }])).toContain("[0].id");
+    expect(bad([table, table])).toContain('[1].id "vip" appears twice');
+    expect(bad([{ ...table, game: "blackjack" }])).toContain("[0].game");
+    expect(bad([{ ...table, minBet: 1.5 }])).toContain("[0].minBet");
+    expect(bad([{ ...table, maxBet: 100 }])).toContain("[0].maxBet");
+    expect(bad([{ ...table, bettingWindowMs: 5 }])).toContain("[0].bettingWindowMs");
+    expect(bad([{ ...table, resultDisplayMs: "1s" }])).toContain("[0].resultDisplayMs");
+    // Tables given in code are checked the same way.
+    expect(() => loadConfig({}, { tables: [{ ...table, minBet: 0 }] as never })).toThrow(
+      "config TABLES: [0].minBet",
     );
   });
 

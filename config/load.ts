@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
 import { type Config, defaults } from "./defaults.ts";
+import { parseTables, type TableConfig, TableConfigError, validateTables } from "./tables.ts";
 
 /** A configuration value that cannot be used; the node refuses to start and says why. */
 export class ConfigError extends Error {
@@ -51,6 +52,12 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   databaseConnectTimeoutMs: { env: "DATABASE_CONNECT_TIMEOUT_MS", min: 1, max: 600_000 },
   databaseStatementTimeoutMs: { env: "DATABASE_STATEMENT_TIMEOUT_MS", min: 100, max: 3_600_000 },
   revalidationConcurrencyMax: { env: "REVALIDATION_CONCURRENCY_MAX", min: 1, max: 10_000 },
+  tableMailboxCapacity: { env: "TABLE_MAILBOX_CAPACITY", min: 1, max: 1_000_000 },
+  tableSettlementConcurrencyMax: {
+    env: "TABLE_SETTLEMENT_CONCURRENCY_MAX",
+    min: 1,
+    max: 10_000,
+  },
 };
 
 /** Every environment variable the node reads, for the README and for typo detection. */
@@ -64,6 +71,7 @@ export const environmentKeys = [
   "NATS_URL",
   "CURRENCY",
   "REDIS_KEY_PREFIX",
+  "TABLES",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -132,7 +140,9 @@ export function loadConfig(
     config.nodeId = env.NODE_ID;
   }
   config.host = env.HOST || "";
+  if (env.TABLES) config.tables = tablesOrThrow(() => parseTables(env.TABLES as string));
   Object.assign(config, overrides);
+  config.tables = tablesOrThrow(() => validateTables(config.tables));
   if (!config.nodeId)
     config.nodeId = `${hostname()
       .replace(/[^A-Za-z0-9_.-]/g, "-")
@@ -140,6 +150,15 @@ export function loadConfig(
   if (!config.host) config.host = config.operatorKey ? "0.0.0.0" : "127.0.0.1";
   validate(config);
   return config;
+}
+
+function tablesOrThrow(read: () => TableConfig[]): TableConfig[] {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof TableConfigError) throw new ConfigError("TABLES", error.message);
+    throw error;
+  }
 }
 
 function validate(config: Config): void {

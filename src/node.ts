@@ -6,9 +6,17 @@ import {
   playerActorKind,
 } from "./actors/player.ts";
 import { ActorSystem, AskTimeoutError } from "./actors/system.ts";
+import {
+  type TableMessage,
+  type TableReply,
+  tableActorFactory,
+  tableActorKind,
+} from "./actors/table.ts";
 import { LocalPlayerEventBus } from "./cluster/playerEvents.ts";
+import { LocalSettledRoundQueue } from "./cluster/settledRounds.ts";
 import { CroupierError } from "./errors.ts";
 import { randomInt } from "./games/rng.ts";
+import { newServerSeed } from "./games/roulette/fairness.ts";
 import { WinRecorder } from "./leaderboard/winRecorder.ts";
 import { createApp } from "./net/app.ts";
 import type { GatewayContext } from "./net/context.ts";
@@ -17,6 +25,7 @@ import { createNodeMetrics } from "./net/nodeMetrics.ts";
 import { revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
 import { closeCodes } from "./net/socketSession.ts";
+import { TableFanout } from "./net/tableFanout.ts";
 import { openEmbeddedLedger } from "./store/embedded/embeddedLedger.ts";
 import type { Ledger } from "./store/ledger.ts";
 import { openPostgresLedger } from "./store/postgres/postgresLedger.ts";
@@ -57,6 +66,30 @@ export async function openLedger(config: Config): Promise<Ledger> {
   });
 }
 
+/** Settled-round events waiting for the leaderboard consumer at most. */
+const settledRoundQueueMax = 1_000;
+
+/**
+ * Activates every table at start: activation recovers what a crash left (rounds voided and
+ * refunded, unfinished settlements completed). A table that cannot recover now (the ledger is
+ * down) does so on its next activation; the node starts either way.
+ */
+async function activateTables(
+  tableIds: Iterable<string>,
+  askTable: (tableId: string, message: TableMessage) => Promise<TableReply>,
+): Promise<void> {
+  await Promise.all(
+    [...tableIds].map((tableId) =>
+      askTable(tableId, { type: "summary" }).catch((error: unknown) => {
+        console.warn(
+          `table ${tableId}: recovery at start failed; it runs again on next use`,
+          error,
+        );
+      }),
+    ),
+  );
+}
+
 /** Builds and starts one node from a validated config. */
 export async function startNode(config: Config): Promise<RunningNode> {
   const ledger = await openLedger(config);
@@ -66,6 +99,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
   for (const warning of stores.warnings) console.warn(`croupier: ${warning}`);
   const wins = new WinRecorder(leaderboards, 1_000);
   const sockets = new SocketRegistry();
+  const tables = new Map(config.tables.map((table) => [table.id, table] as const));
+  const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
+  const settledRounds = new LocalSettledRoundQueue((event) => {
+    for (const credit of event.credits) wins.record(credit.playerId, credit.amount);
+  }, settledRoundQueueMax);
   const actors = new ActorSystem({
     mailboxCapacity: config.mailboxCapacity,
     idleMs: config.actorIdleMs,
@@ -92,8 +130,69 @@ export async function startNode(config: Config): Promise<RunningNode> {
       startingBalance: config.operatorKey === undefined ? config.startingBalance : 0,
       now: Date.now,
       onSettled: (playerId, win) => wins.record(playerId, win),
+      tables,
+      askTable: (tableId, message) => askTable(tableId, message),
     }),
   );
+  actors.register(
+    tableActorKind,
+    tableActorFactory({
+      ledger,
+      tables,
+      broadcast: tableFanout,
+      async settlePlayer(table, roundId, settlement) {
+        await askPlayer(settlement.playerId, {
+          type: "tableSettlement",
+          table: table.id,
+          game: table.game,
+          roundId,
+          kind: settlement.kind,
+          amount: settlement.amount,
+        });
+      },
+      tellSelf: (tableId, message) => actors.tell(tableActorKind, tableId, message),
+      onRoundSettled: (event) => settledRounds.publish(event),
+      onError: (tableId, what, error) => console.warn(`table ${tableId}: ${what} failed`, error),
+      newServerSeed,
+      now: Date.now,
+      settlementConcurrencyMax: config.tableSettlementConcurrencyMax,
+    }),
+    { mailboxCapacity: config.tableMailboxCapacity },
+  );
+  async function askTable(tableId: string, message: TableMessage): Promise<TableReply> {
+    try {
+      return await actors.ask<TableMessage, TableReply>(tableActorKind, tableId, message, {
+        timeoutMs: config.askTimeoutMs,
+      });
+    } catch (error) {
+      // Table messages move no money: a table that does not answer in time is simply busy.
+      if (error instanceof AskTimeoutError) {
+        throw new CroupierError("BUSY", "the table did not answer in time", { cause: error });
+      }
+      throw error;
+    }
+  }
+  async function askPlayer(
+    playerId: string,
+    message: PlayerMessage,
+    dedupeKey?: string,
+  ): Promise<PlayerReply> {
+    try {
+      return await actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
+        timeoutMs: config.askTimeoutMs,
+        dedupeKey,
+      });
+    } catch (error) {
+      if (error instanceof AskTimeoutError) {
+        throw new CroupierError(
+          "INTERNAL",
+          "no answer in time; retry with the same id to learn the outcome",
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
   let draining = false;
   const metrics = createNodeMetrics({
     sockets: () => sockets.size,
@@ -109,27 +208,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
     events,
     sockets,
     metrics,
-    async askPlayer(
-      playerId: string,
-      message: PlayerMessage,
-      dedupeKey?: string,
-    ): Promise<PlayerReply> {
-      try {
-        return await actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
-          timeoutMs: config.askTimeoutMs,
-          dedupeKey,
-        });
-      } catch (error) {
-        if (error instanceof AskTimeoutError) {
-          throw new CroupierError(
-            "INTERNAL",
-            "no answer in time; retry with the same id to learn the outcome",
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-    },
+    askPlayer,
+    askTable,
+    tables,
+    tableFanout,
     isDraining: () => draining,
     failingDependencies() {
       const failing: string[] = [];
@@ -161,6 +243,8 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const server = app.server;
   if (server === null || server.port === undefined) throw new Error("the server did not start");
   const port = server.port;
+  tableFanout.attach(server);
+  await activateTables(tables.keys(), askTable);
 
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);

@@ -36,7 +36,22 @@ describe("health", () => {
   test("health - the embedded defaults start a node with nothing configured", async () => {
     await using node = await startTestNode();
     const tables = await http(node, "GET", "/v1/tables");
-    expect(tables).toEqual({ status: 200, body: { tables: [] } });
+    expect(tables).toEqual({
+      status: 200,
+      body: {
+        tables: [
+          {
+            table: "roulette-1",
+            game: "roulette",
+            players: 0,
+            minBet: 100,
+            maxBet: 100_000,
+            bettingWindowMs: 15_000,
+            voidedRounds: 0,
+          },
+        ],
+      },
+    });
     const { token, playerId } = await newSession(node);
     const wallet = await http(node, "GET", "/v1/wallet", { token });
     expect(wallet.body).toEqual({

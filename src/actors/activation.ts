@@ -23,6 +23,8 @@ export interface ActorKind {
   readonly name: string;
   readonly factory: ActorFactory<unknown, unknown>;
   readonly actors: Map<string, Activation>;
+  /** This kind's mailbox capacity when it differs from the system's (e.g. one table, many bettors). */
+  readonly mailboxCapacity?: number;
   readonly host: ActivationHost;
 }
 
@@ -67,7 +69,9 @@ export class Activation {
       // Run on a microtask so that actor code never runs on the sender's stack.
       queueMicrotask(() => void this.#drain(envelope));
     } else {
-      this.#mailbox ??= new Mailbox(this.#kind.host.limits.mailboxCapacity);
+      this.#mailbox ??= new Mailbox(
+        this.#kind.mailboxCapacity ?? this.#kind.host.limits.mailboxCapacity,
+      );
       if (!this.#mailbox.push(envelope)) return false;
     }
     if (envelope.dedupeKey !== undefined) {

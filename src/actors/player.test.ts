@@ -21,27 +21,22 @@ afterAll(removeDataDirs);
  */
 function loseNextAcknowledgement(ledger: Ledger): { ledger: Ledger; arm(): void } {
   let armed = false;
-  const wrapped: Ledger = {
-    write: async (write: WalletWrite): Promise<WriteOutcome> => {
-      const outcome = await ledger.write(write);
-      if (armed) {
-        armed = false;
-        throw new Error("connection lost after commit");
-      }
-      return outcome;
-    },
-    loadPlayer: (playerId) => ledger.loadPlayer(playerId),
-    findCommand: (playerId, commandId) => ledger.findCommand(playerId, commandId),
-    eventsAfter: (playerId, afterSeq, limit) => ledger.eventsAfter(playerId, afterSeq, limit),
-    history: (playerId, limit, before) => ledger.history(playerId, limit, before),
-    findRound: (roundId) => ledger.findRound(roundId),
-    setLimits: (playerId, limits) => ledger.setLimits(playerId, limits),
-    getLimits: (playerId) => ledger.getLimits(playerId),
-    audit: () => ledger.audit(),
-    healthy: () => ledger.healthy(),
-    durability: () => ledger.durability(),
-    close: () => ledger.close(),
+  const write = async (write: WalletWrite): Promise<WriteOutcome> => {
+    const outcome = await ledger.write(write);
+    if (armed) {
+      armed = false;
+      throw new Error("connection lost after commit");
+    }
+    return outcome;
   };
+  // Everything else goes to the real ledger.
+  const wrapped = new Proxy(ledger, {
+    get(target, property) {
+      if (property === "write") return write;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
   return { ledger: wrapped, arm: () => (armed = true) };
 }
 
@@ -58,6 +53,8 @@ async function playerSystem(ledger: Ledger, events: SystemEvent[] = []) {
       slotBetStep: 20,
       startingBalance: 10_000,
       now: Date.now,
+      tables: new Map(),
+      askTable: () => Promise.reject(new Error("no tables in this test")),
     }),
   );
   const ask = (message: PlayerMessage) =>

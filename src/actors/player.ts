@@ -1,9 +1,21 @@
+import type { TableConfig } from "../../config/tables.ts";
 import type { PlayerEventBus } from "../cluster/playerEvents.ts";
 import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
+import type { RouletteBet } from "../games/roulette/bets.ts";
+import { storedBetOf } from "../games/roulette/settlement.ts";
 import { slotGame } from "../games/slot/play.ts";
-import type { Ledger, PlayerLimits, Posting, RoundRecord, WriteOutcome } from "../store/ledger.ts";
+import type {
+  Ledger,
+  PlayerLimits,
+  Posting,
+  RoundRecord,
+  WalletWrite,
+  WriteOutcome,
+} from "../store/ledger.ts";
+import { tableBetWrite, tableSettlementWrite } from "../store/tableWrites.ts";
 import { slotRoundWrite } from "./slotRound.ts";
+import type { TableMessage, TableReply } from "./table.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
@@ -13,7 +25,26 @@ export type PlayerMessage =
   | { type: "deposit"; id: string; amount: number; origin?: string }
   | { type: "withdrawal"; id: string; amount: number; origin?: string }
   /** The player's limits were just stored: refresh the hint (answered like `state`). */
-  | { type: "limits"; limits: PlayerLimits };
+  | { type: "limits"; limits: PlayerLimits }
+  | {
+      type: "tableBet";
+      id: string;
+      table: string;
+      bet: RouletteBet;
+      amount: number;
+      roundId?: string;
+      clientSeed?: string;
+      origin?: string;
+    }
+  /** The table's settlement of a round for this player: one payout or refund, idempotent. */
+  | {
+      type: "tableSettlement";
+      table: string;
+      game: string;
+      roundId: string;
+      kind: "payout" | "refund";
+      amount: number;
+    };
 
 export type PlayerReply =
   | { type: "state"; balance: number; seq: number }
@@ -35,6 +66,9 @@ export interface PlayerActorDeps {
   now: () => number;
   /** Told of each settled round's win after its commit; must not block or throw (leaderboards). */
   onSettled?: (playerId: string, win: number) => void;
+  tables: ReadonlyMap<string, TableConfig>;
+  /** Asks a table actor, wherever it lives; errors are CroupierErrors. */
+  askTable(tableId: string, message: TableMessage): Promise<TableReply>;
 }
 
 export const playerActorKind = "player";
@@ -81,6 +115,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       case "limits":
         this.limitsHint = { limits: message.limits, atMs: this.deps.now() };
         return { type: "state", balance: this.balance, seq: this.seq };
+      case "tableBet":
+        return this.tableBet(message);
+      case "tableSettlement":
+        return this.tableSettlement(message);
       default:
         return assertNever(message);
     }
@@ -162,6 +200,108 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     return settled;
   }
 
+  private async tableBet(
+    message: Extract<PlayerMessage, { type: "tableBet" }>,
+  ): Promise<PlayerReply> {
+    const { id, table: tableId, amount } = message;
+    const clientSeed = message.clientSeed ?? null;
+    const requestHash = `table.bet:${tableId}:${JSON.stringify(message.bet)}:${amount}:${message.roundId ?? ""}:${clientSeed ?? ""}`;
+    const table = this.deps.tables.get(tableId);
+    if (table === undefined) {
+      return this.refuse(
+        id,
+        requestHash,
+        new CroupierError("UNKNOWN_TABLE", `no table "${tableId}"`),
+      );
+    }
+    if (amount < table.minBet || amount > table.maxBet) {
+      const reason = `a bet at this table must be ${table.minBet}..${table.maxBet}`;
+      return this.refuse(id, requestHash, new CroupierError("LIMIT_EXCEEDED", reason));
+    }
+    if (this.excludedByHint()) return this.refuse(id, requestHash, selfExcludedError());
+    if (amount > this.balance) {
+      return this.refuse(
+        id,
+        requestHash,
+        new CroupierError("INSUFFICIENT_FUNDS", "bet exceeds balance"),
+      );
+    }
+    let roundId: string;
+    try {
+      const target = await this.deps.askTable(tableId, {
+        type: "betTarget",
+        playerId: this.playerId,
+        ...(message.roundId === undefined ? {} : { roundId: message.roundId }),
+      });
+      if (target.type !== "betTarget") throw new Error(`table answered ${target.type}`);
+      roundId = target.roundId;
+    } catch (error) {
+      // Not seated or betting closed: true only if this id never went through before.
+      if (
+        error instanceof CroupierError &&
+        (error.code === "NOT_SEATED" || error.code === "BETTING_CLOSED")
+      ) {
+        return this.refuse(id, requestHash, error);
+      }
+      throw error;
+    }
+    const seq = this.seq + 1;
+    const reply = JSON.stringify({
+      type: "table.bet.accepted",
+      id,
+      seq,
+      table: tableId,
+      roundId,
+      balance: this.balance - amount,
+    });
+    const written = await this.writeOrDoubt(
+      tableBetWrite({
+        playerId: this.playerId,
+        commandId: id,
+        requestHash,
+        seq,
+        table: tableId,
+        game: table.game,
+        roundId,
+        bet: storedBetOf(message.bet, amount, clientSeed),
+        reply,
+      }),
+    );
+    return this.settle(written, seq, reply, message.origin);
+  }
+
+  private async tableSettlement(
+    message: Extract<PlayerMessage, { type: "tableSettlement" }>,
+  ): Promise<PlayerReply> {
+    const seq = this.seq + 1;
+    const balance = this.balance + message.amount;
+    const event = JSON.stringify(
+      message.kind === "payout"
+        ? {
+            type: "table.payout",
+            seq,
+            table: message.table,
+            roundId: message.roundId,
+            win: message.amount,
+            balance,
+          }
+        : { type: "balance", seq, balance, reason: "refund" },
+    );
+    const written = await this.writeOrDoubt(
+      tableSettlementWrite({
+        playerId: this.playerId,
+        seq,
+        table: message.table,
+        game: message.game,
+        roundId: message.roundId,
+        kind: message.kind,
+        amount: message.amount,
+        event,
+      }),
+    );
+    return this.settle(written, seq, event, undefined);
+  }
+
   private async deposit(
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
@@ -219,6 +359,18 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       undefined,
     );
     return this.settle(written, seq, reply, message.origin, event);
+  }
+
+  /** Writes; a commit in doubt becomes INTERNAL (and the runtime restarts this actor). */
+  private async writeOrDoubt(write: WalletWrite): Promise<WriteOutcome> {
+    try {
+      return await this.deps.ledger.write(write);
+    } catch (error) {
+      if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
+      throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", {
+        cause: error,
+      });
+    }
   }
 
   private async write(
@@ -287,6 +439,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         throw new CroupierError(
           "LIMIT_EXCEEDED",
           "this bet would take the day's net loss past the player's loss limit",
+        );
+      case "round_closed":
+        throw new CroupierError(
+          "BETTING_CLOSED",
+          written.roundStatus === "open" || written.roundStatus === null
+            ? "the round does not take this write"
+            : `the round is ${written.roundStatus}`,
         );
       case "stale_seq":
         // Another activation wrote first (fencing): nothing moved; take its state and let the client retry.

@@ -101,6 +101,35 @@ test("actors - a full mailbox refuses the next message with BUSY and never runs 
   await system.stop(1_000);
 });
 
+test("actors - a kind may have its own mailbox capacity (one table, many bettors)", async () => {
+  const system = new ActorSystem({ mailboxCapacity: 1 });
+  const gate = Promise.withResolvers<void>();
+  const blocking = Promise.withResolvers<void>();
+  const behaviour = () => ({
+    async receive(message: string) {
+      if (message === "block") {
+        blocking.resolve();
+        await gate.promise;
+      }
+      return message;
+    },
+  });
+  system.register<string, string>("wide", behaviour, { mailboxCapacity: 5 });
+  expect(() => system.register("bad", behaviour, { mailboxCapacity: 0 })).toThrow(
+    /mailboxCapacity/,
+  );
+  const ask = (message: string) =>
+    system.ask<string, string>("wide", "t", message, { timeoutMs: askTimeoutMs });
+  const running = ask("block");
+  await blocking.promise;
+  const waiting = Array.from({ length: 5 }, (_, index) => ask(`q${index}`));
+  expect((await rejectionOf(ask("overflow"))).code).toBe("BUSY");
+  gate.resolve();
+  expect(await running).toBe("block");
+  expect(await Promise.all(waiting)).toEqual(["q0", "q1", "q2", "q3", "q4"]);
+  await system.stop(1_000);
+});
+
 test("actors - asks with the same dedupeKey run once, share the reply and take no mailbox slot", async () => {
   const system = new ActorSystem({ mailboxCapacity: 1 });
   const gate = Promise.withResolvers<void>();

@@ -46,8 +46,22 @@ export class ActorSystem {
     this.#sweepTimer.unref(); // the sweep alone must never keep the process alive
   }
 
-  register<M, R>(kind: string, factory: ActorFactory<M, R>): void {
+  /** `mailboxCapacity` overrides the system's for this kind (same meaning and range). */
+  register<M, R>(
+    kind: string,
+    factory: ActorFactory<M, R>,
+    options: { mailboxCapacity?: number } = {},
+  ): void {
     if (kind.length === 0) throw new RangeError("actor kind must be a non-empty string");
+    const { mailboxCapacity } = options;
+    if (
+      mailboxCapacity !== undefined &&
+      (!Number.isInteger(mailboxCapacity) || mailboxCapacity < 1 || mailboxCapacity > 1_000_000)
+    ) {
+      throw new RangeError(
+        `actor kind "${kind}" mailboxCapacity must be an integer in [1, 1000000]`,
+      );
+    }
     if (this.#kinds.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
     this.#kinds.set(kind, {
       name: kind,
@@ -55,6 +69,7 @@ export class ActorSystem {
       factory: factory as ActorFactory<unknown, unknown>,
       actors: new Map(),
       host: this.#host,
+      ...(mailboxCapacity === undefined ? {} : { mailboxCapacity }),
     });
   }
 

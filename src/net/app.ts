@@ -8,6 +8,7 @@ import {
   getHistory,
   getLeaderboard,
   getRound,
+  getTables,
   getWallet,
   moveCash,
   putLimits,
@@ -106,7 +107,7 @@ export function createApp(context: GatewayContext) {
     .get("/v1/rounds/:roundId", ({ request, params }) =>
       route(() => getRound(context, request, params.roundId)),
     )
-    .get("/v1/tables", () => json(200, { tables: [] }))
+    .get("/v1/tables", () => route(() => getTables(context)))
     .get("/v1/leaderboard", ({ request }) => route(() => getLeaderboard(context, request)))
     .ws("/v1/ws", {
       // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.

@@ -1,13 +1,28 @@
 import { CroupierError } from "../errors.ts";
+import { parseRouletteBet, type RouletteBet } from "../games/roulette/bets.ts";
 import { isAmount, isCommandId, isPlainObject } from "./validate.ts";
 
 /** A client command after validation: the gateway parses a frame once and hands this on. */
 export type ClientCommand =
   | { type: "spin"; id: string; game: string; bet: number }
-  | { type: "ping"; id: string };
+  | { type: "ping"; id: string }
+  | { type: "table.join" | "table.leave"; id: string; table: string }
+  | {
+      type: "table.bet";
+      id: string;
+      table: string;
+      bet: RouletteBet;
+      amount: number;
+      roundId?: string;
+      clientSeed?: string;
+    };
 
-/** Commands that belong to later protocol areas; recognised so the error says so. */
-const tableCommands = new Set(["table.join", "table.bet", "table.leave"]);
+/** Table ids as configured (config/tables.ts); anything else cannot name a table. */
+const tableIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+/** Round ids are UUIDs; the bound only keeps junk out. */
+const roundIdLengthMax = 128;
+/** Client seeds are joined with "," in the draw (docs/PROTOCOL.md, "Fairness"). */
+const clientSeedPattern = /^[^,]{1,64}$/;
 
 export class CommandError extends CroupierError {
   constructor(
@@ -53,14 +68,58 @@ export function parseCommand(frame: unknown): ClientCommand {
     }
     case "ping":
       return { type: "ping", id };
+    case "table.join":
+    case "table.leave":
+      return { type: value.type, id, table: tableOf(id, value.table) };
+    case "table.bet":
+      return parseTableBet(id, value);
     default:
-      if (tableCommands.has(value.type)) {
-        throw new CommandError(id, "UNKNOWN_TABLE", "no tables are configured on this node");
-      }
       throw new CommandError(
         id,
         "BAD_REQUEST",
         `unknown command type "${value.type.slice(0, 32)}"`,
       );
   }
+}
+
+function tableOf(id: string, table: unknown): string {
+  if (typeof table !== "string")
+    throw new CommandError(id, "BAD_REQUEST", "table must be a string");
+  if (!tableIdPattern.test(table)) throw new CommandError(id, "UNKNOWN_TABLE", "no such table");
+  return table;
+}
+
+function parseTableBet(id: string, value: Record<string, unknown>): ClientCommand {
+  const table = tableOf(id, value.table);
+  let bet: RouletteBet;
+  try {
+    bet = parseRouletteBet(value.bet);
+  } catch (error) {
+    throw new CommandError(id, "BAD_REQUEST", (error as Error).message);
+  }
+  if (!isAmount(value.amount)) {
+    throw new CommandError(id, "BAD_REQUEST", "amount must be a positive integer of minor units");
+  }
+  const command: ClientCommand = { type: "table.bet", id, table, bet, amount: value.amount };
+  if (value.roundId !== undefined) {
+    if (
+      typeof value.roundId !== "string" ||
+      value.roundId.length === 0 ||
+      value.roundId.length > roundIdLengthMax
+    ) {
+      throw new CommandError(id, "BAD_REQUEST", "roundId must be a round id string");
+    }
+    command.roundId = value.roundId;
+  }
+  if (value.clientSeed !== undefined) {
+    if (typeof value.clientSeed !== "string" || !clientSeedPattern.test(value.clientSeed)) {
+      throw new CommandError(
+        id,
+        "BAD_REQUEST",
+        "clientSeed must be 1-64 characters without a comma",
+      );
+    }
+    command.clientSeed = value.clientSeed;
+  }
+  return command;
 }

@@ -1,5 +1,7 @@
 import type { Config } from "../../config/defaults.ts";
+import type { TableConfig } from "../../config/tables.ts";
 import type { PlayerMessage, PlayerReply } from "../actors/player.ts";
+import type { TableMessage, TableReply } from "../actors/table.ts";
 import type { PlayerEventBus } from "../cluster/playerEvents.ts";
 import type { Leaderboards } from "../leaderboard/leaderboards.ts";
 import type { Ledger } from "../store/ledger.ts";
@@ -7,6 +9,7 @@ import type { NodeMetrics } from "./nodeMetrics.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { SocketRegistry } from "./socketRegistry.ts";
+import type { TableFanout } from "./tableFanout.ts";
 
 /** What the gateway needs from the node. It holds sockets, never game state. */
 export interface GatewayContext {
@@ -18,6 +21,12 @@ export interface GatewayContext {
   events: PlayerEventBus;
   sockets: SocketRegistry;
   metrics: NodeMetrics;
+  /** Sends a message to a table's actor, wherever it lives; errors are CroupierErrors. */
+  askTable(tableId: string, message: TableMessage): Promise<TableReply>;
+  /** The configured tables by id. */
+  tables: ReadonlyMap<string, TableConfig>;
+  /** Table broadcasts to this node's sockets. */
+  tableFanout: TableFanout;
   /** Sends a message to the player's actor, wherever it lives; errors are CroupierErrors. */
   askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply>;
   isDraining(): boolean;

@@ -5,6 +5,7 @@ import type { GatewayContext } from "./context.ts";
 import { endExcludedPlayerHere } from "./exclusion.ts";
 import { errorResponse, json, jsonText, readJsonBody } from "./httpReply.ts";
 import { presentRound } from "./roundView.ts";
+import { presentTableRound } from "./tableRoundView.ts";
 import { isAmount, isCommandId, isPlayerId } from "./validate.ts";
 
 /** HTTP bodies are small JSON objects; anything larger is refused before it is parsed. */
@@ -219,6 +220,11 @@ export async function getRound(
   roundId: string,
 ): Promise<Response> {
   if (roundId.length > 128) return errorResponse("NOT_FOUND", "no such round");
+  const tableRound = await context.ledger.tableRound(roundId);
+  if (tableRound !== undefined) {
+    const bets = await context.ledger.tableRoundBets(roundId);
+    return json(200, presentTableRound(tableRound, bets));
+  }
   const round = await context.ledger.findRound(roundId);
   if (round === undefined) return errorResponse("NOT_FOUND", "no such round");
   if (round.game === "slot") {
@@ -244,6 +250,28 @@ function parseOptionalInteger(
 }
 
 const leaderboardLimitDefault = 10;
+
+/** The configured tables with their joined players (docs/PROTOCOL.md) and voided-round counts. */
+export async function getTables(context: GatewayContext): Promise<Response> {
+  const tables = await Promise.all(
+    [...context.tables.values()].map(async (table) => {
+      const [summary, voidedRounds] = await Promise.all([
+        context.askTable(table.id, { type: "summary" }),
+        context.ledger.voidedTableRoundCount(table.id),
+      ]);
+      return {
+        table: table.id,
+        game: table.game,
+        players: summary.type === "summary" ? summary.players : 0,
+        minBet: table.minBet,
+        maxBet: table.maxBet,
+        bettingWindowMs: table.bettingWindowMs,
+        voidedRounds,
+      };
+    }),
+  );
+  return json(200, { tables });
+}
 
 export async function getLeaderboard(context: GatewayContext, request: Request): Promise<Response> {
   const params = new URL(request.url).searchParams;

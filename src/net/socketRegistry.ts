@@ -41,6 +41,12 @@ export class SocketRegistry {
     removeFrom(this.byPlayer, session.playerId, session);
   }
 
+  /** The player's sockets open here. */
+  ofPlayer(playerId: string): SocketSession[] {
+    const set = this.byPlayer.get(playerId);
+    return set === undefined ? [] : [...set];
+  }
+
   /** The distinct session tokens of the player's sockets open here. */
   tokensOfPlayer(playerId: string): string[] {
     const set = this.byPlayer.get(playerId);

@@ -26,6 +26,8 @@ export class SocketSession {
   closed = false;
   /** Set while frames must wait their turn (welcome in progress, or a slow rate-limit check). */
   inbound: Promise<void> | undefined;
+  /** Tables whose broadcasts this socket receives (see tableFanout.ts). */
+  readonly tables = new Set<string>();
   /** Non-null while the welcome and replay are being prepared. */
   private pending: { seq: number; text: string }[] | null = [];
   private unsubscribe: (() => void) | undefined;
@@ -87,6 +89,19 @@ export class SocketSession {
     for (const event of replay) this.sendSequenced(event.seq, event.event);
     pending.sort((a, b) => a.seq - b.seq);
     for (const event of pending) this.sendSequenced(event.seq, event.text);
+  }
+
+  /** Bytes queued for this client and not yet written to the network. */
+  bufferedBytes(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+
+  subscribeTopic(topic: string): void {
+    if (!this.closed) this.ws.subscribe(topic);
+  }
+
+  unsubscribeTopic(topic: string): void {
+    if (!this.closed) this.ws.unsubscribe(topic);
   }
 
   ping(): void {

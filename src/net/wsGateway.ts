@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { PlayerReply } from "../actors/player.ts";
+import type { TableReply } from "../actors/table.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
 import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
@@ -120,10 +121,38 @@ export class WsGateway {
       );
       session.lastSentSeq = lastSeq ?? state.seq;
       session.goLiveWith(replay);
+      void this.rejoinTables(session);
     } catch (error) {
       console.error("welcome failed", error);
       session.close(closeCodes.internalError, "could not load the player; reconnect");
     }
+  }
+
+  /**
+   * A player stays joined across reconnects (docs/PROTOCOL.md): a new socket of a joined player
+   * watches its tables again and gets each one's `table.state`.
+   */
+  private async rejoinTables(session: SocketSession): Promise<void> {
+    const { context } = this;
+    await Promise.all(
+      [...context.tables.keys()].map(async (table) => {
+        try {
+          context.tableFanout.watch(table, session);
+          const answer = await context.askTable(table, {
+            type: "membership",
+            playerId: session.playerId,
+          });
+          if (answer.type !== "membership" || !answer.member) {
+            context.tableFanout.unwatch(table, session);
+            return;
+          }
+          session.send(JSON.stringify({ type: "table.state", table, state: answer.state }));
+        } catch (error) {
+          context.tableFanout.unwatch(table, session);
+          console.warn(`could not restore table ${table} for ${session.playerId}`, error);
+        }
+      }),
+    );
   }
 
   /**
@@ -222,7 +251,70 @@ export class WsGateway {
         this.sendReply(session, reply, origin);
         return;
       }
+      case "table.join":
+        return this.joinTable(session, command.id, command.table);
+      case "table.leave":
+        return this.leaveTable(session, command.id, command.table);
+      case "table.bet": {
+        this.requireTable(command.table);
+        const origin = session.nextOrigin();
+        const { id, table, bet, amount, roundId, clientSeed } = command;
+        const reply = await this.context.askPlayer(
+          session.playerId,
+          {
+            type: "tableBet",
+            id,
+            table,
+            bet,
+            amount,
+            origin,
+            ...(roundId === undefined ? {} : { roundId }),
+            ...(clientSeed === undefined ? {} : { clientSeed }),
+          },
+          `${id}|table.bet:${table}:${JSON.stringify(bet)}:${amount}:${roundId ?? ""}:${clientSeed ?? ""}`,
+        );
+        this.sendReply(session, reply, origin);
+        return;
+      }
     }
+  }
+
+  private requireTable(table: string): void {
+    if (!this.context.tables.has(table)) {
+      throw new CroupierError("UNKNOWN_TABLE", `no table "${table}"`);
+    }
+  }
+
+  /**
+   * Watches before joining, so no broadcast between the table's snapshot and the subscription is
+   * missed; then every other socket of the player here watches too.
+   */
+  private async joinTable(session: SocketSession, id: string, table: string): Promise<void> {
+    this.requireTable(table);
+    const { tableFanout } = this.context;
+    const watchedBefore = session.tables.has(table);
+    tableFanout.watch(table, session);
+    let answer: TableReply;
+    try {
+      answer = await this.context.askTable(table, { type: "join", playerId: session.playerId });
+    } catch (error) {
+      if (!watchedBefore) tableFanout.unwatch(table, session);
+      throw error;
+    }
+    if (answer.type !== "state") throw new Error(`table answered join with ${answer.type}`);
+    for (const other of this.context.sockets.ofPlayer(session.playerId)) {
+      tableFanout.watch(table, other);
+    }
+    session.send(JSON.stringify({ type: "table.joined", id, table, state: answer.state }));
+  }
+
+  private async leaveTable(session: SocketSession, id: string, table: string): Promise<void> {
+    this.requireTable(table);
+    await this.context.askTable(table, { type: "leave", playerId: session.playerId });
+    for (const other of this.context.sockets.ofPlayer(session.playerId)) {
+      this.context.tableFanout.unwatch(table, other);
+    }
+    session.send(JSON.stringify({ type: "table.left", id, table }));
   }
 
   /**
@@ -278,6 +370,7 @@ export class WsGateway {
   }
 
   close(session: SocketSession): void {
+    this.context.tableFanout.forget(session);
     session.release();
     this.context.sockets.remove(session);
   }

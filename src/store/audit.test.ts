@@ -13,6 +13,7 @@ import {
   testLedgerOptions,
 } from "./embedded/testing/tempLedger.ts";
 import { depositWrite, spinWrite } from "./ledgerContract.ts";
+import { betWriteOn, newRound, settlementWriteOn } from "./tableRoundContract.ts";
 
 afterAll(removeDataDirs);
 
@@ -138,4 +139,91 @@ test("ledger - audit time grows linearly with players (no nested-loop join)", as
   } finally {
     db.close();
   }
+});
+
+/**
+ * A settled round paid to both players (p1 won on 5, p2 lost) and a voided round not yet
+ * refunded (p1's bet); returns the data dir and the two round ids.
+ */
+async function ledgerWithRounds(): Promise<{ dataDir: string; settled: string; voided: string }> {
+  const dataDir = await freshDataDir();
+  const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(depositWrite("p2", 1, "d1", 1_000));
+    const settled = newRound("t1");
+    await ledger.openTableRound(settled);
+    await ledger.write(betWriteOn(settled, "p1", 2, "b1", { kind: "straight", pick: 5 }));
+    await ledger.write(betWriteOn(settled, "p2", 2, "b1", { kind: "even", amount: 50 }));
+    await ledger.closeTableRound(settled.roundId);
+    await ledger.settleTableRound(settled.roundId, 5);
+    await ledger.write(settlementWriteOn(settled, "p1", 3, "payout", 3_600));
+    await ledger.write(settlementWriteOn(settled, "p2", 3, "payout", 0));
+    await ledger.markTableRoundPaid(settled.roundId);
+    const voided = newRound("t1");
+    await ledger.openTableRound(voided);
+    await ledger.write(betWriteOn(voided, "p1", 4, "b2", { amount: 30 }));
+    await ledger.voidTableRound(voided.roundId);
+    return { dataDir, settled: settled.roundId, voided: voided.roundId };
+  } finally {
+    await ledger.close();
+  }
+}
+
+function editLedger(dataDir: string, ...statements: string[]): void {
+  const db = new Database(ledgerPath(dataDir), { readwrite: true });
+  try {
+    for (const sql of statements) db.run(sql);
+  } finally {
+    db.close();
+  }
+}
+
+test("ledger - audit checks table rounds: a round still paying out is a note, not a failure", async () => {
+  const { dataDir } = await ledgerWithRounds();
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain("invariant 5: 1 finished rounds still paying out");
+  expect(output).toContain("OK: invariants 1-5 hold");
+  expect(code).toBe(auditExitCodes.ok);
+});
+
+test("ledger - audit reports settlements and bets that do not match their rounds", async () => {
+  const { dataDir, settled, voided } = await ledgerWithRounds();
+  editLedger(
+    dataDir,
+    // p2's bet vanishes (its settlement is then of a player without bets), p1's stake grows (its
+    // debit no longer matches), and the voided round is marked paid without its refund.
+    `DELETE FROM table_bets WHERE player_id = 'p2' AND round_id = '${settled}'`,
+    `UPDATE table_bets SET amount = 101 WHERE player_id = 'p1' AND round_id = '${settled}'`,
+    `UPDATE table_rounds SET paid = 1 WHERE round_id = '${voided}'`,
+  );
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    `invariant 5: round ${settled}: bet b1 of player p1 of 101 debited the player 100`,
+  );
+  expect(output).toContain(
+    `invariant 5: round ${settled} (settled, paid): player p1 was credited 3600, owed 3636`,
+  );
+  expect(output).toContain(
+    `invariant 5: round ${settled}: settlement of player p2, who has no bet in it`,
+  );
+  expect(output).toContain(
+    `invariant 5: round ${voided} (voided, paid): player p1 has bets but no settlement`,
+  );
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit reports settlements and bets of rounds that do not exist", async () => {
+  const { dataDir, settled } = await ledgerWithRounds();
+  editLedger(dataDir, `DELETE FROM table_rounds WHERE round_id = '${settled}'`);
+  const db = new Database(ledgerPath(dataDir), { readonly: true });
+  const report = auditSqliteLedger(db);
+  db.close();
+  expect(report.ok).toBe(false);
+  expect(report.failures).toContain(
+    `invariant 5: round ${settled}: settlement of player p1, but there is no such round`,
+  );
+  expect(report.failures).toContain(
+    `invariant 5: round ${settled}: bet b1 of player p2 is recorded against no such round`,
+  );
 });

@@ -1,11 +1,13 @@
 import type { Database } from "bun:sqlite";
+import { checkTableRounds } from "./embedded/tableRoundAudit.ts";
 import type { AuditReport } from "./ledger.ts";
 
 /**
  * The money audit of an embedded (SQLite) ledger: the five invariants of docs/PROTOCOL.md checked
  * over the whole ledger inside one read transaction (one consistent snapshot while writers go on).
  * Each check is one pass: postings are grouped in primary-key order (per journal entry) or sorted
- * once (per player account); journal checks read the two per-player indexes only.
+ * once (per player account); journal checks read the two per-player indexes only. Invariant 5
+ * (table rounds) is checked in embedded/tableRoundAudit.ts.
  */
 
 /** Failure lines kept per check; a broken ledger can have millions, the report stays readable. */
@@ -205,12 +207,15 @@ export function auditSqliteLedger(db: Database): AuditReport {
     checkEntries(db, failures);
     checkBalances(db, failures);
     checkSequences(db, failures);
+    const rounds = new FailureList();
+    const notes = checkTableRounds(db, rounds);
+    rounds.drain(failures);
     return {
       ok: failures.length === 0,
       failures,
       counts,
       elapsedMs: Math.round(performance.now() - startedMs),
-      notes: ["invariant 5: not applicable: no table bets (the ledger has no table rounds yet)"],
+      notes,
     };
   } finally {
     db.run("COMMIT");
@@ -226,7 +231,10 @@ export function formatAuditReport(report: AuditReport, source: string): string {
   ];
   for (const note of report.notes ?? []) lines.push(`  ${note}`);
   if (report.ok) {
-    lines.push("OK: invariants 1-4 hold");
+    const tablesChecked = !report.notes?.some((note) =>
+      note.startsWith("invariant 5: not applicable"),
+    );
+    lines.push(`OK: invariants ${tablesChecked ? "1-5" : "1-4"} hold`);
   } else {
     lines.push(`FAILED: ${report.failures.length} problem lines`);
     for (const failure of report.failures)

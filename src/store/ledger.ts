@@ -20,6 +20,8 @@
  * other writes of its batch.
  */
 
+import type { TableRoundLink, TableRoundStatus, TableRoundStore } from "./tableRounds.ts";
+
 /** Account names. A player's account is `player:<playerId>`. */
 export type AccountName = `player:${string}` | `house:${string}` | "cash" | "promo";
 
@@ -61,6 +63,11 @@ export interface WalletWrite {
    * store refuses the write (`self_excluded`, `loss_limit`) in the same transaction as the debit.
    */
   wager?: { amount: number };
+  /**
+   * Set on a table bet, payout or refund: the store checks the round's status in this write's
+   * transaction (a bet needs it open) and records a bet against its round (tableRounds.ts).
+   */
+  tableRound?: TableRoundLink;
 }
 
 /** A player's responsible-gaming limits; null means none. */
@@ -84,7 +91,13 @@ export type WriteOutcome =
   /** A wager while the player is self-excluded. Nothing moved. */
   | { status: "self_excluded" }
   /** A wager that, if lost, would take the day's net loss past the player's limit. Nothing moved. */
-  | { status: "loss_limit" };
+  | { status: "loss_limit" }
+  /**
+   * The write's table round is not in the status it needs (a bet on a round that is no longer
+   * open, a payout for a round that is not settled); `roundStatus` is null for no such round.
+   * Nothing moved.
+   */
+  | { status: "round_closed"; roundStatus: TableRoundStatus | null };
 
 export interface PlayerState {
   playerId: string;
@@ -137,7 +150,7 @@ export interface AuditReport {
   notes?: string[];
 }
 
-export interface Ledger {
+export interface Ledger extends TableRoundStore {
   /** Commits after group commit; rejects only when the outcome is unknown (treat as INTERNAL). */
   write(write: WalletWrite): Promise<WriteOutcome>;
   loadPlayer(playerId: string): Promise<PlayerState>;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { CroupierError } from "../errors.ts";
 import type { Ledger, Posting, WalletWrite, WriteOutcome } from "./ledger.ts";
+import { tableRoundTests } from "./tableRoundContract.ts";
 
 /**
  * The behaviour every Ledger backend must show, as a reusable bun:test suite. A backend's test
@@ -577,6 +578,7 @@ export function describeLedgerContract(
     refusalTests(fixture);
     readTests(fixture);
     limitsTests(fixture);
+    tableRoundTests(fixture);
     if (tamper !== undefined) tamperTests(fixture, tamper);
   });
 }

@@ -1,5 +1,10 @@
 import { commandIdLengthMax, playerIdLengthMax, postingsPerWriteMax } from "./embedded/options.ts";
 import type { EntryKind, WalletWrite } from "./ledger.ts";
+import {
+  type StoredTableBet,
+  type TableRoundLink,
+  tableSettlementCommandId,
+} from "./tableRounds.ts";
 
 /**
  * Shape checks of one write. Anything failing here is a programmer error in the caller (the
@@ -75,6 +80,7 @@ export function validateWrite(write: WalletWrite): void {
       "wager amount must be a positive safe integer",
     );
   }
+  if (write.tableRound !== undefined) validateTableRound(write);
   if (write.round !== undefined) {
     const { roundId, game, detail } = write.round;
     check(isText(roundId, 128) && isText(game, 64), "round needs a roundId and a game");
@@ -105,4 +111,47 @@ export function balancesAfter(
     perPosting.push(running);
   }
   return { perPosting, balance: running };
+}
+
+/** Client seeds are joined with "," in the draw (docs/PROTOCOL.md), so a seed may not hold one. */
+const clientSeedLengthMax = 64;
+
+function validateTableRound(write: WalletWrite): void {
+  const link = write.tableRound as TableRoundLink;
+  check(typeof link === "object" && link !== null, "tableRound must be an object");
+  check(
+    isText(link.roundId, 128) && isText(link.table, 64),
+    "tableRound needs a roundId and a table",
+  );
+  if (link.kind === "payout" || link.kind === "refund") {
+    check(
+      write.commandId === tableSettlementCommandId(link.roundId),
+      `a ${link.kind} must use the round's settlement command id`,
+    );
+    return;
+  }
+  check(link.kind === "bet", `tableRound kind ${String(link.kind)} is not bet, payout or refund`);
+  const bet = link.bet as StoredTableBet | undefined;
+  check(typeof bet === "object" && bet !== null, "a table bet needs its bet");
+  check(isText(bet.kind, 16), "table bet kind must be 1-16 characters");
+  check(
+    bet.pick === null || (Number.isSafeInteger(bet.pick) && bet.pick >= 0 && bet.pick <= 36),
+    "table bet pick must be null or an integer in 0..36",
+  );
+  check(
+    Number.isSafeInteger(bet.amount) && bet.amount > 0,
+    "table bet amount must be a positive safe integer",
+  );
+  check(
+    bet.clientSeed === null ||
+      (isText(bet.clientSeed, clientSeedLengthMax) && !bet.clientSeed.includes(",")),
+    "client seed must be null or 1-64 characters without a comma",
+  );
+  const debit = write.postings
+    .filter((posting) => posting.account === `player:${write.playerId}`)
+    .reduce((sum, posting) => sum + posting.amount, 0);
+  check(
+    debit === -bet.amount,
+    `a table bet of ${bet.amount} must debit exactly that, not ${-debit}`,
+  );
 }

@@ -1,7 +1,8 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { PlayerLimits, Posting, WalletWrite, WriteOutcome } from "../ledger.ts";
 import { type DayLoss, dayLossAfter, limitRefusal, validateLimits } from "../limits.ts";
-import { balancesAfter, validateWrite } from "../validateWrite.ts";
+import { requiredRoundStatus, type TableRoundLink, type TableRoundStatus } from "../tableRounds.ts";
+import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrite.ts";
 import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
 
 /**
@@ -11,11 +12,12 @@ import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
  * full disk, lock timeout) fails the batch as a whole.
  *
  * Why a refused write stores nothing without a savepoint per write: every check (shape,
- * idempotency, fencing, funds) runs before the write's first row is inserted, so a refusal
- * never starts changing anything. Only an unexpected failure part-way through a write's inserts
- * (a constraint the checks do not foresee, e.g. a round id used twice) could leave rows behind:
- * then the whole transaction is rolled back and the batch applied again with a savepoint around
- * each write, which stores everything but that write. The first pass is the common, cheap one.
+ * idempotency, table round, fencing, limits, funds) runs before the write's first row is
+ * inserted, so a refusal never starts changing anything. Only an unexpected failure part-way
+ * through a write's inserts (a constraint the checks do not foresee, e.g. a round id used twice)
+ * could leave rows behind: then the whole transaction is rolled back and the batch applied again
+ * with a savepoint around each write, which stores everything but that write. The first pass is
+ * the common, cheap one.
  */
 
 /** Per write: its outcome, or why it was refused as a programmer error (nothing of it stored). */
@@ -103,6 +105,13 @@ class SqliteBatchWriter implements BatchWriter {
       insertJournal: db.prepare<never, Binding[]>(
         `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
+      ),
+      selectRound: db.prepare<{ status: TableRoundStatus; table: string }, [string]>(
+        'SELECT status, table_id AS "table" FROM table_rounds WHERE round_id = ?',
+      ),
+      insertTableBet: db.prepare<never, Binding[]>(
+        `INSERT INTO table_bets (player_id, command_id, round_id, kind, pick, amount, client_seed, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       upsertPlayer: db.prepare<never, [string, number, number, number, number]>(
         `INSERT INTO players (player_id, balance, seq, loss_day, day_loss) VALUES (?, ?, ?, ?, ?)
@@ -194,11 +203,18 @@ class SqliteBatchWriter implements BatchWriter {
   }
 
   /**
-   * The checks and inserts of one write, in this order: shape, idempotency, fencing, limits,
-   * funds.
+   * The checks and inserts of one write, in this order: shape, idempotency, table round,
+   * fencing, limits, funds.
    */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
+    const link = write.tableRound;
+    if (link !== undefined) {
+      // A retry of a bet accepted before the close must get its reply, not `round_closed`, so
+      // idempotency answers first here too (other writes learn it from the journal insert).
+      const refused = this.#stored(write) ?? this.#roundRefusal(link);
+      if (refused !== undefined) return refused;
+    }
     const player = this.#player(write.playerId);
     const fenced = write.seq === player.seq + 1;
     const limited = fenced ? limitRefusal(write, player.limits, player, atMs) : undefined;
@@ -232,6 +248,19 @@ class SqliteBatchWriter implements BatchWriter {
       return stored;
     }
     this.#storePostings(Number(inserted.lastInsertRowid), write.postings, after.perPosting);
+    if (link?.kind === "bet") {
+      const { bet } = link;
+      this.#statements.insertTableBet.run(
+        write.playerId,
+        write.commandId,
+        link.roundId,
+        bet.kind,
+        bet.pick,
+        bet.amount,
+        bet.clientSeed,
+        atMs,
+      );
+    }
     const loss = dayLossAfter(write, player, atMs);
     this.#statements.upsertPlayer.run(
       write.playerId,
@@ -266,6 +295,19 @@ class SqliteBatchWriter implements BatchWriter {
     };
     this.#cache.set(playerId, player);
     return player;
+  }
+
+  /** `round_closed` unless the write's round is in the status its kind needs. */
+  #roundRefusal(link: TableRoundLink): WriteOutcome | undefined {
+    const round = this.#statements.selectRound.get(link.roundId);
+    if (round !== null && round.table !== link.table) {
+      throw new InvalidWriteError(
+        `round ${link.roundId} is of table ${round.table}, not ${link.table}`,
+      );
+    }
+    const status = round?.status ?? null;
+    if (status === requiredRoundStatus[link.kind]) return undefined;
+    return { status: "round_closed", roundStatus: status };
   }
 
   /** The outcome of a command id already stored: its reply, or a conflict of parameters. */

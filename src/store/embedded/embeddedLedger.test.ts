@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { afterAll, expect, test } from "bun:test";
 import { depositWrite, describeLedgerContract, spinWrite } from "../ledgerContract.ts";
+import { betWriteOn, newRound } from "../tableRoundContract.ts";
 import { type EmbeddedLedger, openEmbeddedLedger } from "./embeddedLedger.ts";
 import {
   freshDataDir,
@@ -191,8 +192,92 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   }
   const check = new Database(first.path, { readonly: true });
   try {
-    expect(check.query("PRAGMA user_version").values()).toEqual([[2]]);
+    expect(check.query("PRAGMA user_version").values()).toEqual([[3]]);
   } finally {
     check.close();
+  }
+});
+
+test("ledger - a version 2 file is upgraded in place: money kept, table rounds work", async () => {
+  const dataDir = await freshDataDir();
+  const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  await first.write(depositWrite("p1", 1, "d1", 1_000));
+  await first.close();
+  // Back to the version 2 layout: no table-round tables.
+  const db = new Database(first.path, { readwrite: true });
+  try {
+    db.run("DROP TABLE table_bets");
+    db.run("DROP TABLE table_rounds");
+    db.run("PRAGMA user_version = 2");
+  } finally {
+    db.close();
+  }
+  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    const round = newRound("t1");
+    expect(await upgraded.openTableRound(round)).toBe(true);
+    expect(await upgraded.write(betWriteOn(round, "p1", 2, "b1"))).toEqual({
+      status: "committed",
+      balance: 900,
+    });
+    expect(await upgraded.tableRoundBets(round.roundId)).toHaveLength(1);
+    expect((await upgraded.audit()).ok).toBe(true);
+  } finally {
+    await upgraded.close();
+  }
+});
+
+test("ledger - a round step applies after every write sent before it", async () => {
+  // The writer commits what it has queued before the step, so none of these bets can lose the
+  // race to the close: all are in the draw.
+  const ledger = await openTempLedger({ groupCommitWindowMs: 50 });
+  try {
+    const round = newRound("t1");
+    await ledger.openTableRound(round);
+    const players = Array.from({ length: 20 }, (_, index) => `p${index}`);
+    await Promise.all(
+      players.map((playerId) => ledger.write(depositWrite(playerId, 1, "d1", 100))),
+    );
+    const bets = players.map((playerId) =>
+      ledger.write(betWriteOn(round, playerId, 2, "b1", { clientSeed: playerId })),
+    );
+    const closed = await ledger.closeTableRound(round.roundId);
+    expect((await Promise.all(bets)).map((outcome) => outcome.status)).toEqual(
+      players.map(() => "committed"),
+    );
+    expect(closed).toEqual({ closed: true, clientSeeds: [...players].sort() });
+  } finally {
+    await ledger.close();
+  }
+});
+
+/**
+ * The error code a promise rejects with. (`expect(pending).rejects` blocks the event loop, and
+ * the writer client needs a turn of it to send the write.)
+ */
+function rejectionCode(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => "resolved",
+    (error: unknown) => (error as { code?: unknown }).code,
+  );
+}
+
+test("ledger - a table write naming another table than its round's is a programmer error", async () => {
+  const ledger = await openTempLedger();
+  try {
+    const round = newRound("t1");
+    await ledger.openTableRound(round);
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    const bet = betWriteOn({ ...round, table: "t2" }, "p1", 2, "b1");
+    expect(await rejectionCode(ledger.write(bet))).toBe("INTERNAL");
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    const badSeed = { ...newRound("t3"), serverSeed: "short" };
+    expect(await rejectionCode(ledger.openTableRound(badSeed))).toBe("INTERNAL");
+    expect(await rejectionCode(ledger.settleTableRound(round.roundId, 37))).toBe("INTERNAL");
+    expect(await ledger.unfinishedTableRounds("t3")).toEqual([]);
+    expect((await ledger.audit()).ok).toBe(true);
+  } finally {
+    await ledger.close();
   }
 });

@@ -13,6 +13,12 @@ import type {
   WalletWrite,
   WriteOutcome,
 } from "../ledger.ts";
+import type {
+  CloseOutcome,
+  NewTableRound,
+  TableBetRecord,
+  TableRoundRecord,
+} from "../tableRounds.ts";
 import {
   type EmbeddedLedgerOptions,
   type ResolvedEmbeddedLedgerOptions,
@@ -20,6 +26,7 @@ import {
 } from "./options.ts";
 import { LedgerReader } from "./reader.ts";
 import { closeNow, type Durability, ledgerPath, openReaderDatabase } from "./schema.ts";
+import { TableRoundReader } from "./tableRoundReader.ts";
 import { WriterClient, type WriterStats } from "./writerClient.ts";
 
 /**
@@ -34,6 +41,7 @@ export class EmbeddedLedger implements Ledger {
   readonly #writer: WriterClient;
   readonly #readDb: Database;
   readonly #reader: LedgerReader;
+  readonly #rounds: TableRoundReader;
   readonly #durability: Durability;
   #closed = false;
 
@@ -48,6 +56,7 @@ export class EmbeddedLedger implements Ledger {
     this.#writer = writer;
     this.#readDb = readDb;
     this.#reader = new LedgerReader(readDb);
+    this.#rounds = new TableRoundReader(readDb);
     this.#durability = durability;
   }
 
@@ -81,6 +90,42 @@ export class EmbeddedLedger implements Ledger {
 
   async getLimits(playerId: string): Promise<PlayerLimits> {
     return this.#reader.getLimits(playerId);
+  }
+
+  openTableRound(round: NewTableRound): Promise<boolean> {
+    return this.#writer.tableRound({ kind: "open", round });
+  }
+
+  closeTableRound(roundId: string): Promise<CloseOutcome> {
+    return this.#writer.tableRound({ kind: "close", roundId });
+  }
+
+  settleTableRound(roundId: string, result: number): Promise<boolean> {
+    return this.#writer.tableRound({ kind: "settle", roundId, result });
+  }
+
+  voidTableRound(roundId: string): Promise<boolean> {
+    return this.#writer.tableRound({ kind: "void", roundId });
+  }
+
+  markTableRoundPaid(roundId: string): Promise<boolean> {
+    return this.#writer.tableRound({ kind: "mark_paid", roundId });
+  }
+
+  async tableRound(roundId: string): Promise<TableRoundRecord | undefined> {
+    return this.#rounds.tableRound(roundId);
+  }
+
+  async tableRoundBets(roundId: string): Promise<TableBetRecord[]> {
+    return this.#rounds.tableRoundBets(roundId);
+  }
+
+  async unfinishedTableRounds(table: string): Promise<TableRoundRecord[]> {
+    return this.#rounds.unfinishedTableRounds(table);
+  }
+
+  async voidedTableRoundCount(table: string): Promise<number> {
+    return this.#rounds.voidedTableRoundCount(table);
   }
 
   /** Runs on the read connection (a snapshot; writes go on in the worker meanwhile). */

@@ -8,6 +8,7 @@ import type {
   SequencedEvent,
   StoredCommand,
 } from "../ledger.ts";
+import { historyIdOf } from "../tableRounds.ts";
 import { postingsPerWriteMax } from "./options.ts";
 
 /**
@@ -110,7 +111,10 @@ export class LedgerReader {
       throw new RangeError(`history cursor ${before} is not an integer >= 0`);
     }
     const seqMax = Math.floor(cursorBefore / postingsPerWriteMax);
-    return this.#history.all(playerId, seqMax, `player:${playerId}`, cursorBefore, limit);
+    const rows = this.#history.all(playerId, seqMax, `player:${playerId}`, cursorBefore, limit);
+    // A table settlement is stored under `~round:<roundId>` and shown as `round:<roundId>`.
+    for (const row of rows) row.id = historyIdOf(row.id);
+    return rows;
   }
 
   findRound(roundId: string): RoundView | undefined {

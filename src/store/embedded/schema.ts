@@ -15,9 +15,16 @@ import { join } from "node:path";
  * - The day's running net loss (`loss_day`, `day_loss`) lives in the `players` row the write
  *   updates anyway; `player_limits` holds the limits, written rarely.
  *
- * Version 2 added the loss columns and `player_limits`; a version 1 file is upgraded in place.
+ * - Table rounds (`table_rounds`) and the bets recorded against them (`table_bets`, keyed like the
+ *   journal entry that debited the bet) are written a few times per round, not per spin.
+ *
+ * Version 2 added the loss columns and `player_limits`, version 3 the table-round tables; older
+ * files are upgraded in place.
  */
-export const schemaVersion = 2;
+export const schemaVersion = 3;
+
+/** Versions `openWriterDatabase` upgrades in place (0 is a new, empty file). */
+const upgradableVersions: ReadonlySet<number> = new Set([0, 1, 2]);
 
 export const ledgerFileName = "ledger.db";
 
@@ -31,6 +38,47 @@ CREATE TABLE IF NOT EXISTS player_limits (
   self_excluded_until INTEGER,
   loss_limit_per_day INTEGER CHECK (loss_limit_per_day >= 0)
 ) WITHOUT ROWID;
+`;
+
+/**
+ * Version 3. The partial unique index is the store's "one unfinished round per table" rule; the
+ * other partial indexes cover only the rows recovery and the fairness count look for, so they
+ * stay small however many rounds a table has played.
+ */
+const tableRoundsSql = `
+CREATE TABLE IF NOT EXISTS table_rounds (
+  round_id TEXT PRIMARY KEY,
+  table_id TEXT NOT NULL,
+  game TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'settled', 'voided')),
+  server_seed TEXT NOT NULL,
+  commit_hex TEXT NOT NULL,
+  client_seeds TEXT,
+  result INTEGER,
+  opened_at INTEGER NOT NULL,
+  closes_at INTEGER NOT NULL,
+  closed_at INTEGER,
+  finished_at INTEGER,
+  paid INTEGER NOT NULL DEFAULT 0 CHECK (paid IN (0, 1))
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS table_rounds_one_unfinished ON table_rounds (table_id)
+  WHERE status IN ('open', 'closed');
+CREATE INDEX IF NOT EXISTS table_rounds_unfinished ON table_rounds (table_id, opened_at)
+  WHERE status IN ('open', 'closed') OR paid = 0;
+CREATE INDEX IF NOT EXISTS table_rounds_voided ON table_rounds (table_id) WHERE status = 'voided';
+
+CREATE TABLE IF NOT EXISTS table_bets (
+  player_id TEXT NOT NULL,
+  command_id TEXT NOT NULL,
+  round_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  pick INTEGER,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  client_seed TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (player_id, command_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS table_bets_by_round ON table_bets (round_id);
 `;
 
 const schemaSql = `
@@ -68,7 +116,7 @@ CREATE TABLE IF NOT EXISTS postings (
   balance_after INTEGER CHECK (balance_after >= 0),
   PRIMARY KEY (journal_id, n)
 ) WITHOUT ROWID;
-${limitsTableSql}`;
+${limitsTableSql}${tableRoundsSql}`;
 
 /** Steps from version 1 to 2. */
 const upgradeFrom1Sql = `
@@ -147,11 +195,12 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     const pageBytes = Number(readPragma(db, "page_size"));
     db.run(`PRAGMA journal_size_limit = ${pragmas.walAutocheckpointPages * pageBytes}`);
     const version = Number(readPragma(db, "user_version"));
-    if (version !== 0 && version !== 1 && version !== schemaVersion) {
+    if (!upgradableVersions.has(version) && version !== schemaVersion) {
       throw new Error(`ledger schema version ${version} is not ${schemaVersion}`);
     }
     db.run("BEGIN IMMEDIATE");
     if (version === 1) db.run(upgradeFrom1Sql);
+    // Creates what is missing: everything in a new file, the table-round tables in a version 2 one.
     db.run(schemaSql);
     db.run(`PRAGMA user_version = ${schemaVersion}`);
     db.run("COMMIT");

@@ -10,6 +10,9 @@ import {
   type FromWriter,
   isFlat,
   type NumberedWrite,
+  type TableRoundAnswer,
+  type TableRoundAnswers,
+  type TableRoundOp,
   type ToWriter,
   type WriterSettings,
   writesTag,
@@ -56,6 +59,7 @@ export class WriterClient {
   readonly #queueMax: number;
   readonly #pending = new Map<number, Pending>();
   readonly #pendingLimits = new Map<number, PromiseWithResolvers<PlayerLimits>>();
+  readonly #pendingRounds = new Map<number, PromiseWithResolvers<TableRoundAnswer>>();
   #outbox: NumberedWrite[] = [];
   #outboxScheduled = false;
   #nextId = 1;
@@ -190,6 +194,27 @@ export class WriterClient {
     return resolvers.promise;
   }
 
+  /**
+   * Applies one step of a table round in a transaction of its own, after every write issued
+   * before it (a close fixes the seeds of the bets sent before it).
+   */
+  tableRound<K extends TableRoundOp["kind"]>(
+    op: Extract<TableRoundOp, { kind: K }>,
+  ): Promise<TableRoundAnswers[K]> {
+    if (this.#state !== "open") {
+      return Promise.reject(
+        new CroupierError("BUSY", `ledger is ${this.#state}; nothing was written`),
+      );
+    }
+    this.#sendOutbox();
+    const id = this.#nextId++;
+    const resolvers = Promise.withResolvers<TableRoundAnswer>();
+    this.#pendingRounds.set(id, resolvers);
+    this.#post({ type: "table_round", id, op });
+    // The worker answers each step with the answer of its kind.
+    return resolvers.promise as Promise<TableRoundAnswers[K]>;
+  }
+
   /** Commits what is queued, closes the file and stops the worker. Bounded by `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
     if (this.#state === "open" || this.#state === "opening") {
@@ -317,6 +342,19 @@ export class WriterClient {
           );
         break;
       }
+      case "table_round_done": {
+        const pending = this.#pendingRounds.get(message.id);
+        this.#pendingRounds.delete(message.id);
+        if (message.answer !== undefined) pending?.resolve(message.answer);
+        else
+          pending?.reject(
+            new CroupierError(
+              "INTERNAL",
+              `table round step failed: ${message.message ?? "unknown"}`,
+            ),
+          );
+        break;
+      }
       case "recovered":
         this.#lastBatchFailed = false;
         break;
@@ -349,5 +387,8 @@ export class WriterClient {
     const limits = [...this.#pendingLimits.values()];
     this.#pendingLimits.clear();
     for (const { reject } of limits) reject(new CroupierError("INTERNAL", reason));
+    const rounds = [...this.#pendingRounds.values()];
+    this.#pendingRounds.clear();
+    for (const { reject } of rounds) reject(new CroupierError("INTERNAL", reason));
   }
 }

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import type { WalletWrite } from "../ledger.ts";
 import { betWrite, depositWrite, spinWrite } from "../ledgerContract.ts";
+import { betWriteOn, newRound, settlementWriteOn } from "../tableRoundContract.ts";
 import type { WriteResult } from "./batchWriter.ts";
 import {
   appendWrite,
@@ -29,6 +30,31 @@ test("ledger - writes cross to the writer unchanged: rounds, events, postings wi
     betWrite("p4", 3, "b1", 40, 80),
   ];
   expect(roundTrip(writes)).toEqual(writes);
+});
+
+test("ledger - table bets and settlements cross with their round link", () => {
+  const round = newRound("t1");
+  const writes = [
+    betWriteOn(round, "p1", 2, "b1", { kind: "straight", pick: 0, clientSeed: 'a "seed"' }),
+    betWriteOn(round, "p2", 5, "b2", { kind: "red", pick: null, clientSeed: null }),
+    settlementWriteOn(round, "p1", 3, "payout", 3_600),
+    settlementWriteOn(round, "p3", 9, "refund", 0),
+  ];
+  expect(roundTrip(writes)).toEqual(writes);
+});
+
+test("ledger - a malformed round link stays malformed; one JSON cannot hold is refused", () => {
+  const base = betWriteOn(newRound(), "p1", 2, "b1");
+  const malformed = [
+    { ...base, tableRound: null },
+    { ...base, tableRound: { ...base.tableRound, bet: { kind: "red", amount: Number.NaN } } },
+  ] as unknown as WalletWrite[];
+  const decoded = roundTrip(malformed) as unknown as Record<string, unknown>[];
+  expect(decoded[0]?.tableRound).toBeNull();
+  expect(decoded[1]?.tableRound).toMatchObject({ bet: { kind: "red", amount: null } });
+  // Dropping it would let a table bet through unchecked.
+  const unreadable = { ...base, tableRound: () => "bet" } as unknown as WalletWrite;
+  expect(() => appendWrite([writesTag], 1, unreadable)).toThrow(TypeError);
 });
 
 test("ledger - a malformed write stays malformed on the way, so the writer refuses it", () => {
@@ -63,8 +89,10 @@ test("ledger - every kind of result crosses back with its id", () => {
     { error: "postings of s1 sum to 5, not 0" },
     { outcome: { status: "self_excluded" } },
     { outcome: { status: "loss_limit" } },
+    { outcome: { status: "round_closed", roundStatus: "closed" } },
+    { outcome: { status: "round_closed", roundStatus: null } },
   ];
-  const ids = [7, 8, 9, 10, 11, 12, 13, 14];
+  const ids = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const settled: [number, WriteResult][] = [];
   const flat = structuredClone(encodeResults(ids, results, 3.5));
   expect(decodeResults(flat, (id, result) => settled.push([id, result]))).toBe(3.5);

@@ -6,6 +6,12 @@ import type {
   RoundRecord,
   WalletWrite,
 } from "../ledger.ts";
+import type {
+  CloseOutcome,
+  NewTableRound,
+  TableRoundLink,
+  TableRoundStatus,
+} from "../tableRounds.ts";
 import type { WriteResult } from "./batchWriter.ts";
 import type { Durability, WriterPragmas } from "./schema.ts";
 
@@ -39,11 +45,35 @@ export const writesTag = "writes";
 /** First element of a flat results message, then busyMs, then per write: id, code, value. */
 export const resultsTag = "results";
 
+/** A step of a table round's life (tableRounds.ts), each a transaction of its own. */
+export type TableRoundOp =
+  | { kind: "open"; round: NewTableRound }
+  | { kind: "close"; roundId: string }
+  | { kind: "settle"; roundId: string; result: number }
+  | { kind: "void"; roundId: string }
+  | { kind: "mark_paid"; roundId: string };
+
+/** What each table-round step answers. */
+export interface TableRoundAnswers {
+  open: boolean;
+  close: CloseOutcome;
+  settle: boolean;
+  void: boolean;
+  mark_paid: boolean;
+}
+
+export type TableRoundAnswer = TableRoundAnswers[TableRoundOp["kind"]];
+
 /** Control messages to the writer; writes travel flat (`appendWrite`). */
 export type ToWriter =
   | { type: "open"; settings: WriterSettings }
-  /** Store a player's limits between two transactions; answered with "limits_set". */
+  /**
+   * Store a player's limits in a transaction of their own, after the writes queued before;
+   * answered with "limits_set".
+   */
   | { type: "set_limits"; id: number; playerId: string; limits: PlayerLimits }
+  /** Apply a table-round step the same way; answered with "table_round_done". */
+  | { type: "table_round"; id: number; op: TableRoundOp }
   /** Commit everything queued, checkpoint, close the file, answer "closed". */
   | { type: "close" };
 
@@ -58,21 +88,26 @@ export type FromWriter =
   /** The writer checkpointed the rest of the WAL (taking `ms`) so that it starts over. */
   | { type: "wal_restarted"; ms: number }
   | { type: "limits_set"; id: number; limits?: PlayerLimits; message?: string }
+  /** `answer` when the step ran (whatever its compare-and-set found), else why it failed. */
+  | { type: "table_round_done"; id: number; answer?: TableRoundAnswer; message?: string }
   | { type: "closed" };
 
 /** Flags of a flat write. */
 const eventIsReply = 1;
 const hasRound = 2;
 /** Elements of a flat write before its postings; each posting then takes three. */
-const writeHeaderLength = 13;
+const writeHeaderLength = 14;
 const postingLength = 3;
 
 /**
  * Appends one write: id, flags, playerId, commandId, requestHash, seq, reply, event (null when it
- * is the reply), roundId, game, detail, postings count, wager amount (null when none), then
- * account, amount, kind per posting.
+ * is the reply), roundId, game, detail, postings count, wager amount (null when none), table
+ * round (JSON text, null when none), then account, amount, kind per posting.
  * Values are copied as they are, so a malformed write stays malformed and the worker refuses it.
- * Throws on a write whose shape cannot be read (postings not an array, a null round or posting).
+ * The table round, rare and nested, goes as one JSON text; the writes without one (every spin)
+ * add a null and no JSON work.
+ * Throws on a write whose shape cannot be read (postings not an array, a null round or posting,
+ * a table round JSON cannot hold).
  */
 export function appendWrite(flat: unknown[], id: number, write: WalletWrite): void {
   const { round, postings } = write;
@@ -86,6 +121,15 @@ export function appendWrite(flat: unknown[], id: number, write: WalletWrite): vo
   flat.push(postings.length);
   const { wager } = write;
   flat.push(wager === undefined ? null : ((wager as { amount?: unknown } | null)?.amount ?? null));
+  const { tableRound } = write;
+  if (tableRound === undefined) flat.push(null);
+  else {
+    // JSON.stringify gives undefined for a function or symbol: dropping the link would turn a
+    // table bet into a write the worker does not check against its round.
+    const json: string | undefined = JSON.stringify(tableRound);
+    if (json === undefined) throw new TypeError("tableRound cannot be encoded as JSON");
+    flat.push(json);
+  }
   for (const posting of postings) flat.push(posting.account, posting.amount, posting.kind ?? null);
 }
 
@@ -112,6 +156,8 @@ export function decodeWrites(flat: readonly unknown[]): NumberedWrite[] {
       event: flags & eventIsReply ? reply : (flat[at + 7] as string),
     };
     if (flat[at + 12] !== null) write.wager = { amount: flat[at + 12] as number };
+    if (flat[at + 13] !== null)
+      write.tableRound = JSON.parse(flat[at + 13] as string) as TableRoundLink;
     if (flags & hasRound) {
       write.round = {
         roundId: flat[at + 8],
@@ -135,6 +181,7 @@ const resultCodes = {
   error: 5, // value: why the write was refused
   self_excluded: 6,
   loss_limit: 7,
+  round_closed: 8, // value: the round's status, null for no such round
 } as const;
 
 export function encodeResults(
@@ -142,7 +189,7 @@ export function encodeResults(
   results: readonly WriteResult[],
   busyMs: number,
 ) {
-  const flat: (string | number)[] = [resultsTag, busyMs];
+  const flat: (string | number | null)[] = [resultsTag, busyMs];
   results.forEach((result, index) => {
     flat.push(ids[index] as number);
     if ("error" in result) {
@@ -159,6 +206,9 @@ export function encodeResults(
         break;
       case "stale_seq":
         flat.push(resultCodes.stale_seq, outcome.currentSeq);
+        break;
+      case "round_closed":
+        flat.push(resultCodes.round_closed, outcome.roundStatus);
         break;
       default:
         flat.push(resultCodes[outcome.status], 0);
@@ -183,6 +233,10 @@ function decodeResult(code: number, value: unknown): WriteResult {
       return { outcome: { status: "self_excluded" } };
     case resultCodes.loss_limit:
       return { outcome: { status: "loss_limit" } };
+    case resultCodes.round_closed:
+      return {
+        outcome: { status: "round_closed", roundStatus: value as TableRoundStatus | null },
+      };
     default:
       return { error: String(value) };
   }

@@ -3,13 +3,15 @@
  * thread posts and group-commits them, up to `groupCommitWritesMax` per transaction (when, and how
  * many: groupCommit.ts). SQLite work (and the fsync of every commit) happens here, so the main
  * event loop stays free for sockets. Between two transactions it starts the WAL over when the
- * checkpointer thread asks (see checkpointer.ts).
+ * checkpointer thread asks (see checkpointer.ts), and applies control steps (limits, table-round
+ * steps), each after the writes queued before it.
  */
 import type { Database, Statement } from "bun:sqlite";
 import { assertNever } from "../../errors.ts";
 import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
 import { GroupCommitPolicy } from "./groupCommit.ts";
 import { closeNow, openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
+import { TableRoundSteps } from "./tableRounds.ts";
 import {
   decodeWrites,
   encodeResults,
@@ -25,6 +27,7 @@ declare const self: Worker;
 interface Open {
   db: Database;
   writer: BatchWriter;
+  rounds: TableRoundSteps;
   settings: WriterSettings;
   /** Raised by the checkpointer: checkpoint what is left, so the next transaction rewinds the WAL. */
   restartSignal: Int32Array;
@@ -53,6 +56,7 @@ function openLedger(settings: WriterSettings): void {
     open = {
       db,
       writer: createBatchWriter(db),
+      rounds: new TableRoundSteps(db),
       settings,
       restartSignal: new Int32Array(settings.restartSignal),
       checkpoint: db.prepare("PRAGMA wal_checkpoint(PASSIVE)"),
@@ -179,16 +183,42 @@ function enqueue(writes: NumberedWrite[]): void {
   schedule(open);
 }
 
+/**
+ * Commits every write queued so far, so that a control message sent after them applies after
+ * them too (a round closes after the bets sent before the close). Bounded: each pass takes up
+ * to a full batch off a queue no longer than queueMax.
+ */
+function drain(state: Open): void {
+  cancelScheduled();
+  const passesMax = Math.ceil(state.settings.queueMax / state.settings.groupCommitWritesMax) + 1;
+  for (let pass = 0; pass < passesMax && queue.length > 0; pass++) flushOnce(state);
+}
+
 function setLimits(message: Extract<ToWriter, { type: "set_limits" }>): void {
   if (open === undefined) {
     post({ type: "limits_set", id: message.id, message: "ledger is not open" });
     return;
   }
   try {
+    drain(open);
     const limits = open.writer.setLimits(message.playerId, message.limits);
     post({ type: "limits_set", id: message.id, limits });
   } catch (error) {
     post({ type: "limits_set", id: message.id, message: errorText(error) });
+  }
+}
+
+function tableRound(message: Extract<ToWriter, { type: "table_round" }>): void {
+  if (open === undefined) {
+    post({ type: "table_round_done", id: message.id, message: "ledger is not open" });
+    return;
+  }
+  try {
+    drain(open);
+    const answer = open.rounds.apply(message.op, Date.now());
+    post({ type: "table_round_done", id: message.id, answer });
+  } catch (error) {
+    post({ type: "table_round_done", id: message.id, message: errorText(error) });
   }
 }
 
@@ -198,9 +228,7 @@ function close(): void {
   const state = open;
   open = undefined;
   if (state !== undefined) {
-    // Bounded: each pass takes up to a full batch off a queue no longer than queueMax.
-    const passesMax = Math.ceil(state.settings.queueMax / state.settings.groupCommitWritesMax) + 1;
-    for (let pass = 0; pass < passesMax && queue.length > 0; pass++) flushOnce(state);
+    drain(state);
     try {
       state.db.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch {
@@ -223,6 +251,9 @@ self.onmessage = (event: MessageEvent<ToWriter | unknown[]>) => {
       break;
     case "set_limits":
       setLimits(message);
+      break;
+    case "table_round":
+      tableRound(message);
       break;
     case "close":
       close();

@@ -1,10 +1,11 @@
 import { auditFailuresPerCheckMax } from "../audit.ts";
 import type { AuditReport } from "../ledger.ts";
+import { checkTableRounds } from "./auditTables.ts";
 import { safeInteger, safeIntegerOrNull } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 
 /**
- * The money audit of a Postgres ledger: invariants 1-4 of docs/PROTOCOL.md over one snapshot
+ * The money audit of a Postgres ledger: invariants 1-5 of docs/PROTOCOL.md over one snapshot
  * (a REPEATABLE READ, read-only transaction; writers go on meanwhile). Every check is set-based:
  * postings are read twice (grouped by journal entry, then by player account), the journal once
  * (grouped by player), each group matched to `players` with one hash join. No per-player loop,
@@ -14,7 +15,7 @@ import type { Connection } from "./pool.ts";
  * Seqs "exactly 1..n" follow from min = 1, max = count and the uniqueness of (player_id, seq);
  * that uniqueness (and of (player_id, command_id): invariant 4) is the database's own, so the
  * audit checks the unique constraints exist instead of grouping the journal a second time, and
- * only scans for duplicates when one is missing.
+ * only scans for duplicates when one is missing. Invariant 5 (table rounds) is auditTables.ts.
  */
 
 /** Memory for the audit's hash aggregates (per sort or hash node), so 10M postings stay in RAM. */
@@ -207,6 +208,8 @@ export async function auditPostgresLedger(sql: Connection): Promise<AuditReport>
     const postings = await checkEntries(sql, failures);
     await checkBalances(sql, failures);
     await checkSequences(sql, failures);
+    const notes: string[] = [];
+    await checkTableRounds(sql, failures, notes);
     return {
       ok: failures.length === 0,
       failures,
@@ -216,7 +219,7 @@ export async function auditPostgresLedger(sql: Connection): Promise<AuditReport>
         commands: safeInteger(counts?.commands, "commands"),
       },
       elapsedMs: Math.round(performance.now() - startedMs),
-      notes: ["invariant 5: not applicable: no table bets (the ledger has no table rounds yet)"],
+      notes,
     };
   } finally {
     await sql.unsafe("COMMIT");

@@ -1,15 +1,18 @@
 import type { PlayerLimits, WalletWrite, WriteOutcome } from "../ledger.ts";
 import { type DayLoss, dayLossAfter, limitRefusal, noLimits } from "../limits.ts";
+import { requiredRoundStatus, type TableRoundStatus } from "../tableRounds.ts";
 import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrite.ts";
 
 /**
  * Decides every write of a batch, in order, from what the transaction read under lock: the
  * players' (balance, seq) and the stored commands among the batch's ids. Pure, so the rules are
  * the embedded backend's exactly and are tested without a database. Checks run in this order:
- * shape, idempotency, fencing (seq must be current + 1), funds; a refusal before the checks pass
- * answers a retry with its stored reply instead. A write sees every earlier write of its batch.
+ * shape, idempotency, table round status, fencing (seq must be current + 1), limits, funds; a
+ * retry gets its stored reply before any refusal (so a bet accepted before its round closed is
+ * still answered). A write sees every earlier write of its batch. A round's status cannot change
+ * while the batch transaction holds its FOR SHARE lock, so planning from the read is exact.
  *
- * The rows of the committed writes come out as three arrays (journal, postings, players),
+ * The rows of the committed writes come out as arrays (journal, postings, players, table bets),
  * inserted set-wise by one statement: one round trip whatever the batch size.
  */
 
@@ -18,9 +21,11 @@ export interface PlayerRow extends Partial<DayLoss> {
   seq: number;
 }
 
-/** What the transaction read besides players and commands: limits, and its clock. */
-export interface LimitsContext {
+/** What the transaction read besides players and commands: limits, table rounds, its clock. */
+export interface ReadContext {
   limits: Map<string, PlayerLimits>;
+  /** Status of each table round the batch's writes name; a round missing here does not exist. */
+  rounds: Map<string, TableRoundStatus>;
   /** The transaction's `now()` in epoch ms: one clock for every node. */
   nowMs: number;
 }
@@ -61,6 +66,17 @@ export interface PostingRow {
   b: number | null;
 }
 
+/** A table bet row (table_bets), keyed like its journal row. */
+export interface TableBetRow {
+  p: string;
+  c: string;
+  ri: string;
+  k: string;
+  pk: number | null;
+  m: number;
+  cs: string | null;
+}
+
 /** A player's state after the batch. */
 export interface PlayerStateRow {
   p: string;
@@ -77,6 +93,8 @@ export interface BatchPlan {
   postings: PostingRow[];
   /** One row per player the batch changed: its final state. */
   players: PlayerStateRow[];
+  /** One row per committed table bet. */
+  bets: TableBetRow[];
 }
 
 export function commandIndexAdd(
@@ -106,9 +124,9 @@ export function planBatch(
   writes: readonly WalletWrite[],
   players: Map<string, PlayerRow>,
   commands: CommandIndex,
-  context: LimitsContext = { limits: new Map(), nowMs: Date.now() },
+  context: ReadContext = { limits: new Map(), rounds: new Map(), nowMs: Date.now() },
 ): BatchPlan {
-  const plan: BatchPlan = { results: [], journal: [], postings: [], players: [] };
+  const plan: BatchPlan = { results: [], journal: [], postings: [], players: [], bets: [] };
   const changed = new Set<string>();
   for (const write of writes) {
     try {
@@ -138,7 +156,7 @@ function decide(
   players: Map<string, PlayerRow>,
   commands: CommandIndex,
   plan: BatchPlan,
-  context: LimitsContext,
+  context: ReadContext,
 ): WriteOutcome {
   validateWrite(write);
   const player = players.get(write.playerId) ?? { balance: 0, seq: 0 };
@@ -146,6 +164,12 @@ function decide(
   // Idempotency answers before fencing, limits and funds: a retry gets its stored reply.
   const stored = storedOutcome(commands, write);
   if (stored !== undefined) return stored;
+  const link = write.tableRound;
+  if (link !== undefined) {
+    const roundStatus = context.rounds.get(link.roundId) ?? null;
+    if (roundStatus !== requiredRoundStatus[link.kind])
+      return { status: "round_closed", roundStatus };
+  }
   if (write.seq !== player.seq + 1) return { status: "stale_seq", currentSeq: player.seq };
   const limits = context.limits.get(write.playerId) ?? noLimits;
   const limited = limitRefusal(write, limits, loss, context.nowMs);
@@ -179,6 +203,18 @@ function decide(
       b: balanceAfter,
     });
   });
+  if (link?.kind === "bet") {
+    const { bet } = link;
+    plan.bets.push({
+      p: write.playerId,
+      c: write.commandId,
+      ri: link.roundId,
+      k: bet.kind,
+      pk: bet.pick,
+      m: bet.amount,
+      cs: bet.clientSeed,
+    });
+  }
   players.set(write.playerId, {
     balance: after.balance,
     seq: write.seq,

@@ -1,6 +1,7 @@
 import { CroupierError } from "../../errors.ts";
 import type { WalletWrite } from "../ledger.ts";
 import { planBatch, type WriteResult } from "./batchPlan.ts";
+import { failure as failureOf, isServerError, type ServerError } from "./failures.ts";
 import type { Connection, ConnectionPool } from "./pool.ts";
 import { commit, insertPlan, readLocked, rollbackQuietly } from "./writeStatements.ts";
 
@@ -26,43 +27,12 @@ import { commit, insertPlan, readLocked, rollbackQuietly } from "./writeStatemen
 /** Times a batch restarts after colliding with another node before it falls back to savepoints. */
 const collisionRetriesMax = 3;
 
-/** Errors of opening a connection: the request never reached the server. */
-const connectErrorCodes: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "CONNECT_TIMEOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "28P01", // invalid password
-  "28000", // invalid authorization
-  "3D000", // no such database
-  "53300", // too many connections
-  "55000", // database not accepting connections
-  "57P03", // server starting up or shutting down
-]);
-
 /** Unique keys two nodes can collide on when both create the same player at once. */
 const collisionConstraints: ReadonlySet<string> = new Set([
   "players_pkey",
   "journal_player_seq_key",
   "journal_player_command_key",
 ]);
-
-interface ServerError {
-  name: "PostgresError";
-  code: string;
-  constraint_name?: string;
-  message: string;
-}
-
-function isServerError(error: unknown): error is ServerError {
-  return error instanceof Error && error.name === "PostgresError" && "code" in error;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A statement refused by the server whose transaction could go on after a restart. */
 function isCollision(error: ServerError): boolean {
@@ -76,12 +46,7 @@ function isRowRefusal(error: ServerError): boolean {
 }
 
 function failure(stage: string, error: unknown): CroupierError {
-  const code = connectErrorCodes.has(String((error as { code?: unknown })?.code))
-    ? "BUSY"
-    : "INTERNAL";
-  return new CroupierError(code, `ledger transaction failed ${stage}: ${errorText(error)}`, {
-    cause: error,
-  });
+  return failureOf(`ledger transaction failed ${stage}`, error);
 }
 
 type Attempt = { kind: "done"; results: WriteResult[] } | { kind: "retry" | "isolate" };

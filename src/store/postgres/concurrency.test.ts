@@ -1,8 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
+import { settlementsOf } from "../../games/roulette/settlement.ts";
 import { createTestDatabase } from "../../testing/postgresTestDb.ts";
 import { waitFor } from "../../testing/waitFor.ts";
 import type { Ledger, WriteOutcome } from "../ledger.ts";
 import { depositWrite, spinWrite } from "../ledgerContract.ts";
+import { betWriteOn, newRound, settlementWriteOn } from "../tableRoundContract.ts";
 import { migrate, migrations, schemaVersion } from "./schema.ts";
 import { directConnection, freshSchema, openTestLedger, schemaOf } from "./testing/testLedger.ts";
 
@@ -148,6 +150,71 @@ if (database === undefined) {
       const report = await nodeA.audit();
       expect(report.failures).toEqual([]);
       expect(report.counts).toMatchObject({ commands: 11 });
+    } finally {
+      await closeAll(nodeA, nodeB);
+    }
+  });
+
+  test("postgres ledger - bets from two nodes racing the close: each is seeded and recorded, or refused and not debited", async () => {
+    const [nodeA, nodeB] = await twoNodes();
+    try {
+      const round = newRound("t1");
+      expect(await nodeA.openTableRound(round)).toBe(true);
+      const players = Array.from({ length: 120 }, (_, index) => `racer${index}`);
+      await Promise.all(
+        players.map((playerId) => nodeA.write(depositWrite(playerId, 1, "d1", 1_000))),
+      );
+      const outcomes = new Map<string, WriteOutcome>();
+      const queue = [...players];
+      // A few bettors per node, each placing its players' bets one after the other, so bets keep
+      // arriving from both nodes before, during and after the close.
+      const bettor = async (node: Ledger): Promise<void> => {
+        for (let playerId = queue.shift(); playerId !== undefined; playerId = queue.shift()) {
+          const bet = betWriteOn(round, playerId, 2, "b1", { clientSeed: `seed-${playerId}` });
+          outcomes.set(playerId, await node.write(bet));
+        }
+      };
+      const bettors = [nodeA, nodeB, nodeA, nodeB, nodeA, nodeB].map(bettor);
+      const committedCount = () =>
+        [...outcomes.values()].filter((outcome) => outcome.status === "committed").length;
+      await waitFor(() => committedCount() >= 20, 10_000, "the first bets to commit");
+      const closed = await nodeB.closeTableRound(round.roundId);
+      await Promise.all(bettors);
+      if (!closed.closed) throw new Error("the round should have closed");
+
+      const recorded = await nodeA.tableRoundBets(round.roundId);
+      const accepted: string[] = [];
+      for (const playerId of players) {
+        const outcome = outcomes.get(playerId);
+        const state = await nodeA.loadPlayer(playerId);
+        if (outcome?.status === "committed") {
+          accepted.push(playerId);
+          expect(state).toMatchObject({ balance: 900, seq: 2 });
+        } else {
+          expect(outcome).toEqual({ status: "round_closed", roundStatus: "closed" });
+          expect(state).toMatchObject({ balance: 1_000, seq: 1 });
+          expect(await nodeB.findCommand(playerId, "b1")).toBeUndefined();
+        }
+      }
+      // Both sides of the race happened: bets went in before the close and were refused after.
+      expect(accepted.length).toBeGreaterThanOrEqual(20);
+      expect(accepted.length).toBeLessThan(players.length);
+      expect(recorded.map((bet) => bet.playerId).sort()).toEqual([...accepted].sort());
+      expect(closed.clientSeeds).toEqual(accepted.map((playerId) => `seed-${playerId}`).sort());
+      expect((await nodeB.tableRound(round.roundId))?.clientSeeds).toEqual(closed.clientSeeds);
+
+      // Settle and pay every bettor from both nodes; the audit checks each payout.
+      expect(await nodeA.settleTableRound(round.roundId, 1)).toBe(true);
+      const owed = settlementsOf(recorded, 1);
+      await Promise.all(
+        [...owed].map(([playerId, amount], index) =>
+          (index % 2 === 0 ? nodeA : nodeB).write(
+            settlementWriteOn(round, playerId, 3, "payout", amount),
+          ),
+        ),
+      );
+      expect(await nodeB.markTableRoundPaid(round.roundId)).toBe(true);
+      expect((await nodeA.audit()).failures).toEqual([]);
     } finally {
       await closeAll(nodeA, nodeB);
     }

@@ -12,6 +12,12 @@ import type {
   WriteOutcome,
 } from "../ledger.ts";
 import { noLimits, validateLimits } from "../limits.ts";
+import type {
+  CloseOutcome,
+  NewTableRound,
+  TableBetRecord,
+  TableRoundRecord,
+} from "../tableRounds.ts";
 import { auditPostgresLedger } from "./audit.ts";
 import { BatchTransaction } from "./batchTransaction.ts";
 import { GroupCommit, type GroupCommitStats } from "./groupCommit.ts";
@@ -23,6 +29,8 @@ import {
 import { ConnectionPool, isPoolWaitRefusal } from "./pool.ts";
 import * as reader from "./reader.ts";
 import { migrate } from "./schema.ts";
+import * as roundReader from "./tableRoundReader.ts";
+import * as rounds from "./tableRounds.ts";
 import { readLimits } from "./writeStatements.ts";
 
 /**
@@ -33,6 +41,10 @@ import { readLimits } from "./writeStatements.ts";
  * the last probe could not commit; a probe (a transaction that commits nothing but its own id,
  * so it waits for the WAL flush like any commit) runs every `probeIntervalMs` in which no batch
  * committed, so readiness follows the database both ways without traffic.
+ *
+ * Table rounds: bets, payouts and refunds are wallet writes (group-committed, each checking its
+ * round's status under the round's share lock); the round's own steps are short transactions
+ * of their own on the pool (tableRounds.ts).
  */
 export class PostgresLedger implements Ledger {
   readonly #options: ResolvedPostgresLedgerOptions;
@@ -127,6 +139,42 @@ export class PostgresLedger implements Ledger {
 
   findRound(roundId: string): Promise<RoundView | undefined> {
     return this.#pool.use((sql) => reader.findRound(sql, roundId));
+  }
+
+  openTableRound(round: NewTableRound): Promise<boolean> {
+    return rounds.openTableRound(this.#pool, round);
+  }
+
+  closeTableRound(roundId: string): Promise<CloseOutcome> {
+    return rounds.closeTableRound(this.#pool, roundId);
+  }
+
+  settleTableRound(roundId: string, result: number): Promise<boolean> {
+    return rounds.settleTableRound(this.#pool, roundId, result);
+  }
+
+  voidTableRound(roundId: string): Promise<boolean> {
+    return rounds.voidTableRound(this.#pool, roundId);
+  }
+
+  markTableRoundPaid(roundId: string): Promise<boolean> {
+    return rounds.markTableRoundPaid(this.#pool, roundId);
+  }
+
+  tableRound(roundId: string): Promise<TableRoundRecord | undefined> {
+    return this.#pool.use((sql) => roundReader.tableRound(sql, roundId));
+  }
+
+  tableRoundBets(roundId: string): Promise<TableBetRecord[]> {
+    return this.#pool.use((sql) => roundReader.tableRoundBets(sql, roundId));
+  }
+
+  unfinishedTableRounds(table: string): Promise<TableRoundRecord[]> {
+    return this.#pool.use((sql) => roundReader.unfinishedTableRounds(sql, table));
+  }
+
+  voidedTableRoundCount(table: string): Promise<number> {
+    return this.#pool.use((sql) => roundReader.voidedTableRoundCount(sql, table));
   }
 
   /**

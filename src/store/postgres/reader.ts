@@ -8,6 +8,7 @@ import type {
   SequencedEvent,
   StoredCommand,
 } from "../ledger.ts";
+import { historyIdOf } from "../tableRounds.ts";
 import { safeInteger } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 
@@ -99,7 +100,8 @@ export async function history(
     ORDER BY j.seq DESC, p.n DESC
     LIMIT ${limit}`;
   return rows.map((row) => ({
-    id: row.id,
+    // A table settlement's stored id `~round:<roundId>` shows as `round:<roundId>`.
+    id: historyIdOf(row.id),
     kind: row.kind,
     amount: safeInteger(row.amount, "amount"),
     balanceAfter: safeInteger(row.balance_after, "balance_after"),

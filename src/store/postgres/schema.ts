@@ -20,6 +20,11 @@ import { settleAll } from "./writeStatements.ts";
  * - `at` is the commit transaction's start (`now()`), one clock for every node.
  * - Journal ids come from an identity sequence (CACHE 1), so a player's entries get ids in seq
  *   order across nodes: each write of a player starts after the previous one committed.
+ * - `table_rounds` is a round's status machine (store/tableRounds.ts); every step is an UPDATE
+ *   guarded by the status it leaves, and a partial unique index keeps one unfinished round per
+ *   table. `table_bets` is append-only like the journal: one row per committed bet, keyed like
+ *   its journal row. A settlement's journal row is found by its command id (`~round:<roundId>`)
+ *   through a partial index that holds settlements only, so the audit never scans the journal.
  */
 
 export interface Migration {
@@ -102,6 +107,79 @@ CREATE TABLE player_limits (
   loss_limit_per_day bigint CHECK (loss_limit_per_day >= 0),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+`,
+  },
+  {
+    version: 3,
+    name: "table rounds and their bets",
+    sql: `
+CREATE TABLE table_rounds (
+  round_id text PRIMARY KEY,
+  table_id text NOT NULL,
+  game text NOT NULL,
+  status text NOT NULL CHECK (status IN ('open', 'closed', 'settled', 'voided')),
+  server_seed text NOT NULL,
+  commit_hex text NOT NULL,
+  -- JSON array of the sorted client seeds, fixed at close; null before.
+  client_seeds text,
+  result smallint CHECK (result BETWEEN 0 AND 36),
+  opened_at_ms bigint NOT NULL,
+  closes_at_ms bigint NOT NULL,
+  closed_at timestamptz,
+  finished_at timestamptz,
+  paid boolean NOT NULL DEFAULT false,
+  CONSTRAINT table_rounds_result_when_settled CHECK ((status = 'settled') = (result IS NOT NULL)),
+  CONSTRAINT table_rounds_paid_when_finished CHECK (NOT paid OR status IN ('settled', 'voided'))
+);
+-- At most one unfinished round per table: opening a second one is this index's violation.
+CREATE UNIQUE INDEX table_rounds_one_unfinished ON table_rounds (table_id)
+  WHERE status IN ('open', 'closed');
+-- Unfinished rounds are exactly the unpaid ones (paid implies finished), oldest first.
+CREATE INDEX table_rounds_unpaid ON table_rounds (table_id, opened_at_ms) WHERE NOT paid;
+CREATE INDEX table_rounds_voided ON table_rounds (table_id) WHERE status = 'voided';
+
+CREATE TABLE table_bets (
+  player_id text NOT NULL,
+  command_id text NOT NULL,
+  round_id text NOT NULL REFERENCES table_rounds (round_id),
+  kind text NOT NULL,
+  pick smallint,
+  amount bigint NOT NULL CHECK (amount > 0),
+  client_seed text,
+  at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (player_id, command_id)
+);
+CREATE INDEX table_bets_round ON table_bets (round_id);
+CREATE TRIGGER table_bets_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON table_bets
+  FOR EACH STATEMENT EXECUTE FUNCTION croupier_refuse_change();
+
+-- Settlement entries only (payouts and refunds of table rounds): the audit reads them here.
+CREATE INDEX journal_table_settlements ON journal (player_id, command_id)
+  WHERE starts_with(command_id, '~round:');
+
+-- What a roulette bet credits when the ball lands on result: stake * (odds + 1) if it wins, 0 if
+-- it loses, null for a (kind, pick) no valid bet has (games/roulette/bets.ts, for the audit).
+CREATE FUNCTION croupier_roulette_credit(kind text, pick integer, amount bigint, result integer)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE
+    WHEN kind = 'straight' AND pick BETWEEN 0 AND 36 THEN
+      CASE WHEN pick = result THEN amount * 36 ELSE 0 END
+    WHEN kind IN ('dozen', 'column') AND pick BETWEEN 1 AND 3 THEN
+      CASE WHEN result <> 0 AND CASE kind
+          WHEN 'dozen' THEN (result + 11) / 12 = pick
+          ELSE result % 3 = pick % 3 END
+        THEN amount * 3 ELSE 0 END
+    WHEN kind IN ('red', 'black', 'even', 'odd', 'low', 'high') AND pick IS NULL THEN
+      CASE WHEN result <> 0 AND CASE kind
+          WHEN 'red' THEN result IN (1, 3, 5, 7, 9, 12, 14, 16, 18, 19, 21, 23, 25, 27, 30, 32, 34, 36)
+          WHEN 'black' THEN result NOT IN (1, 3, 5, 7, 9, 12, 14, 16, 18, 19, 21, 23, 25, 27, 30, 32, 34, 36)
+          WHEN 'even' THEN result % 2 = 0
+          WHEN 'odd' THEN result % 2 = 1
+          WHEN 'low' THEN result <= 18
+          ELSE result >= 19 END
+        THEN amount * 2 ELSE 0 END
+  END
+$$;
 `,
   },
 ];

@@ -1,4 +1,5 @@
 import type { PlayerLimits } from "../ledger.ts";
+import type { TableRoundStatus } from "../tableRounds.ts";
 import type { BatchPlan, CommandIndex, PlayerRow } from "./batchPlan.ts";
 import { commandIndexAdd } from "./batchPlan.ts";
 import { safeInteger } from "./integers.ts";
@@ -18,8 +19,17 @@ export interface LockedState {
   players: Map<string, PlayerRow>;
   commands: CommandIndex;
   limits: Map<string, PlayerLimits>;
+  /** Status of the table rounds the writes name, read FOR SHARE (absent: no such round). */
+  rounds: Map<string, TableRoundStatus>;
   /** The transaction's `now()`, epoch ms. */
   nowMs: number;
+}
+
+/** What readLocked needs of a write. */
+export interface LockedWrite {
+  playerId: string;
+  commandId: string;
+  tableRound?: { roundId: string };
 }
 
 interface PlayerDbRow {
@@ -96,21 +106,35 @@ export async function rollbackQuietly(connection: Connection): Promise<void> {
 /**
  * Sends `opening` (BEGIN, SAVEPOINT: simple statements without parameters), then locks the rows
  * of the writes' players (sorted, so that two nodes locking overlapping sets cannot deadlock),
- * then reads the stored commands among the writes' ids; all in one round trip. A player without
- * a row has nothing to lock: a second node creating it at once collides on the journal's keys.
+ * then reads the stored commands among the writes' ids and the statuses of their table rounds;
+ * all in one round trip. A player without a row has nothing to lock: a second node creating it
+ * at once collides on the journal's keys.
+ *
+ * The rounds are read FOR SHARE: a round's close is an UPDATE of its row, so it waits until
+ * every transaction that saw the round open has committed its bets, and a transaction reading
+ * after the close sees it closed. Share locks never wait for each other, only for that UPDATE.
  */
 export async function readLocked(
   connection: Connection,
   opening: readonly string[],
-  writes: readonly { playerId: string; commandId: string }[],
+  writes: readonly LockedWrite[],
 ): Promise<LockedState> {
   const playerIds = [...new Set(writes.map((write) => write.playerId))];
+  // Shape is checked later, per write (planBatch): a malformed link must not fail the batch.
+  const roundIds = [
+    ...new Set(
+      writes.flatMap((write) => {
+        const roundId = write.tableRound?.roundId;
+        return typeof roundId === "string" ? [roundId] : [];
+      }),
+    ),
+  ];
   const pairPlayers = writes.map((write) => write.playerId);
   const pairCommands = writes.map((write) => write.commandId);
   // Simple protocol for the openings: they travel as text, never as prepared statements.
   const opened = opening.map((statement) => connection.unsafe(statement).execute());
   // The first statement sent comes first: its failure is the one that says why.
-  const [, xidRows, playerRows, limitRows, commandRows] = await settleAll([
+  const [, xidRows, playerRows, limitRows, commandRows, roundRows] = await settleAll([
     settleAll(opened),
     connection<{ xid: string; now_ms: string }[]>`
       SELECT pg_current_xact_id()::text AS xid,
@@ -127,6 +151,12 @@ export async function readLocked(
       SELECT j.player_id, j.command_id, j.request_hash, j.reply FROM journal j
       WHERE (j.player_id, j.command_id) IN (
         SELECT * FROM unnest(${pairPlayers}::text[], ${pairCommands}::text[]))`.execute(),
+    // A batch without table writes (every slot spin) sends no statement for rounds.
+    roundIds.length === 0
+      ? Promise.resolve([])
+      : connection<{ round_id: string; status: TableRoundStatus }[]>`
+          SELECT round_id, status FROM table_rounds WHERE round_id = ANY(${roundIds}::text[])
+          ORDER BY round_id FOR SHARE`.execute(),
   ]);
   const xid = xidRows[0]?.xid;
   if (xid === undefined) throw new Error("pg_current_xact_id returned no row");
@@ -149,18 +179,21 @@ export async function readLocked(
       reply: row.reply,
     });
   }
-  return { xid, players, commands, limits, nowMs };
+  const rounds = new Map<string, TableRoundStatus>();
+  for (const row of roundRows) rounds.set(row.round_id, row.status);
+  return { xid, players, commands, limits, rounds, nowMs };
 }
 
 /**
  * Inserts every row of the plan in one statement, each column sent as a typed array (unnest), so
  * the server parses no JSON. Journal ids are assigned in batch order (so a player's entries get
- * ids in seq order); postings find their journal row by (player, seq). The statement fails, and
+ * ids in seq order); postings find their journal row by (player, seq); table bets are keyed like
+ * their journal row, (player, command id), and take the same `now()`. The statement fails, and
  * so aborts the transaction, unless it runs in the transaction that read the state (`xid`: a lost
  * session must not let the insert run on its own) and every row of the plan was inserted.
  */
 export function insertPlan(connection: Connection, plan: BatchPlan, xid: string): Promise<unknown> {
-  const { journal, postings, players } = plan;
+  const { journal, postings, players, bets } = plan;
   return connection`
     WITH j AS (
       INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, round_id, game, round_detail)
@@ -193,11 +226,21 @@ export function insertPlan(connection: Connection, plan: BatchPlan, xid: string)
       ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
         loss_day = excluded.loss_day, day_loss = excluded.day_loss
       RETURNING 1
+    ), tb AS (
+      INSERT INTO table_bets (player_id, command_id, round_id, kind, pick, amount, client_seed)
+      SELECT t.p, t.c, t.ri, t.k, t.pk, t.m, t.cs
+      FROM unnest(${bets.map((row) => row.p)}::text[], ${bets.map((row) => row.c)}::text[],
+        ${bets.map((row) => row.ri)}::text[], ${bets.map((row) => row.k)}::text[],
+        ${bets.map((row) => row.pk)}::smallint[], ${bets.map((row) => row.m)}::bigint[],
+        ${bets.map((row) => row.cs)}::text[])
+        AS t(p, c, ri, k, pk, m, cs)
+      RETURNING 1
     )
     SELECT croupier_assert(
       pg_current_xact_id() = ${xid}::xid8
         AND (SELECT count(*) FROM j) = ${journal.length}
         AND (SELECT count(*) FROM ps) = ${postings.length}
-        AND (SELECT count(*) FROM u) = ${players.length},
+        AND (SELECT count(*) FROM u) = ${players.length}
+        AND (SELECT count(*) FROM tb) = ${bets.length},
       'the batch insert ran outside its transaction or missed rows') AS ok`.execute();
 }

@@ -3,23 +3,27 @@
  * million) with generate_series into a fresh database (see src/testing/postgresTestDb.ts),
  * shaped as the ledger writes them (a deposit per player, then spins of a bet and a win), then
  * times `audit()` a few times through a real PostgresLedger. The database is dropped after.
+ * With TABLEBETS, settled and paid roulette rounds with about that many bets are added
+ * (tableRoundsLoad.ts), so invariant 5 has rows to check.
  *
- *   bun src/store/postgres/testing/auditTiming.ts [postings] [players]
+ *   bun src/store/postgres/testing/auditTiming.ts [postings] [players] [tableBets]
  */
 import postgres from "postgres";
 import { createTestDatabase } from "../../../testing/postgresTestDb.ts";
 import { openPostgresLedger } from "../postgresLedger.ts";
 import { migrate } from "../schema.ts";
+import { loadTableRounds } from "./tableRoundsLoad.ts";
 
 const postingsTarget = Number(process.argv[2] ?? 1_000_000);
 const playersCount = Number(process.argv[3] ?? 100_000);
+const tableBets = Number(process.argv[4] ?? 0);
 const auditRuns = 3;
 const deposit = 1_000_000_000;
 const bet = 100;
 const win = 50;
 
-if (!Number.isSafeInteger(postingsTarget) || !Number.isSafeInteger(playersCount)) {
-  throw new Error("usage: auditTiming.ts [postings] [players]");
+if (![postingsTarget, playersCount, tableBets].every(Number.isSafeInteger)) {
+  throw new Error("usage: auditTiming.ts [postings] [players] [tableBets]");
 }
 // A deposit is two postings, a spin four: writes = players + spins.
 const spins = Math.max(0, Math.ceil((postingsTarget - 2 * playersCount) / 4));
@@ -70,12 +74,14 @@ try {
     SELECT 'p' || p, ${deposit}::bigint - (count(*) - 1) * ${bet - win}, count(*)
     FROM generate_series(0::bigint, ${writes - 1}::bigint) AS w, LATERAL (SELECT w % ${playersCount} AS p) x
     GROUP BY p`;
+  const tablePostings = tableBets > 0 ? await loadTableRounds(sql, tableBets) : 0;
   const loadedMs = performance.now() - loadStartedMs;
   await sql`VACUUM ANALYZE`;
   const [size] = await sql<{ size: string }[]>`
     SELECT pg_size_pretty(pg_database_size(current_database())) AS size`;
   console.log(
     `loaded ${writes} journal entries, ${2 * playersCount + 4 * spins} postings, ${playersCount} players` +
+      (tableBets > 0 ? `, ~${tableBets} table bets (${tablePostings} postings)` : "") +
       ` in ${Math.round(loadedMs)} ms (+ VACUUM ANALYZE); database ${size?.size}`,
   );
   const ledger = await openPostgresLedger({

@@ -1,0 +1,392 @@
+import type { TableConfig } from "../../config/tables.ts";
+import type { TableBroadcaster } from "../cluster/tableBroadcast.ts";
+import { CroupierError } from "../errors.ts";
+import { commitOf, drawNumber } from "../games/roulette/fairness.ts";
+import type { TableRoundRecord, TableRoundStore } from "../store/tableRounds.ts";
+import { type PlayerSettlement, settleFinishedRound } from "./tableSettlement.ts";
+import type { Actor, ActorContext } from "./types.ts";
+
+/**
+ * A live roulette table: one actor per configured table, addressed ("table", tableId).
+ *
+ * It runs the round cycle  open (betting window) -> closed -> result -> settled -> next round,
+ * keeps the joined players, and broadcasts each step to the table's topic. The ledger owns the
+ * rounds (store/tableRounds.ts): every step is a compare-and-set there first, and only then
+ * announced, so what clients see is always what the ledger holds.
+ *
+ * Bets do not pass through here: a player's actor asks `betTarget` (seated? which round is
+ * open?) and then debits the bet in the ledger, which records it only while the round is still
+ * open. So the table never waits on a player, and a bet racing the close is either in the round
+ * or refused with nothing debited.
+ *
+ * Rounds run while someone is joined; an empty table finishes its round and goes idle.
+ * On activation (node start, or the first message after a passivation or restart) it recovers:
+ * rounds left open or closed by a crash are voided and refunded, and finished rounds whose
+ * players are not all paid are completed. Running that twice pays nobody twice.
+ */
+
+export type TableMessage =
+  | { type: "join"; playerId: string }
+  | { type: "leave"; playerId: string }
+  /** Is the player joined? (a reconnecting socket re-subscribes and gets `table.state`) */
+  | { type: "membership"; playerId: string }
+  /** A bet is about to be debited: is the player seated, and which round takes it? */
+  | { type: "betTarget"; playerId: string; roundId?: string }
+  | { type: "summary" }
+  /** The table's own timers. */
+  | { type: "step"; step: "close" | "open" | "recover"; roundId?: string };
+
+export type TableReply =
+  | { type: "state"; state: TableState }
+  | { type: "membership"; member: boolean; state: TableState }
+  | { type: "betTarget"; roundId: string }
+  | { type: "left" }
+  | { type: "summary"; players: number }
+  | { type: "done" };
+
+/** The snapshot in `table.joined` and `table.state`. */
+export interface TableState {
+  table: string;
+  game: string;
+  minBet: number;
+  maxBet: number;
+  bettingWindowMs: number;
+  resultDisplayMs: number;
+  players: number;
+  round: {
+    roundId: string;
+    status: "open" | "closed" | "settled";
+    commit: string;
+    closesAt: string;
+    clientSeeds?: string[];
+    result?: { number: number };
+    serverSeed?: string;
+  } | null;
+  /** The latest numbers drawn, newest first. */
+  recentResults: number[];
+}
+
+/** A settled round's credits, published off the game path (leaderboards, analytics). */
+export interface SettledRoundEvent {
+  table: string;
+  roundId: string;
+  credits: { playerId: string; amount: number }[];
+}
+
+export interface TableActorDeps {
+  ledger: TableRoundStore;
+  tables: ReadonlyMap<string, TableConfig>;
+  broadcast: TableBroadcaster;
+  /** Writes one player's settlement of a round through the player's actor. */
+  settlePlayer(table: TableConfig, roundId: string, settlement: PlayerSettlement): Promise<void>;
+  /** Sends this table a message without waiting (its timers); false when it was not accepted. */
+  tellSelf(tableId: string, message: TableMessage): boolean;
+  /** Must not block or throw. */
+  onRoundSettled?: (event: SettledRoundEvent) => void;
+  onError?: (tableId: string, what: string, error: unknown) => void;
+  newServerSeed(): string;
+  now(): number;
+  settlementConcurrencyMax: number;
+}
+
+export const tableActorKind = "table";
+
+/** Numbers kept for `recentResults`. */
+const recentResultsMax = 12;
+/** After a failed step the table recovers (voids and refunds) and tries again this much later. */
+const recoverRetryMs = 1_000;
+/** A timer whose message found the mailbox full tries again this much later. */
+const timerRetryMs = 20;
+/** Attempts to settle a round before leaving it to the next recovery, and the pause between. */
+const settlementAttemptsMax = 5;
+const settlementRetryDelayMs = 200;
+
+interface LiveRound {
+  roundId: string;
+  status: "open" | "closed" | "settled";
+  serverSeed: string;
+  commit: string;
+  closesAtMs: number;
+  clientSeeds?: string[];
+  result?: number;
+}
+
+export class TableActor implements Actor<TableMessage, TableReply> {
+  private readonly tableId: string;
+  private readonly table: TableConfig;
+  private readonly members = new Set<string>();
+  private round: LiveRound | undefined;
+  /** True while a timer or a round is due: the table is not idle. */
+  private cycling = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly recent: number[] = [];
+  /** Finished rounds whose settlement is running now. */
+  private readonly settling = new Set<string>();
+  /** A settlement fell short: the next round starts with a recovery. */
+  private needsRecovery = false;
+
+  constructor(
+    context: ActorContext,
+    private readonly deps: TableActorDeps,
+  ) {
+    this.tableId = context.address.id;
+    const table = deps.tables.get(this.tableId);
+    if (table === undefined) throw new CroupierError("UNKNOWN_TABLE", `no table "${this.tableId}"`);
+    this.table = table;
+  }
+
+  async started(): Promise<void> {
+    await this.recover();
+  }
+
+  async stopped(): Promise<void> {
+    // An open round stays open in the ledger: the next activation (here or on another node)
+    // voids and refunds it.
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  async receive(message: TableMessage): Promise<TableReply> {
+    switch (message.type) {
+      case "join":
+        this.members.add(message.playerId);
+        if (!this.cycling) await this.guarded("open", () => this.openRound());
+        return { type: "state", state: this.state() };
+      case "leave":
+        if (!this.members.delete(message.playerId)) throw notSeated(this.tableId);
+        return { type: "left" };
+      case "membership":
+        return {
+          type: "membership",
+          member: this.members.has(message.playerId),
+          state: this.state(),
+        };
+      case "betTarget":
+        return { type: "betTarget", roundId: this.betTarget(message.playerId, message.roundId) };
+      case "summary":
+        return { type: "summary", players: this.members.size };
+      case "step":
+        await this.step(message.step, message.roundId);
+        return { type: "done" };
+    }
+  }
+
+  private betTarget(playerId: string, roundId: string | undefined): string {
+    if (!this.members.has(playerId)) throw notSeated(this.tableId);
+    const round = this.round;
+    if (round === undefined || round.status !== "open" || this.deps.now() >= round.closesAtMs) {
+      throw new CroupierError("BETTING_CLOSED", "no round is taking bets at this table now");
+    }
+    if (roundId !== undefined && roundId !== round.roundId) {
+      throw new CroupierError("BETTING_CLOSED", `round ${roundId} is not the open round`);
+    }
+    return round.roundId;
+  }
+
+  private async step(step: "close" | "open" | "recover", roundId: string | undefined) {
+    if (step === "close") {
+      if (this.round?.roundId === roundId && this.round?.status === "open") {
+        await this.guarded("close", () => this.closeAndSettle());
+      }
+      return;
+    }
+    this.cycling = false;
+    if (step === "recover") {
+      await this.guarded("recover", () => this.recover());
+      if (this.cycling) return; // it failed again and scheduled the next attempt
+    }
+    if (this.members.size > 0) await this.guarded("open", () => this.openRound());
+    else this.round = undefined;
+  }
+
+  /** A failed step leaves the cycle to a recovery a little later; the table never stops for good. */
+  private async guarded(what: string, body: () => Promise<void>): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      this.deps.onError?.(this.tableId, what, error);
+      this.round = undefined;
+      this.cycling = true;
+      this.schedule("recover", this.deps.now() + recoverRetryMs);
+    }
+  }
+
+  private async openRound(): Promise<void> {
+    if (this.needsRecovery) {
+      this.needsRecovery = false;
+      await this.recover();
+    }
+    const serverSeed = this.deps.newServerSeed();
+    const openedAt = this.deps.now();
+    const next = {
+      roundId: Bun.randomUUIDv7(),
+      table: this.tableId,
+      game: this.table.game,
+      serverSeed,
+      commit: commitOf(serverSeed),
+      openedAt,
+      closesAt: openedAt + this.table.bettingWindowMs,
+    };
+    if (!(await this.deps.ledger.openTableRound(next))) {
+      // The ledger still holds an unfinished round of this table (a crash, or a stale
+      // activation elsewhere): void and refund it, then open ours.
+      await this.recover();
+      if (!(await this.deps.ledger.openTableRound(next))) {
+        throw new Error("the ledger still holds an unfinished round of this table");
+      }
+    }
+    this.round = {
+      roundId: next.roundId,
+      status: "open",
+      serverSeed,
+      commit: next.commit,
+      closesAtMs: next.closesAt,
+    };
+    this.cycling = true;
+    this.publish({
+      type: "table.round.open",
+      table: this.tableId,
+      roundId: next.roundId,
+      closesAt: new Date(next.closesAt).toISOString(),
+      commit: next.commit,
+    });
+    this.schedule("close", next.closesAt, next.roundId);
+  }
+
+  private async closeAndSettle(): Promise<void> {
+    const round = this.round as LiveRound;
+    // From here on betTarget refuses; the ledger refuses whatever still races in.
+    round.status = "closed";
+    const closed = await this.deps.ledger.closeTableRound(round.roundId);
+    if (!closed.closed) {
+      throw new Error(`round ${round.roundId} could not close: it is ${closed.status}`);
+    }
+    round.clientSeeds = closed.clientSeeds;
+    this.publish({
+      type: "table.round.closed",
+      table: this.tableId,
+      roundId: round.roundId,
+      clientSeeds: closed.clientSeeds,
+    });
+    const number = drawNumber(round.serverSeed, round.roundId, closed.clientSeeds);
+    const decidedAt = this.deps.now();
+    if (!(await this.deps.ledger.settleTableRound(round.roundId, number))) {
+      throw new Error(`round ${round.roundId} could not settle: it is no longer closed`);
+    }
+    // The settlement is durable: now the result may be seen.
+    round.status = "settled";
+    round.result = number;
+    this.recent.unshift(number);
+    this.recent.length = Math.min(this.recent.length, recentResultsMax);
+    this.publish({
+      type: "table.round.result",
+      table: this.tableId,
+      roundId: round.roundId,
+      result: { number },
+      serverSeed: round.serverSeed,
+      decidedAt: new Date(decidedAt).toISOString(),
+    });
+    this.settleInBackground(round.roundId, number);
+    this.schedule("open", this.deps.now() + this.table.resultDisplayMs);
+  }
+
+  /** Voids what a crash left open, and completes the settlement of finished rounds. */
+  private async recover(): Promise<void> {
+    const rounds = await this.deps.ledger.unfinishedTableRounds(this.tableId);
+    for (const round of rounds) {
+      if (round.roundId === this.round?.roundId && round.status === "open") continue;
+      let current: TableRoundRecord | undefined = round;
+      if (round.status === "open" || round.status === "closed") {
+        if (await this.deps.ledger.voidTableRound(round.roundId)) {
+          this.publish({ type: "table.round.voided", table: this.tableId, roundId: round.roundId });
+          current = { ...round, status: "voided" };
+        } else {
+          current = await this.deps.ledger.tableRound(round.roundId);
+        }
+      }
+      if (current === undefined) continue;
+      if (current.status === "voided") this.settleInBackground(current.roundId, null);
+      else if (current.status === "settled")
+        this.settleInBackground(current.roundId, current.result);
+    }
+  }
+
+  private settleInBackground(roundId: string, result: number | null): void {
+    if (this.settling.has(roundId)) return;
+    this.settling.add(roundId);
+    void settleFinishedRound(roundId, result, {
+      ledger: this.deps.ledger,
+      settlePlayer: (settlement) => this.deps.settlePlayer(this.table, roundId, settlement),
+      concurrencyMax: this.deps.settlementConcurrencyMax,
+      attemptsMax: settlementAttemptsMax,
+      retryDelayMs: settlementRetryDelayMs,
+    }).then((report) => {
+      // Runs outside a mailbox turn; it only touches these two fields, which no step awaits on.
+      this.settling.delete(roundId);
+      if (!report.complete) {
+        this.needsRecovery = true;
+        this.deps.onError?.(this.tableId, `settling round ${roundId}`, report.lastError);
+        return;
+      }
+      if (result !== null) {
+        this.deps.onRoundSettled?.({
+          table: this.tableId,
+          roundId,
+          credits: [...report.credits].map(([playerId, amount]) => ({ playerId, amount })),
+        });
+      }
+    });
+  }
+
+  private schedule(step: "close" | "open" | "recover", atMs: number, roundId?: string): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const fire = () => {
+      this.timer = undefined;
+      const message: TableMessage =
+        roundId === undefined ? { type: "step", step } : { type: "step", step, roundId };
+      // A full mailbox must not lose the cycle: try again shortly.
+      if (!this.deps.tellSelf(this.tableId, message)) this.timer = setTimeout(fire, timerRetryMs);
+    };
+    this.timer = setTimeout(fire, Math.max(0, atMs - this.deps.now()));
+  }
+
+  private publish(event: Record<string, unknown>): void {
+    this.deps.broadcast.publish(this.tableId, JSON.stringify(event));
+  }
+
+  private state(): TableState {
+    const round = this.round;
+    const table = this.table;
+    return {
+      table: this.tableId,
+      game: table.game,
+      minBet: table.minBet,
+      maxBet: table.maxBet,
+      bettingWindowMs: table.bettingWindowMs,
+      resultDisplayMs: table.resultDisplayMs,
+      players: this.members.size,
+      round:
+        round === undefined
+          ? null
+          : {
+              roundId: round.roundId,
+              status: round.status,
+              commit: round.commit,
+              closesAt: new Date(round.closesAtMs).toISOString(),
+              ...(round.clientSeeds === undefined ? {} : { clientSeeds: round.clientSeeds }),
+              ...(round.result === undefined
+                ? {}
+                : { result: { number: round.result }, serverSeed: round.serverSeed }),
+            },
+      recentResults: [...this.recent],
+    };
+  }
+}
+
+function notSeated(tableId: string): CroupierError {
+  return new CroupierError("NOT_SEATED", `the player has not joined table "${tableId}"`);
+}
+
+export function tableActorFactory(deps: TableActorDeps): (context: ActorContext) => TableActor {
+  return (context) => new TableActor(context, deps);
+}

@@ -1,0 +1,84 @@
+import type { Database } from "bun:sqlite";
+import type { TableBetRecord, TableRoundRecord, TableRoundStatus } from "../tableRounds.ts";
+
+/**
+ * Table-round reads on the main thread's read-only connection (see reader.ts: each read sees
+ * every step and write whose promise has settled). The steps themselves run on the writer
+ * thread (tableRounds.ts).
+ */
+
+interface RoundRow {
+  roundId: string;
+  table: string;
+  game: string;
+  serverSeed: string;
+  commit: string;
+  openedAt: number;
+  closesAt: number;
+  status: TableRoundStatus;
+  clientSeeds: string | null;
+  result: number | null;
+  closedAt: number | null;
+  finishedAt: number | null;
+  paid: number;
+}
+
+const roundColumns = `round_id AS roundId, table_id AS "table", game, server_seed AS serverSeed,
+  commit_hex AS "commit", opened_at AS openedAt, closes_at AS closesAt, status,
+  client_seeds AS clientSeeds, result, closed_at AS closedAt, finished_at AS finishedAt, paid`;
+
+function recordOf(row: RoundRow): TableRoundRecord {
+  return {
+    ...row,
+    clientSeeds: row.clientSeeds === null ? null : (JSON.parse(row.clientSeeds) as string[]),
+    paid: row.paid !== 0,
+  };
+}
+
+export class TableRoundReader {
+  readonly #round;
+  readonly #bets;
+  readonly #unfinished;
+  readonly #voided;
+
+  constructor(db: Database) {
+    this.#round = db.prepare<RoundRow, [string]>(
+      `SELECT ${roundColumns} FROM table_rounds WHERE round_id = ?`,
+    );
+    // The journal id of the bet's entry is its commit order.
+    this.#bets = db.prepare<TableBetRecord, [string]>(
+      `SELECT b.player_id AS playerId, b.command_id AS commandId, b.kind, b.pick, b.amount,
+              b.client_seed AS clientSeed, b.at
+       FROM table_bets b
+       JOIN journal j ON j.player_id = b.player_id AND j.command_id = b.command_id
+       WHERE b.round_id = ?
+       ORDER BY j.id`,
+    );
+    // The condition repeats the partial index's WHERE (schema.ts) so that SQLite uses it.
+    this.#unfinished = db.prepare<RoundRow, [string]>(
+      `SELECT ${roundColumns} FROM table_rounds
+       WHERE table_id = ? AND (status IN ('open', 'closed') OR paid = 0)
+       ORDER BY opened_at, round_id`,
+    );
+    this.#voided = db.prepare<{ rounds: number }, [string]>(
+      "SELECT COUNT(*) AS rounds FROM table_rounds WHERE table_id = ? AND status = 'voided'",
+    );
+  }
+
+  tableRound(roundId: string): TableRoundRecord | undefined {
+    const row = this.#round.get(roundId);
+    return row === null ? undefined : recordOf(row);
+  }
+
+  tableRoundBets(roundId: string): TableBetRecord[] {
+    return this.#bets.all(roundId);
+  }
+
+  unfinishedTableRounds(table: string): TableRoundRecord[] {
+    return this.#unfinished.all(table).map(recordOf);
+  }
+
+  voidedTableRoundCount(table: string): number {
+    return this.#voided.get(table)?.rounds ?? 0;
+  }
+}

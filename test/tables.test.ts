@@ -1,0 +1,329 @@
+import { describe, expect, test } from "bun:test";
+import { waitFor } from "../src/testing/waitFor.ts";
+import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import {
+  commitOfSeed,
+  everyBetKind,
+  expectedCredit,
+  fastTable,
+  joinTable,
+  nextOpenRound,
+  recomputeNumber,
+  type WireBet,
+} from "./tableHelpers.ts";
+
+const table = "t-fast";
+
+async function tableNode() {
+  return startTestNode({ tables: [fastTable(table), fastTable("t-other")] });
+}
+
+/** Verifies a finished round from the outside: commit, number and every bet's credit. */
+async function checkRoundFromOutside(node: { httpUrl: string }, roundId: string) {
+  const { status, body } = await http(node, "GET", `/v1/rounds/${roundId}`);
+  expect(status).toBe(200);
+  expect(body.status).toBe("settled");
+  expect(commitOfSeed(body.serverSeed)).toBe(body.commit);
+  const number = recomputeNumber(body.serverSeed, roundId, body.clientSeeds);
+  expect(body.result).toEqual({ number });
+  for (const bet of body.bets) {
+    expect(bet.win).toBe(expectedCredit(bet.bet, bet.amount, number));
+  }
+  return body;
+}
+
+describe("tables", () => {
+  test("tables - a full round: several players, every bet kind paid exactly, verifiable from outside", async () => {
+    await using node = await tableNode();
+    const players = await Promise.all([1, 2, 3].map(() => newSession(node)));
+    const sockets = await Promise.all(players.map((p) => RecordingSocket.open(node, p.token)));
+    const startBalances = await Promise.all(players.map((p) => balanceOf(node, p.token)));
+    for (const socket of sockets) await joinTable(socket, table);
+    const round = await nextOpenRound(sockets[0] as RecordingSocket, table);
+    expect(round.commit).toMatch(/^[0-9a-f]{64}$/);
+    // Each player bets every kind, with its own amounts and a client seed on some bets.
+    const placed: { player: number; bet: WireBet; amount: number }[] = [];
+    await Promise.all(
+      sockets.map(async (socket, player) => {
+        for (const [n, bet] of everyBetKind.entries()) {
+          const amount = 10 * (player + 1) + n;
+          const id = `bet-${n}`;
+          socket.send({
+            type: "table.bet",
+            id,
+            table,
+            bet,
+            amount,
+            roundId: round.roundId,
+            ...(n % 5 === 0 ? { clientSeed: `seed-${player}-${n}` } : {}),
+          });
+          const reply = await socket.waitFor((m) => m.id === id);
+          expect(reply).toMatchObject({
+            type: "table.bet.accepted",
+            table,
+            roundId: round.roundId,
+          });
+          placed.push({ player, bet, amount });
+        }
+      }),
+    );
+    const closed = await (sockets[0] as RecordingSocket).waitFor(
+      (m) => m.type === "table.round.closed" && m.roundId === round.roundId,
+    );
+    const seeds = [0, 1, 2].flatMap((player) =>
+      everyBetKind.flatMap((_, n) => (n % 5 === 0 ? [`seed-${player}-${n}`] : [])),
+    );
+    expect(closed.clientSeeds).toEqual(seeds.sort());
+    const results = await Promise.all(
+      sockets.map((socket) =>
+        socket.waitFor((m) => m.type === "table.round.result" && m.roundId === round.roundId),
+      ),
+    );
+    const number = results[0].result.number;
+    expect(results.every((r) => r.result.number === number)).toBe(true);
+    expect(recomputeNumber(results[0].serverSeed, round.roundId, closed.clientSeeds)).toBe(number);
+    expect(commitOfSeed(results[0].serverSeed)).toBe(round.commit);
+    for (const [player, socket] of sockets.entries()) {
+      const mine = placed.filter((p) => p.player === player);
+      const staked = mine.reduce((sum, p) => sum + p.amount, 0);
+      const credit = mine.reduce((sum, p) => sum + expectedCredit(p.bet, p.amount, number), 0);
+      const payout = await socket.waitFor(
+        (m) => m.type === "table.payout" && m.roundId === round.roundId,
+      );
+      const expectedBalance = (startBalances[player] as number) - staked + credit;
+      expect(payout).toMatchObject({ table, win: credit, balance: expectedBalance });
+      const lastBet = socket.messages.findLast((m) => m.type === "table.bet.accepted");
+      expect(payout.seq).toBe(lastBet.seq + 1);
+      expect(await balanceOf(node, (players[player] as { token: string }).token)).toBe(
+        expectedBalance,
+      );
+      // One payout per player per round, on every socket.
+      expect(socket.messages.filter((m) => m.type === "table.payout")).toHaveLength(1);
+    }
+    await checkRoundFromOutside(node, round.roundId);
+    // History: each bet and the round's settlement.
+    const history = await http(node, "GET", "/v1/wallet/history?limit=50", {
+      token: (players[0] as { token: string }).token,
+    });
+    const ids = history.body.entries.map((entry: { id: string }) => entry.id);
+    expect(ids).toContain("bet-0");
+    const settlementEntries = history.body.entries.filter(
+      (entry: { id: string }) => entry.id === `round:${round.roundId}`,
+    );
+    expect(settlementEntries.length).toBeLessThanOrEqual(1);
+    const audit = await node.context.ledger.audit();
+    expect(audit.failures).toEqual([]);
+    for (const socket of sockets) socket.close();
+  });
+
+  test("tables - late bets, stale round ids, limits, unseated players and unknown tables move nothing", async () => {
+    await using node = await tableNode();
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const start = await balanceOf(node, token);
+    const refusal = async (frame: Record<string, unknown>) => {
+      socket.send(frame);
+      const reply = await socket.waitFor((m) => m.id === frame.id);
+      expect(reply.type).toBe("error");
+      return reply.code;
+    };
+    const bet = { type: "table.bet", table, bet: { kind: "red" }, amount: 100 };
+    expect(await refusal({ ...bet, id: "unseated" })).toBe("NOT_SEATED");
+    expect(await refusal({ ...bet, id: "unknown", table: "no-such-table" })).toBe("UNKNOWN_TABLE");
+    expect(await refusal({ type: "table.join", id: "unknown-join", table: "nowhere" })).toBe(
+      "UNKNOWN_TABLE",
+    );
+    expect(await refusal({ type: "table.leave", id: "leave-first", table })).toBe("NOT_SEATED");
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table);
+    expect(await refusal({ ...bet, id: "small", amount: 9 })).toBe("LIMIT_EXCEEDED");
+    expect(await refusal({ ...bet, id: "big", amount: 5_001 })).toBe("LIMIT_EXCEEDED");
+    expect(await refusal({ ...bet, id: "stale", roundId: "0190-not-this-round" })).toBe(
+      "BETTING_CLOSED",
+    );
+    expect(await refusal({ ...bet, id: "float", amount: 10.5 })).toBe("BAD_REQUEST");
+    expect(await refusal({ ...bet, id: "kind", bet: { kind: "split" } })).toBe("BAD_REQUEST");
+    expect(await refusal({ ...bet, id: "seed", clientSeed: "a,b" })).toBe("BAD_REQUEST");
+    await socket.waitFor((m) => m.type === "table.round.closed" && m.roundId === round.roundId);
+    // Late: the round this bet names has closed.
+    expect(await refusal({ ...bet, id: "late", roundId: round.roundId })).toBe("BETTING_CLOSED");
+    expect(await balanceOf(node, token)).toBe(start);
+    // Refused ids stay unused: the same id bets fine in the next round.
+    const next = await nextOpenRound(socket, table);
+    socket.send({ ...bet, id: "late", roundId: next.roundId });
+    expect(await socket.waitFor((m) => m.id === "late" && m.type !== "error")).toMatchObject({
+      type: "table.bet.accepted",
+      roundId: next.roundId,
+      balance: start - 100,
+    });
+    socket.send({ type: "table.leave", id: "leave", table });
+    expect(await socket.waitFor((m) => m.id === "leave")).toEqual({
+      type: "table.left",
+      id: "leave",
+      table,
+    });
+    expect(await refusal({ ...bet, id: "after-leave" })).toBe("NOT_SEATED");
+    socket.close();
+  });
+
+  test("tables - a bet sent twice, and 10 copies at once over two sockets, is debited once", async () => {
+    await using node = await tableNode();
+    const { token } = await newSession(node);
+    const a = await RecordingSocket.open(node, token);
+    const b = await RecordingSocket.open(node, token);
+    const start = await balanceOf(node, token);
+    await joinTable(a, table);
+    const round = await nextOpenRound(a, table);
+    const frame = { type: "table.bet", id: "dup", table, bet: { kind: "odd" }, amount: 50 };
+    for (let i = 0; i < 5; i++) {
+      a.send(frame);
+      b.send(frame);
+    }
+    const onA = await a.waitForCount((m) => m.id === "dup", 5);
+    const onB = await b.waitForCount((m) => m.id === "dup", 5);
+    for (const reply of [...onA, ...onB]) {
+      expect(reply).toEqual({ ...(onA[0] as object), type: "table.bet.accepted" });
+    }
+    expect(onA[0].roundId).toBe(round.roundId);
+    expect(await balanceOf(node, token)).toBe(start - 50);
+    // The same id with another amount is a conflict.
+    a.send({ ...frame, amount: 60 });
+    expect(await a.waitFor((m) => m.id === "dup" && m.type === "error")).toMatchObject({
+      code: "IDEMPOTENCY_CONFLICT",
+    });
+    // After the round, the retry still returns the stored reply.
+    await a.waitFor((m) => m.type === "table.payout" && m.roundId === round.roundId);
+    a.send(frame);
+    const later = await a.waitForCount((m) => m.id === "dup" && m.type !== "error", 6);
+    expect(later[5]).toEqual(onA[0]);
+    a.close();
+    b.close();
+  });
+
+  test("tables - bets racing the close are either in the round and settled, or refused and not debited", async () => {
+    await using node = await startTestNode({
+      tables: [fastTable(table, { bettingWindowMs: 300, resultDisplayMs: 100 })],
+    });
+    const players = await Promise.all(Array.from({ length: 6 }, () => newSession(node)));
+    const sockets = await Promise.all(players.map((p) => RecordingSocket.open(node, p.token)));
+    const starts = await Promise.all(players.map((p) => balanceOf(node, p.token)));
+    for (const socket of sockets) await joinTable(socket, table);
+    // Every player bets back to back across at least one close.
+    const firstOpen = await (sockets[0] as RecordingSocket).waitFor(
+      (m) => m.type === "table.round.open",
+    );
+    await Promise.all(
+      sockets.map(async (socket) => {
+        for (let n = 0; n < 40; n++) {
+          const id = `race-${n}`;
+          socket.send({ type: "table.bet", id, table, bet: { kind: "even" }, amount: 10 });
+          await socket.waitFor((m) => m.id === id);
+          if (socket.messages.some((m) => m.type === "table.round.result")) break;
+        }
+      }),
+    );
+    for (const [i, socket] of sockets.entries()) {
+      await waitFor(
+        () => {
+          const accepted = socket.messages.filter((m) => m.type === "table.bet.accepted");
+          const rounds = new Set(accepted.map((m) => m.roundId));
+          const paid = socket.messages.filter((m) => m.type === "table.payout");
+          return [...rounds].every((r) => paid.some((p) => p.roundId === r));
+        },
+        10_000,
+        "a payout for every round the player bet in",
+      );
+      const accepted = socket.messages.filter((m) => m.type === "table.bet.accepted");
+      const refused = socket.messages.filter((m) => m.type === "error");
+      for (const error of refused) expect(error.code).toBe("BETTING_CLOSED");
+      const credited = socket.messages
+        .filter((m) => m.type === "table.payout")
+        .reduce((sum, m) => sum + m.win, 0);
+      const expected = (starts[i] as number) - 10 * accepted.length + credited;
+      expect(await balanceOf(node, (players[i] as { token: string }).token)).toBe(expected);
+      // Every accepted bet is recorded in its round.
+      for (const reply of accepted) {
+        const { body } = await http(node, "GET", `/v1/rounds/${reply.roundId}`);
+        expect(body.bets.length).toBeGreaterThan(0);
+      }
+    }
+    expect(firstOpen.roundId).toBeDefined();
+    expect((await node.context.ledger.audit()).failures).toEqual([]);
+    for (const socket of sockets) socket.close();
+  });
+
+  test("tables - a player who reconnects mid-round gets table.state, and the missed payout via lastSeq", async () => {
+    await using node = await tableNode();
+    const { token } = await newSession(node);
+    const first = await RecordingSocket.open(node, token);
+    await joinTable(first, table);
+    const round = await nextOpenRound(first, table);
+    first.send({ type: "table.bet", id: "b1", table, bet: { kind: "low" }, amount: 100 });
+    const accepted = await first.waitFor((m) => m.id === "b1");
+    expect(accepted.type).toBe("table.bet.accepted");
+    first.close();
+    await first.waitForClose();
+    // Away while the round settles: its payout is stored in the player's event log.
+    await waitFor(
+      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+      10_000,
+      "the round to be paid",
+    );
+    const back = await RecordingSocket.open(node, token, `&lastSeq=${accepted.seq}`);
+    const payout = await back.waitFor((m) => m.type === "table.payout");
+    expect(payout).toMatchObject({ seq: accepted.seq + 1, roundId: round.roundId, table });
+    const state = await back.waitFor((m) => m.type === "table.state");
+    expect(state.table).toBe(table);
+    expect(state.state).toMatchObject({ table, game: "roulette", minBet: 10, maxBet: 5_000 });
+    expect(state.state.players).toBe(1);
+    // Still joined: the next round's broadcasts reach the new socket, and it can bet.
+    const next = await nextOpenRound(back, table);
+    back.send({ type: "table.bet", id: "b2", table, bet: { kind: "high" }, amount: 100 });
+    expect(await back.waitFor((m) => m.id === "b2")).toMatchObject({
+      type: "table.bet.accepted",
+      roundId: next.roundId,
+    });
+    back.close();
+  });
+
+  test("tables - GET /v1/tables lists the configured tables; settled wins reach the leaderboard", async () => {
+    await using node = await tableNode();
+    const { token, playerId } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const listed = await http(node, "GET", "/v1/tables");
+    expect(listed.status).toBe(200);
+    expect(listed.body.tables).toEqual([
+      expect.objectContaining({ table, game: "roulette", players: 1, minBet: 10, maxBet: 5_000 }),
+      expect.objectContaining({ table: "t-other", game: "roulette", players: 0 }),
+    ]);
+    // Bet on every number: one of them wins whatever the draw.
+    const round = await nextOpenRound(socket, table);
+    for (let number = 0; number <= 36; number++) {
+      socket.send({
+        type: "table.bet",
+        id: `n-${number}`,
+        table,
+        bet: { kind: "straight", number },
+        amount: 10,
+      });
+    }
+    await socket.waitForCount((m) => m.type === "table.bet.accepted", 37);
+    const payout = await socket.waitFor(
+      (m) => m.type === "table.payout" && m.roundId === round.roundId,
+    );
+    expect(payout.win).toBe(360);
+    await waitFor(
+      async () => {
+        const board = await http(node, "GET", "/v1/leaderboard?board=biggest-win&limit=10");
+        return board.body.entries.some(
+          (entry: { playerId: string; score: number }) =>
+            entry.playerId === playerId && entry.score === 360,
+        );
+      },
+      5_000,
+      "the win on the leaderboard",
+    );
+    socket.close();
+  });
+});
