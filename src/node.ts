@@ -101,6 +101,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
   const sockets = new SocketRegistry();
   const tables = new Map(config.tables.map((table) => [table.id, table] as const));
   const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
+  const metrics = createNodeMetrics({
+    sockets: () => sockets.size,
+    actors: () => actors.stats().activeActors,
+    slowTableWatchersClosed: () => tableFanout.slowClosed,
+  });
   const settledRounds = new LocalSettledRoundQueue((event) => {
     for (const credit of event.credits) wins.record(credit.playerId, credit.amount);
   }, settledRoundQueueMax);
@@ -152,7 +157,11 @@ export async function startNode(config: Config): Promise<RunningNode> {
       },
       tellSelf: (tableId, message) => actors.tell(tableActorKind, tableId, message),
       onRoundSettled: (event) => settledRounds.publish(event),
-      onError: (tableId, what, error) => console.warn(`table ${tableId}: ${what} failed`, error),
+      onRoundFinished: (tableId, outcome) => metrics.tableRounds.inc({ table: tableId, outcome }),
+      onError(tableId, what, error) {
+        if (what.startsWith("settling")) metrics.tableSettlementsIncomplete.inc({ table: tableId });
+        console.warn(`table ${tableId}: ${what} failed`, error);
+      },
       newServerSeed,
       now: Date.now,
       settlementConcurrencyMax: config.tableSettlementConcurrencyMax,
@@ -194,10 +203,6 @@ export async function startNode(config: Config): Promise<RunningNode> {
     }
   }
   let draining = false;
-  const metrics = createNodeMetrics({
-    sockets: () => sockets.size,
-    actors: () => actors.stats().activeActors,
-  });
 
   const context: GatewayContext = {
     config,

@@ -1,6 +1,14 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
+import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
-import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import {
+  balanceOf,
+  http,
+  newSession,
+  RecordingSocket,
+  startTestNode,
+  type TestNode,
+} from "./harness.ts";
 import {
   commitOfSeed,
   everyBetKind,
@@ -13,6 +21,15 @@ import {
 } from "./tableHelpers.ts";
 
 const table = "t-fast";
+
+const postgres = await createTestDatabase();
+afterAll(async () => {
+  await postgres.database?.drop();
+});
+if (postgres.skipReason !== undefined) {
+  console.warn(`skipping the postgres table test: ${postgres.skipReason}`);
+}
+const testPostgres = postgres.database === undefined ? test.skip : test;
 
 async function tableNode() {
   return startTestNode({ tables: [fastTable(table), fastTable("t-other")] });
@@ -32,88 +49,101 @@ async function checkRoundFromOutside(node: { httpUrl: string }, roundId: string)
   return body;
 }
 
+/** A round with three players betting every kind; everything checked against PROTOCOL.md. */
+async function playFullRound(node: TestNode): Promise<void> {
+  const players = await Promise.all([1, 2, 3].map(() => newSession(node)));
+  const sockets = await Promise.all(players.map((p) => RecordingSocket.open(node, p.token)));
+  const startBalances = await Promise.all(players.map((p) => balanceOf(node, p.token)));
+  for (const socket of sockets) await joinTable(socket, table);
+  const round = await nextOpenRound(sockets[0] as RecordingSocket, table);
+  expect(round.commit).toMatch(/^[0-9a-f]{64}$/);
+  // Each player bets every kind, with its own amounts and a client seed on some bets.
+  const placed: { player: number; bet: WireBet; amount: number }[] = [];
+  await Promise.all(
+    sockets.map(async (socket, player) => {
+      for (const [n, bet] of everyBetKind.entries()) {
+        const amount = 10 * (player + 1) + n;
+        const id = `bet-${n}`;
+        socket.send({
+          type: "table.bet",
+          id,
+          table,
+          bet,
+          amount,
+          roundId: round.roundId,
+          ...(n % 5 === 0 ? { clientSeed: `seed-${player}-${n}` } : {}),
+        });
+        const reply = await socket.waitFor((m) => m.id === id);
+        expect(reply).toMatchObject({
+          type: "table.bet.accepted",
+          table,
+          roundId: round.roundId,
+        });
+        placed.push({ player, bet, amount });
+      }
+    }),
+  );
+  const closed = await (sockets[0] as RecordingSocket).waitFor(
+    (m) => m.type === "table.round.closed" && m.roundId === round.roundId,
+  );
+  const seeds = [0, 1, 2].flatMap((player) =>
+    everyBetKind.flatMap((_, n) => (n % 5 === 0 ? [`seed-${player}-${n}`] : [])),
+  );
+  expect(closed.clientSeeds).toEqual(seeds.sort());
+  const results = await Promise.all(
+    sockets.map((socket) =>
+      socket.waitFor((m) => m.type === "table.round.result" && m.roundId === round.roundId),
+    ),
+  );
+  const number = results[0].result.number;
+  expect(results.every((r) => r.result.number === number)).toBe(true);
+  expect(recomputeNumber(results[0].serverSeed, round.roundId, closed.clientSeeds)).toBe(number);
+  expect(commitOfSeed(results[0].serverSeed)).toBe(round.commit);
+  for (const [player, socket] of sockets.entries()) {
+    const mine = placed.filter((p) => p.player === player);
+    const staked = mine.reduce((sum, p) => sum + p.amount, 0);
+    const credit = mine.reduce((sum, p) => sum + expectedCredit(p.bet, p.amount, number), 0);
+    const payout = await socket.waitFor(
+      (m) => m.type === "table.payout" && m.roundId === round.roundId,
+    );
+    const expectedBalance = (startBalances[player] as number) - staked + credit;
+    expect(payout).toMatchObject({ table, win: credit, balance: expectedBalance });
+    const lastBet = socket.messages.findLast((m) => m.type === "table.bet.accepted");
+    expect(payout.seq).toBe(lastBet.seq + 1);
+    expect(await balanceOf(node, (players[player] as { token: string }).token)).toBe(
+      expectedBalance,
+    );
+    // One payout per player per round, on every socket.
+    expect(socket.messages.filter((m) => m.type === "table.payout")).toHaveLength(1);
+  }
+  await checkRoundFromOutside(node, round.roundId);
+  // History: each bet and the round's settlement.
+  const history = await http(node, "GET", "/v1/wallet/history?limit=50", {
+    token: (players[0] as { token: string }).token,
+  });
+  const ids = history.body.entries.map((entry: { id: string }) => entry.id);
+  expect(ids).toContain("bet-0");
+  const settlementEntries = history.body.entries.filter(
+    (entry: { id: string }) => entry.id === `round:${round.roundId}`,
+  );
+  expect(settlementEntries.length).toBeLessThanOrEqual(1);
+  const audit = await node.context.ledger.audit();
+  expect(audit.failures).toEqual([]);
+  for (const socket of sockets) socket.close();
+}
+
 describe("tables", () => {
   test("tables - a full round: several players, every bet kind paid exactly, verifiable from outside", async () => {
     await using node = await tableNode();
-    const players = await Promise.all([1, 2, 3].map(() => newSession(node)));
-    const sockets = await Promise.all(players.map((p) => RecordingSocket.open(node, p.token)));
-    const startBalances = await Promise.all(players.map((p) => balanceOf(node, p.token)));
-    for (const socket of sockets) await joinTable(socket, table);
-    const round = await nextOpenRound(sockets[0] as RecordingSocket, table);
-    expect(round.commit).toMatch(/^[0-9a-f]{64}$/);
-    // Each player bets every kind, with its own amounts and a client seed on some bets.
-    const placed: { player: number; bet: WireBet; amount: number }[] = [];
-    await Promise.all(
-      sockets.map(async (socket, player) => {
-        for (const [n, bet] of everyBetKind.entries()) {
-          const amount = 10 * (player + 1) + n;
-          const id = `bet-${n}`;
-          socket.send({
-            type: "table.bet",
-            id,
-            table,
-            bet,
-            amount,
-            roundId: round.roundId,
-            ...(n % 5 === 0 ? { clientSeed: `seed-${player}-${n}` } : {}),
-          });
-          const reply = await socket.waitFor((m) => m.id === id);
-          expect(reply).toMatchObject({
-            type: "table.bet.accepted",
-            table,
-            roundId: round.roundId,
-          });
-          placed.push({ player, bet, amount });
-        }
-      }),
+    await playFullRound(node);
+  });
+
+  testPostgres("tables - postgres: a full round pays every bet kind exactly", async () => {
+    await using node = await startTestNode(
+      { tables: [fastTable(table)] },
+      { DATABASE_URL: postgres.database?.url as string },
     );
-    const closed = await (sockets[0] as RecordingSocket).waitFor(
-      (m) => m.type === "table.round.closed" && m.roundId === round.roundId,
-    );
-    const seeds = [0, 1, 2].flatMap((player) =>
-      everyBetKind.flatMap((_, n) => (n % 5 === 0 ? [`seed-${player}-${n}`] : [])),
-    );
-    expect(closed.clientSeeds).toEqual(seeds.sort());
-    const results = await Promise.all(
-      sockets.map((socket) =>
-        socket.waitFor((m) => m.type === "table.round.result" && m.roundId === round.roundId),
-      ),
-    );
-    const number = results[0].result.number;
-    expect(results.every((r) => r.result.number === number)).toBe(true);
-    expect(recomputeNumber(results[0].serverSeed, round.roundId, closed.clientSeeds)).toBe(number);
-    expect(commitOfSeed(results[0].serverSeed)).toBe(round.commit);
-    for (const [player, socket] of sockets.entries()) {
-      const mine = placed.filter((p) => p.player === player);
-      const staked = mine.reduce((sum, p) => sum + p.amount, 0);
-      const credit = mine.reduce((sum, p) => sum + expectedCredit(p.bet, p.amount, number), 0);
-      const payout = await socket.waitFor(
-        (m) => m.type === "table.payout" && m.roundId === round.roundId,
-      );
-      const expectedBalance = (startBalances[player] as number) - staked + credit;
-      expect(payout).toMatchObject({ table, win: credit, balance: expectedBalance });
-      const lastBet = socket.messages.findLast((m) => m.type === "table.bet.accepted");
-      expect(payout.seq).toBe(lastBet.seq + 1);
-      expect(await balanceOf(node, (players[player] as { token: string }).token)).toBe(
-        expectedBalance,
-      );
-      // One payout per player per round, on every socket.
-      expect(socket.messages.filter((m) => m.type === "table.payout")).toHaveLength(1);
-    }
-    await checkRoundFromOutside(node, round.roundId);
-    // History: each bet and the round's settlement.
-    const history = await http(node, "GET", "/v1/wallet/history?limit=50", {
-      token: (players[0] as { token: string }).token,
-    });
-    const ids = history.body.entries.map((entry: { id: string }) => entry.id);
-    expect(ids).toContain("bet-0");
-    const settlementEntries = history.body.entries.filter(
-      (entry: { id: string }) => entry.id === `round:${round.roundId}`,
-    );
-    expect(settlementEntries.length).toBeLessThanOrEqual(1);
-    const audit = await node.context.ledger.audit();
-    expect(audit.failures).toEqual([]);
-    for (const socket of sockets) socket.close();
+    await playFullRound(node);
   });
 
   test("tables - late bets, stale round ids, limits, unseated players and unknown tables move nothing", async () => {
@@ -324,6 +354,8 @@ describe("tables", () => {
       5_000,
       "the win on the leaderboard",
     );
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/croupier_table_rounds_total\{[^}]*outcome="settled"[^}]*\} [1-9]/);
     socket.close();
   });
 });

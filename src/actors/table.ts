@@ -83,6 +83,8 @@ export interface TableActorDeps {
   tellSelf(tableId: string, message: TableMessage): boolean;
   /** Must not block or throw. */
   onRoundSettled?: (event: SettledRoundEvent) => void;
+  /** A round of this table ended (settled, or voided by recovery); for metrics. */
+  onRoundFinished?: (tableId: string, outcome: "settled" | "voided") => void;
   onError?: (tableId: string, what: string, error: unknown) => void;
   newServerSeed(): string;
   now(): number;
@@ -274,6 +276,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       throw new Error(`round ${round.roundId} could not settle: it is no longer closed`);
     }
     // The settlement is durable: now the result may be seen.
+    this.deps.onRoundFinished?.(this.tableId, "settled");
     round.status = "settled";
     round.result = number;
     this.recent.unshift(number);
@@ -299,6 +302,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       if (round.status === "open" || round.status === "closed") {
         if (await this.deps.ledger.voidTableRound(round.roundId)) {
           this.publish({ type: "table.round.voided", table: this.tableId, roundId: round.roundId });
+          this.deps.onRoundFinished?.(this.tableId, "voided");
           current = { ...round, status: "voided" };
         } else {
           current = await this.deps.ledger.tableRound(round.roundId);

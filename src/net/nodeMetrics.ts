@@ -1,7 +1,11 @@
 import { latencyBucketsMs, MetricsRegistry } from "../observability/metrics.ts";
 
 /** The node's metrics, created once per node (never process-global: two nodes may share a process in tests). */
-export function createNodeMetrics(gauges: { sockets: () => number; actors: () => number }) {
+export function createNodeMetrics(gauges: {
+  sockets: () => number;
+  actors: () => number;
+  slowTableWatchersClosed: () => number;
+}) {
   const registry = new MetricsRegistry();
   return {
     registry,
@@ -30,6 +34,19 @@ export function createNodeMetrics(gauges: { sockets: () => number; actors: () =>
       "croupier_sockets_open",
       "Open WebSockets on this node",
       gauges.sockets,
+    ),
+    tableRounds: registry.counter(
+      "croupier_table_rounds_total",
+      "Table rounds finished on this node, by table and outcome (settled, voided)",
+    ),
+    tableSettlementsIncomplete: registry.counter(
+      "croupier_table_settlements_incomplete_total",
+      "Finished rounds whose payouts or refunds fell short and wait for the next recovery",
+    ),
+    slowTableWatchers: registry.gauge(
+      "croupier_table_watchers_closed_slow",
+      "Sockets closed (4002) because table broadcasts backed up, since start",
+      gauges.slowTableWatchersClosed,
     ),
     actorsActive: registry.gauge(
       "croupier_actors_active",

@@ -1,0 +1,87 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openEmbeddedLedger } from "../src/store/embedded/embeddedLedger.ts";
+import { depositWrite } from "../src/store/ledgerContract.ts";
+import { betWriteOn, newRound } from "../src/store/tableRoundContract.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
+import { balanceOf, newSession, startTestNode } from "./harness.ts";
+import { expectedCredit, fastTable } from "./tableHelpers.ts";
+
+/**
+ * A node that died after a round's result was durable (settled) but before every player was
+ * paid: the next activation pays the missing players, once, and a second recovery pays nobody.
+ */
+describe("table recovery", () => {
+  test("table recovery - a settled round left half paid is completed once; recovery again pays nothing", async () => {
+    const table = "t-recover";
+    const dataDir = mkdtempSync(join(tmpdir(), "croupier-table-recovery-"));
+    try {
+      const round = newRound(table);
+      const number = 7; // red, odd, low, first dozen, first column
+      const bets = [
+        { playerId: "winner", kind: "red", pick: null, amount: 100 },
+        { playerId: "straight", kind: "straight", pick: 7, amount: 10 },
+        { playerId: "loser", kind: "even", pick: null, amount: 50 },
+      ];
+      const ledger = await openEmbeddedLedger({
+        dataDir,
+        groupCommitWindowMs: 1,
+        groupCommitWritesMax: 100,
+        queueMax: 1_000,
+      });
+      await ledger.openTableRound(round);
+      for (const bet of bets) {
+        await ledger.write(depositWrite(bet.playerId, 1, "d1", 1_000));
+        const outcome = await ledger.write(
+          betWriteOn(round, bet.playerId, 2, "b1", {
+            kind: bet.kind,
+            pick: bet.pick,
+            amount: bet.amount,
+          }),
+        );
+        expect(outcome.status).toBe("committed");
+      }
+      await ledger.closeTableRound(round.roundId);
+      expect(await ledger.settleTableRound(round.roundId, number)).toBe(true);
+      // The node died here: the result is durable, nobody is paid.
+      await ledger.close();
+
+      const expected = new Map([
+        ["winner", 1_000 - 100 + expectedCredit({ kind: "red" }, 100, number)],
+        ["straight", 1_000 - 10 + expectedCredit({ kind: "straight", number: 7 }, 10, number)],
+        ["loser", 1_000 - 50],
+      ]);
+      const tables = [fastTable(table)];
+      {
+        await using node = await startTestNode({ dataDir, tables, startingBalance: 0 });
+        await waitFor(
+          async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+          10_000,
+          "the round to be paid",
+        );
+        for (const [playerId, balance] of expected) {
+          const { token } = await newSession(node, playerId);
+          expect(await balanceOf(node, token)).toBe(balance);
+          // Every player, the loser too, got exactly one sequenced settlement.
+          const events = await node.context.ledger.eventsAfter(playerId, 2, 10);
+          expect(events.map((event) => JSON.parse(event.event))).toEqual([
+            expect.objectContaining({ type: "table.payout", seq: 3, roundId: round.roundId }),
+          ]);
+        }
+      }
+      {
+        await using node = await startTestNode({ dataDir, tables, startingBalance: 0 });
+        expect(await node.context.ledger.unfinishedTableRounds(table)).toEqual([]);
+        for (const [playerId, balance] of expected) {
+          expect((await node.context.ledger.loadPlayer(playerId)).balance).toBe(balance);
+          expect((await node.context.ledger.loadPlayer(playerId)).seq).toBe(3);
+        }
+        expect((await node.context.ledger.audit()).failures).toEqual([]);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
