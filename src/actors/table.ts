@@ -264,23 +264,27 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       throw new Error(`round ${round.roundId} could not close: it is ${closed.status}`);
     }
     round.clientSeeds = closed.clientSeeds;
-    this.publish({
+    const closedEvent = {
       type: "table.round.closed",
       table: this.tableId,
       roundId: round.roundId,
       clientSeeds: closed.clientSeeds,
-    });
+    };
     const number = drawNumber(round.serverSeed, round.roundId, closed.clientSeeds);
     const decidedAt = this.deps.now();
     if (!(await this.deps.ledger.settleTableRound(round.roundId, number))) {
+      this.publish(closedEvent);
       throw new Error(`round ${round.roundId} could not settle: it is no longer closed`);
     }
-    // The settlement is durable: now the result may be seen.
+    // The settlement is durable: now the result may be seen. `closed` goes out in the same turn,
+    // just before it: writing one broadcast to thousands of sockets holds the event loop for tens
+    // of milliseconds, and the durable settle would otherwise wait behind that write.
     this.deps.onRoundFinished?.(this.tableId, "settled");
     round.status = "settled";
     round.result = number;
     this.recent.unshift(number);
     this.recent.length = Math.min(this.recent.length, recentResultsMax);
+    this.publish(closedEvent);
     this.publish({
       type: "table.round.result",
       table: this.tableId,
@@ -289,7 +293,9 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       serverSeed: round.serverSeed,
       decidedAt: new Date(decidedAt).toISOString(),
     });
-    this.settleInBackground(round.roundId, number);
+    // Payouts start after the result has been written to the sockets, not in the same turn.
+    const roundId = round.roundId;
+    setTimeout(() => this.settleInBackground(roundId, number), 0);
     this.schedule("open", this.deps.now() + this.table.resultDisplayMs);
   }
 
