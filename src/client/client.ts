@@ -160,6 +160,40 @@ export class CroupierClient {
     return this.command({ type: "spin", id, game: "slot", bet }, timeoutMs);
   }
 
+  /** Joins a table: its broadcasts (`table.round.*`) then arrive through `onEvent`. */
+  joinTable(table: string, id = newCommandId(), timeoutMs?: number): Promise<ServerMessage> {
+    return this.command({ type: "table.join", id, table }, timeoutMs);
+  }
+
+  leaveTable(table: string, id = newCommandId(), timeoutMs?: number): Promise<ServerMessage> {
+    return this.command({ type: "table.leave", id, table }, timeoutMs);
+  }
+
+  /**
+   * Places a roulette bet, e.g. `{ kind: "straight", number: 17 }` or `{ kind: "dozen", n: 2 }`.
+   * `roundId` pins it to one round (else the open one); `clientSeed` joins the round's draw.
+   */
+  tableBet(
+    table: string,
+    bet: { kind: string; number?: number; n?: number },
+    amount: number,
+    options: { id?: string; roundId?: string; clientSeed?: string; timeoutMs?: number } = {},
+  ): Promise<ServerMessage> {
+    const { id = newCommandId(), roundId, clientSeed, timeoutMs } = options;
+    return this.command(
+      {
+        type: "table.bet",
+        id,
+        table,
+        bet,
+        amount,
+        ...(roundId === undefined ? {} : { roundId }),
+        ...(clientSeed === undefined ? {} : { clientSeed }),
+      },
+      timeoutMs,
+    );
+  }
+
   /**
    * Retries a command with the same id until it gets a reply or `attemptsMax` is reached,
    * reconnecting (with lastSeq) when the socket closed: safe, because the id makes it idempotent.
