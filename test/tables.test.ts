@@ -291,6 +291,14 @@ describe("tables", () => {
     first.send({ type: "table.bet", id: "b1", table, bet: { kind: "low" }, amount: 100 });
     const accepted = await first.waitFor((m) => m.id === "b1");
     expect(accepted.type).toBe("table.bet.accepted");
+    // A second socket opened mid-round sees the round and the player's own bet in it.
+    const second = await RecordingSocket.open(node, token);
+    const during = await second.waitFor((m) => m.type === "table.state");
+    expect(during.state.round).toMatchObject({ roundId: round.roundId });
+    expect(during.bets).toEqual([
+      { id: "b1", bet: { kind: "low" }, amount: 100, clientSeed: null },
+    ]);
+    second.close();
     first.close();
     await first.waitForClose();
     // Away while the round settles: its payout is stored in the player's event log.

@@ -2,6 +2,7 @@ import type { ServerWebSocket } from "bun";
 import type { PlayerReply } from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
+import { rouletteBetOf } from "../games/roulette/settlement.ts";
 import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, responseForError } from "./httpReply.ts";
@@ -146,13 +147,28 @@ export class WsGateway {
             context.tableFanout.unwatch(table, session);
             return;
           }
-          session.send(JSON.stringify({ type: "table.state", table, state: answer.state }));
+          const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
+          session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
         } catch (error) {
           context.tableFanout.unwatch(table, session);
           console.warn(`could not restore table ${table} for ${session.playerId}`, error);
         }
       }),
     );
+  }
+
+  /** The player's own bets in the table's current round, from the ledger (what a reconnect shows). */
+  private async betsInRound(playerId: string, roundId: string | undefined) {
+    if (roundId === undefined) return [];
+    const bets = await this.context.ledger.tableRoundBets(roundId);
+    return bets
+      .filter((bet) => bet.playerId === playerId)
+      .map((bet) => ({
+        id: bet.commandId,
+        bet: rouletteBetOf(bet),
+        amount: bet.amount,
+        clientSeed: bet.clientSeed,
+      }));
   }
 
   /**
