@@ -82,10 +82,95 @@ test("ledger - audit command reports a gap in a player's seqs and a seq ahead of
     db.close();
   }
   const { code, output } = await runCli(dataDir);
-  expect(output).toContain("invariant 4: player p1: journal has 2 entries (2 distinct seqs, 1..7)");
   expect(output).toContain(
-    "invariant 4: player p2: journal has 1 entries (1 distinct seqs, 1..1), player seq is 2",
+    "invariant 4: player p1: command s1 (seq 7) follows journal entry 1, of seq 1: seqs must go up by 1",
   );
+  expect(output).toContain(
+    "invariant 4: player p1: player seq is 7 but the journal holds 2 entries; expected seqs 1..n without gaps",
+  );
+  expect(output).toContain(
+    "invariant 4: player p2: player seq is 2 but the journal holds 1 entries; expected seqs 1..n without gaps",
+  );
+  expect(output).toContain(
+    "invariant 4: player p2: last_id 3 is the entry of player p2 with seq 1, not the player's entry with seq 2",
+  );
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+/** (id, player, command, seq, prev_id) of every journal row, in commit order. */
+function journalChain(dataDir: string): unknown[][] {
+  const db = new Database(ledgerPath(dataDir), { readonly: true });
+  try {
+    return db
+      .query("SELECT id, player_id, command_id, seq, prev_id FROM journal ORDER BY id")
+      .values();
+  } finally {
+    db.close();
+  }
+}
+
+test("ledger - audit reports a broken chain: a link to another player's row, to no row, a wrong last_id", async () => {
+  const dataDir = await ledgerWithSpins();
+  expect(journalChain(dataDir)).toEqual([
+    [1, "p1", "d1", 1, null],
+    [2, "p1", "s1", 2, 1],
+    [3, "p2", "d1", 1, null],
+  ]);
+  editLedger(
+    dataDir,
+    "UPDATE journal SET prev_id = 3 WHERE id = 2",
+    "UPDATE journal SET prev_id = 99 WHERE id = 3",
+    "UPDATE players SET last_id = 1 WHERE player_id = 'p1'",
+  );
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 4: player p1: command s1 (seq 2) follows journal entry 3, of player p2",
+  );
+  expect(output).toContain(
+    "invariant 4: player p2: command d1 (seq 1) follows journal entry 99, which does not exist",
+  );
+  expect(output).toContain(
+    "invariant 4: player p1: last_id 1 is the entry of player p1 with seq 1, not the player's entry with seq 2",
+  );
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit reports a seq stored twice, which no index refuses", async () => {
+  const dataDir = await ledgerWithSpins();
+  editLedger(dataDir, "UPDATE journal SET seq = 1 WHERE id = 2");
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 4: player p1: command s1 (seq 1) follows journal entry 1, of seq 1: seqs must go up by 1",
+  );
+  expect(output).toContain(
+    "invariant 4: player p1: last_id 2 is the entry of player p1 with seq 1, not the player's entry with seq 2",
+  );
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit reports a chain ending in a row other than seq 1, and a later row as previous", async () => {
+  const dataDir = await ledgerWithSpins();
+  editLedger(
+    dataDir,
+    // p1's two rows swap seqs, the chain following them: seqs 1..2 still, but seq 2 came first.
+    "UPDATE journal SET seq = 2, prev_id = 2 WHERE id = 1",
+    "UPDATE journal SET seq = 1, prev_id = NULL WHERE id = 2",
+    "UPDATE players SET last_id = 1 WHERE player_id = 'p1'",
+    // p2's only row claims seq 2.
+    "UPDATE journal SET seq = 2 WHERE id = 3",
+    "UPDATE players SET seq = 2 WHERE player_id = 'p2'",
+  );
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 4: player p1: command d1 (seq 2) follows journal entry 2, a later one",
+  );
+  expect(output).toContain(
+    "invariant 4: player p2: command d1 (seq 2) has no previous entry, so its seq must be 1",
+  );
+  expect(output).toContain(
+    "invariant 4: player p2: player seq is 2 but the journal holds 1 entries; expected seqs 1..n without gaps",
+  );
+  expect(output).toContain("FAILED: 3 problem lines");
   expect(code).toBe(auditExitCodes.invariantFailed);
 });
 

@@ -30,12 +30,17 @@ export interface BatchWriter {
   setLimits(playerId: string, limits: PlayerLimits): PlayerLimits;
 }
 
-/** What a write needs of its player: (balance, seq), the day's running loss, the limits. */
+/**
+ * What a write needs of its player: (balance, seq), the rowid of its latest journal row (the next
+ * row's `prev_id`; null before the first), the day's running loss, the limits.
+ */
 interface WriterPlayer extends CachedPlayer, DayLoss {
+  lastId: number | null;
   limits: PlayerLimits;
 }
 
 interface PlayerRow extends CachedPlayer, DayLoss {
+  lastId: number | null;
   selfExcludedUntil: number | null;
   lossLimitPerDay: number | null;
 }
@@ -43,7 +48,7 @@ interface PlayerRow extends CachedPlayer, DayLoss {
 /** Postings inserted by one multi-row statement at most; a spin has four. */
 const postingRowsPerInsertMax = 4;
 
-/** Players whose (balance, seq) the writer keeps in memory at most. */
+/** Players whose state (balance, seq, latest journal row, ...) the writer keeps in memory at most. */
 export const playerCacheEntriesMax = 100_000;
 
 interface CommandRow {
@@ -91,7 +96,7 @@ class SqliteBatchWriter implements BatchWriter {
       selectPlayer: db.prepare<PlayerRow, [string, string]>(
         `SELECT coalesce(p.balance, 0) AS balance, coalesce(p.seq, 0) AS seq,
                 coalesce(p.loss_day, 0) AS lossDay, coalesce(p.day_loss, 0) AS dayLoss,
-                l.self_excluded_until AS selfExcludedUntil, l.loss_limit_per_day AS lossLimitPerDay
+                p.last_id AS lastId, l.self_excluded_until AS selfExcludedUntil, l.loss_limit_per_day AS lossLimitPerDay
          FROM (SELECT ? AS id) k
          LEFT JOIN players p ON p.player_id = k.id
          LEFT JOIN player_limits l ON l.player_id = ?`,
@@ -103,8 +108,8 @@ class SqliteBatchWriter implements BatchWriter {
       ),
       // An existing command id inserts nothing (changes = 0): the write is a retry.
       insertJournal: db.prepare<never, Binding[]>(
-        `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
+        `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail, prev_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
       ),
       selectRound: db.prepare<{ status: TableRoundStatus; table: string }, [string]>(
         'SELECT status, table_id AS "table" FROM table_rounds WHERE round_id = ?',
@@ -113,10 +118,10 @@ class SqliteBatchWriter implements BatchWriter {
         `INSERT INTO table_bets (player_id, command_id, round_id, kind, pick, amount, client_seed, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      upsertPlayer: db.prepare<never, [string, number, number, number, number]>(
-        `INSERT INTO players (player_id, balance, seq, loss_day, day_loss) VALUES (?, ?, ?, ?, ?)
+      upsertPlayer: db.prepare<never, [string, number, number, number, number, number]>(
+        `INSERT INTO players (player_id, balance, seq, loss_day, day_loss, last_id) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
-           loss_day = excluded.loss_day, day_loss = excluded.day_loss`,
+           loss_day = excluded.loss_day, day_loss = excluded.day_loss, last_id = excluded.last_id`,
       ),
     };
     for (let rows = 1; rows <= postingRowsPerInsertMax; rows++) {
@@ -205,6 +210,11 @@ class SqliteBatchWriter implements BatchWriter {
   /**
    * The checks and inserts of one write, in this order: shape, idempotency, table round,
    * fencing, limits, funds.
+   *
+   * Fencing is the one guard of seq uniqueness: no index on (player_id, seq) exists (schema.ts),
+   * and the unique one there was only a safety net behind this check. It holds because this is
+   * the only writer and the cache is exact (playerCache.ts); the audit checks seq continuity and
+   * the chain (invariant 4).
    */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
@@ -240,6 +250,7 @@ class SqliteBatchWriter implements BatchWriter {
       round?.roundId ?? null,
       round?.game ?? null,
       round?.detail ?? null,
+      player.lastId,
     );
     if (inserted.changes === 0) {
       const stored = this.#stored(write);
@@ -247,7 +258,8 @@ class SqliteBatchWriter implements BatchWriter {
         throw new Error(`journal ignored ${write.commandId} yet holds no such command`);
       return stored;
     }
-    this.#storePostings(Number(inserted.lastInsertRowid), write.postings, after.perPosting);
+    const journalId = Number(inserted.lastInsertRowid);
+    this.#storePostings(journalId, write.postings, after.perPosting);
     if (link?.kind === "bet") {
       const { bet } = link;
       this.#statements.insertTableBet.run(
@@ -268,10 +280,12 @@ class SqliteBatchWriter implements BatchWriter {
       write.seq,
       loss.lossDay,
       loss.dayLoss,
+      journalId,
     );
     this.#cache.set(write.playerId, {
       balance: after.balance,
       seq: write.seq,
+      lastId: journalId,
       lossDay: loss.lossDay,
       dayLoss: loss.dayLoss,
       limits: player.limits,
@@ -286,6 +300,7 @@ class SqliteBatchWriter implements BatchWriter {
     const player: WriterPlayer = {
       balance: row?.balance ?? 0,
       seq: row?.seq ?? 0,
+      lastId: row?.lastId ?? null,
       lossDay: row?.lossDay ?? 0,
       dayLoss: row?.dayLoss ?? 0,
       limits: {

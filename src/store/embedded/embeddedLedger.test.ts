@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { depositWrite, describeLedgerContract, spinWrite } from "../ledgerContract.ts";
 import { betWriteOn, newRound } from "../tableRoundContract.ts";
 import { type EmbeddedLedger, openEmbeddedLedger } from "./embeddedLedger.ts";
+import { schemaVersion } from "./schema.ts";
 import {
   freshDataDir,
   openTempLedger,
@@ -165,6 +166,14 @@ test("ledger - after close the file is free at once: another connection can writ
   }
 });
 
+/** Back to the version 3 layout: the index by (player, seq), no chain columns. */
+function backToVersion3(db: Database): void {
+  db.run("CREATE UNIQUE INDEX journal_by_seq ON journal (player_id, seq)");
+  db.run("ALTER TABLE journal DROP COLUMN prev_id");
+  db.run("ALTER TABLE players DROP COLUMN last_id");
+  db.run("PRAGMA user_version = 3");
+}
+
 test("ledger - a version 1 file is upgraded in place: money kept, limits enforced", async () => {
   const dataDir = await freshDataDir();
   const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
@@ -173,6 +182,7 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   // Back to the version 1 layout: no loss columns, no limits table.
   const db = new Database(first.path, { readwrite: true });
   try {
+    backToVersion3(db);
     db.run("DROP TABLE player_limits");
     db.run("ALTER TABLE players DROP COLUMN loss_day");
     db.run("ALTER TABLE players DROP COLUMN day_loss");
@@ -192,7 +202,7 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   }
   const check = new Database(first.path, { readonly: true });
   try {
-    expect(check.query("PRAGMA user_version").values()).toEqual([[3]]);
+    expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
   } finally {
     check.close();
   }
@@ -206,6 +216,7 @@ test("ledger - a version 2 file is upgraded in place: money kept, table rounds w
   // Back to the version 2 layout: no table-round tables.
   const db = new Database(first.path, { readwrite: true });
   try {
+    backToVersion3(db);
     db.run("DROP TABLE table_bets");
     db.run("DROP TABLE table_rounds");
     db.run("PRAGMA user_version = 2");
@@ -225,6 +236,99 @@ test("ledger - a version 2 file is upgraded in place: money kept, table rounds w
     expect((await upgraded.audit()).ok).toBe(true);
   } finally {
     await upgraded.close();
+  }
+});
+
+test("ledger - a version 3 file is upgraded in place: the chain replaces the index by seq", async () => {
+  const dataDir = await freshDataDir();
+  const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  // Two players' writes interleaved, so a row's previous one is not the row before it.
+  await first.write(depositWrite("p1", 1, "d1", 1_000));
+  await first.write(depositWrite("p2", 1, "d1", 1_000));
+  await first.write(spinWrite("p1", 2, "s1", 100, 0));
+  await first.write(spinWrite("p2", 2, "s1", 100, 300));
+  await first.write(spinWrite("p1", 3, "s2", 100, 0));
+  const historyBefore = await first.history("p1", 100);
+  await first.close();
+  const db = new Database(first.path, { readwrite: true });
+  try {
+    backToVersion3(db);
+  } finally {
+    db.close();
+  }
+  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    const check = new Database(first.path, { readonly: true });
+    try {
+      expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
+      expect(
+        check.query("SELECT id, player_id, seq, prev_id FROM journal ORDER BY id").values(),
+      ).toEqual([
+        [1, "p1", 1, null],
+        [2, "p2", 1, null],
+        [3, "p1", 2, 1],
+        [4, "p2", 2, 2],
+        [5, "p1", 3, 3],
+      ]);
+      expect(
+        check.query("SELECT player_id, last_id FROM players ORDER BY player_id").values(),
+      ).toEqual([
+        ["p1", 5],
+        ["p2", 4],
+      ]);
+      expect(
+        check.query("SELECT name FROM sqlite_master WHERE name = 'journal_by_seq'").values(),
+      ).toEqual([]);
+    } finally {
+      check.close();
+    }
+    expect(await upgraded.history("p1", 100)).toEqual(historyBefore);
+    expect((await upgraded.eventsAfter("p1", 0, 10)).map((event) => event.seq)).toEqual([1, 2, 3]);
+    expect(await upgraded.write(spinWrite("p1", 3, "s3", 100, 0))).toMatchObject({
+      status: "stale_seq",
+      currentSeq: 3,
+    });
+    expect(await upgraded.write(spinWrite("p1", 4, "s3", 100, 0))).toEqual({
+      status: "committed",
+      balance: 700,
+    });
+    expect((await upgraded.eventsAfter("p1", 2, 10)).map((event) => event.seq)).toEqual([3, 4]);
+    expect((await upgraded.history("p1", 1))[0]).toMatchObject({ id: "s3", balanceAfter: 700 });
+    expect((await upgraded.audit()).failures).toEqual([]);
+  } finally {
+    await upgraded.close();
+  }
+});
+
+test("ledger - reads walk one player's chain: interleaved players never mix, a foreign cursor reads nothing", async () => {
+  const ledger = await openTempLedger();
+  try {
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(depositWrite("p2", 1, "d1", 2_000));
+    for (let seq = 2; seq <= 4; seq++) {
+      // One batch each: the players' rows alternate in the journal.
+      await Promise.all([
+        ledger.write(spinWrite("p1", seq, `s${seq}`, 10, 0)),
+        ledger.write(spinWrite("p2", seq, `s${seq}`, 20, 0)),
+      ]);
+    }
+    expect((await ledger.eventsAfter("p2", 1, 10)).map((event) => event.seq)).toEqual([2, 3, 4]);
+    expect((await ledger.eventsAfter("p2", 1, 2)).map((event) => event.seq)).toEqual([2, 3]);
+    const p1 = await ledger.history("p1", 100);
+    expect(p1.map((entry) => [entry.id, entry.balanceAfter])).toEqual([
+      ["s4", 970],
+      ["s3", 980],
+      ["s2", 990],
+      ["d1", 1_000],
+    ]);
+    const p2 = await ledger.history("p2", 100);
+    expect(p2.every((entry) => entry.amount === -20 || entry.kind === "deposit")).toBe(true);
+    // A cursor of p2's row means nothing to p1; one past every row pages from the latest.
+    expect(await ledger.history("p1", 10, p2[1]?.cursor)).toEqual([]);
+    expect(await ledger.history("p1", 10, Number.MAX_SAFE_INTEGER)).toEqual(p1);
+    expect(await ledger.history("p1", 10, p1[1]?.cursor)).toEqual(p1.slice(2));
+  } finally {
+    await ledger.close();
   }
 });
 

@@ -1,5 +1,6 @@
 /**
- * The writer's copy of players' (balance, seq), so a write need not read its player's row. Sound
+ * The writer's copy of players' (balance, seq) and the rest a write needs of its player (its latest
+ * journal row, the day's loss, the limits), so a write need not read its player's row. Sound
  * because the writer thread is the only one that writes `ledger.db`: an entry holds the state of
  * the open transaction, and the batch writer clears the whole cache whenever a transaction (or a
  * pass of it) is rolled back, so nothing rolled back is ever read again.

@@ -5,8 +5,14 @@ import { join } from "node:path";
  * The embedded ledger's tables. Shaped for group commit of many players' writes:
  *
  * - Rows that grow with every write (`journal`, `postings`) are appended in commit order, so a
- *   batch fills a few fresh pages instead of touching one page per player. Only the two small
- *   per-player indexes (by seq and by command id) and the `players` row are written at random.
+ *   batch fills a few fresh pages instead of touching one page per player. Only the per-player
+ *   index by command id and the `players` row are written at random: every dirty page is a 4 KiB
+ *   WAL frame, and a batch holds about one write per player.
+ * - A player's journal rows are a chain instead of an index by (player, seq): each row names the
+ *   player's previous row (`prev_id`, NULL for the first) and `players.last_id` the latest. A
+ *   reader walks it backwards by rowid; a unique (player_id, seq) index cost the writer one more
+ *   random leaf page per player per batch (measured: about 9 us of writer CPU per write). The
+ *   single writer's fencing (seq = player seq + 1) keeps seqs unique; the audit checks them.
  * - A slot round is one journal entry, so its record lives in the journal row (`round_*`
  *   columns) rather than in a second table: one row fewer per spin.
  * - There is no balance row for house, cash or promo accounts: updating one on every spin would
@@ -18,13 +24,14 @@ import { join } from "node:path";
  * - Table rounds (`table_rounds`) and the bets recorded against them (`table_bets`, keyed like the
  *   journal entry that debited the bet) are written a few times per round, not per spin.
  *
- * Version 2 added the loss columns and `player_limits`, version 3 the table-round tables; older
- * files are upgraded in place.
+ * Version 2 added the loss columns and `player_limits`, version 3 the table-round tables, version 4
+ * the chain (`prev_id`, `last_id`) in place of the index `journal_by_seq`; older files are
+ * upgraded in place.
  */
-export const schemaVersion = 3;
+export const schemaVersion = 4;
 
 /** Versions `openWriterDatabase` upgrades in place (0 is a new, empty file). */
-const upgradableVersions: ReadonlySet<number> = new Set([0, 1, 2]);
+const upgradableVersions: ReadonlySet<number> = new Set([0, 1, 2, 3]);
 
 export const ledgerFileName = "ledger.db";
 
@@ -87,7 +94,8 @@ CREATE TABLE IF NOT EXISTS players (
   balance INTEGER NOT NULL CHECK (balance >= 0),
   seq INTEGER NOT NULL CHECK (seq >= 0),
   loss_day INTEGER NOT NULL DEFAULT 0,
-  day_loss INTEGER NOT NULL DEFAULT 0
+  day_loss INTEGER NOT NULL DEFAULT 0,
+  last_id INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS journal (
@@ -101,9 +109,9 @@ CREATE TABLE IF NOT EXISTS journal (
   at INTEGER NOT NULL,
   round_id TEXT,
   game TEXT,
-  round_detail TEXT
+  round_detail TEXT,
+  prev_id INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS journal_by_seq ON journal (player_id, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS journal_by_command ON journal (player_id, command_id);
 CREATE UNIQUE INDEX IF NOT EXISTS journal_by_round ON journal (round_id) WHERE round_id IS NOT NULL;
 
@@ -123,6 +131,24 @@ const upgradeFrom1Sql = `
 ALTER TABLE players ADD COLUMN loss_day INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE players ADD COLUMN day_loss INTEGER NOT NULL DEFAULT 0;
 ${limitsTableSql}`;
+
+/**
+ * Steps from versions 1-3 to 4 (after the tables of version 3 exist). The new columns go last, as
+ * ALTER TABLE puts them, so new and upgraded files have one layout. The chain is filled while
+ * `journal_by_seq` still exists: the window runs in its (player_id, seq) order without a sort, and
+ * `last_id` is a seek in it. Rewrites every journal row but each player's first: proportional to
+ * the journal, once.
+ */
+const upgradeTo4Sql = `
+ALTER TABLE journal ADD COLUMN prev_id INTEGER;
+ALTER TABLE players ADD COLUMN last_id INTEGER;
+UPDATE journal SET prev_id = chain.prev_id
+FROM (SELECT id, LAG(id) OVER (PARTITION BY player_id ORDER BY seq) AS prev_id FROM journal) chain
+WHERE journal.id = chain.id AND chain.prev_id IS NOT NULL;
+UPDATE players SET last_id = (SELECT j.id FROM journal j WHERE j.player_id = players.player_id
+                              ORDER BY j.seq DESC LIMIT 1);
+DROP INDEX IF EXISTS journal_by_seq;
+`;
 
 export interface WriterPragmas {
   busyTimeoutMs: number;
@@ -202,6 +228,7 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     if (version === 1) db.run(upgradeFrom1Sql);
     // Creates what is missing: everything in a new file, the table-round tables in a version 2 one.
     db.run(schemaSql);
+    if (version >= 1 && version <= 3) db.run(upgradeTo4Sql);
     db.run(`PRAGMA user_version = ${schemaVersion}`);
     db.run("COMMIT");
     return db;
