@@ -18,6 +18,17 @@ import { slotRoundWrite } from "./slotRound.ts";
 import type { TableMessage, TableReply } from "./table.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
+/** A roulette bet as a client asks for it (docs/PROTOCOL.md, `table.bet`), validated. */
+export interface TableBetRequest {
+  id: string;
+  table: string;
+  bet: RouletteBet;
+  amount: number;
+  /** Only this round; otherwise the table's open round. */
+  roundId?: string;
+  clientSeed?: string;
+}
+
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =
   | { type: "state" }
@@ -26,16 +37,7 @@ export type PlayerMessage =
   | { type: "withdrawal"; id: string; amount: number; origin?: string }
   /** The player's limits were just stored: refresh the hint (answered like `state`). */
   | { type: "limits"; limits: PlayerLimits }
-  | {
-      type: "tableBet";
-      id: string;
-      table: string;
-      bet: RouletteBet;
-      amount: number;
-      roundId?: string;
-      clientSeed?: string;
-      origin?: string;
-    }
+  | ({ type: "tableBet"; origin?: string } & TableBetRequest)
   /** The table's settlement of a round for this player: one payout or refund, idempotent. */
   | {
       type: "tableSettlement";

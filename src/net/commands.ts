@@ -1,3 +1,4 @@
+import type { TableBetRequest } from "../actors/player.ts";
 import { CroupierError } from "../errors.ts";
 import { parseRouletteBet, type RouletteBet } from "../games/roulette/bets.ts";
 import { isAmount, isCommandId, isPlainObject } from "./validate.ts";
@@ -7,15 +8,7 @@ export type ClientCommand =
   | { type: "spin"; id: string; game: string; bet: number }
   | { type: "ping"; id: string }
   | { type: "table.join" | "table.leave"; id: string; table: string }
-  | {
-      type: "table.bet";
-      id: string;
-      table: string;
-      bet: RouletteBet;
-      amount: number;
-      roundId?: string;
-      clientSeed?: string;
-    };
+  | ({ type: "table.bet" } & TableBetRequest);
 
 /** Table ids as configured (config/tables.ts); anything else cannot name a table. */
 const tableIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
