@@ -216,6 +216,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
     askPlayer,
     askTable,
     tables,
+    liveTables: () => [...tables.keys()].filter((id) => actors.isActive(tableActorKind, id)),
     tableFanout,
     isDraining: () => draining,
     failingDependencies() {

@@ -324,6 +324,28 @@ describe("tables", () => {
     back.close();
   });
 
+  test("tables - a connecting socket wakes no idle table; a table with joined players stays active", async () => {
+    await using node = await startTestNode({
+      tables: [fastTable(table), fastTable("t-other")],
+      actorIdleMs: 100,
+    });
+    const isActive = (id: string) => node.actors.isActive("table", id);
+    // Activated at start for recovery, then passivated once idle.
+    await waitFor(() => !isActive(table) && !isActive("t-other"), 5_000, "idle tables to go");
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const other = await RecordingSocket.open(node, token);
+    await other.waitFor((m) => m.type === "table.state" && m.table === table);
+    expect(isActive("t-other")).toBe(false);
+    // Rounds keep the joined table busy: it is never idle long enough to passivate.
+    await nextOpenRound(socket, table);
+    await socket.waitFor((m) => m.type === "table.round.result");
+    expect(isActive(table)).toBe(true);
+    socket.close();
+    other.close();
+  });
+
   test("tables - GET /v1/tables lists the configured tables; settled wins reach the leaderboard", async () => {
     await using node = await tableNode();
     const { token, playerId } = await newSession(node);

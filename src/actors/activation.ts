@@ -83,7 +83,9 @@ export class Activation {
 
   /** True when nothing has run or waited since `cutoffMs`. */
   idleSince(cutoffMs: number): boolean {
-    return this.#state === idle && this.#lastActiveMs <= cutoffMs;
+    if (this.#state !== idle || this.#lastActiveMs > cutoffMs) return false;
+    // An actor with work of its own between messages (a table's round) says when it may go.
+    return this.#instance?.mayPassivate?.() ?? true;
   }
 
   /** Runs stopped() and leaves the table, unless messages arrived meanwhile (see the header). */

@@ -190,3 +190,25 @@ test("actors - stop() is bounded by its timeout when a message never finishes", 
   expect(await system.stop(20)).toEqual({ passivated: 0, remaining: 1 });
   await stuck;
 });
+
+test("actors - an idle actor that says it may not passivate stays until it may", async () => {
+  const system = new ActorSystem(idle);
+  let busyBetweenMessages = true;
+  let sweepsAsked = 0;
+  system.register<string, string>("table", () => ({
+    async receive(message) {
+      return message;
+    },
+    mayPassivate() {
+      sweepsAsked += 1;
+      return !busyBetweenMessages;
+    },
+  }));
+  await system.ask("table", "t", "join", { timeoutMs: askTimeoutMs });
+  // Idle far longer than idleMs, across many sweeps, and still there.
+  await waitFor(() => sweepsAsked >= 5, waitMs, "several sweeps");
+  expect(system.isActive("table", "t")).toBe(true);
+  busyBetweenMessages = false;
+  await waitFor(() => !system.isActive("table", "t"), waitMs, "passivation once allowed");
+  await system.stop(1_000);
+});

@@ -138,6 +138,11 @@ export class ActorSystem {
     return this.#kinds.get(kind)?.actors.size ?? 0;
   }
 
+  /** Whether (kind, id) is activated here now; asks nothing and activates nothing. */
+  isActive(kind: string, id: string): boolean {
+    return this.#kinds.get(kind)?.actors.has(id) ?? false;
+  }
+
   /**
    * Stops taking messages (they get BUSY), answers waiting messages with BUSY (they never ran),
    * lets running ones finish and passivates every actor, all within `timeoutMs`.

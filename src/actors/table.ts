@@ -141,6 +141,11 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     await this.recover();
   }
 
+  /** Never while players are joined, a round is running or a settlement is under way. */
+  mayPassivate(): boolean {
+    return this.members.size === 0 && !this.cycling && this.settling.size === 0;
+  }
+
   async stopped(): Promise<void> {
     // An open round stays open in the ledger: the next activation (here or on another node)
     // voids and refunds it.

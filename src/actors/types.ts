@@ -25,6 +25,11 @@ export interface Actor<Message, Reply> {
   started?(): Promise<void>;
   receive(message: Message): Promise<Reply>;
   stopped?(): Promise<void>;
+  /**
+   * Asked before an idle passivation: false keeps the activation (e.g. a table between the
+   * messages of a running round). Absent means always.
+   */
+  mayPassivate?(): boolean;
 }
 
 export type ActorFactory<Message, Reply> = (context: ActorContext) => Actor<Message, Reply>;

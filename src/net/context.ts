@@ -25,6 +25,12 @@ export interface GatewayContext {
   askTable(tableId: string, message: TableMessage): Promise<TableReply>;
   /** The configured tables by id. */
   tables: ReadonlyMap<string, TableConfig>;
+  /**
+   * Tables that may have joined players now. A table with players never passivates (its
+   * `mayPassivate`), so on one node these are the active table actors: a reconnect asks only
+   * them, never waking idle tables.
+   */
+  liveTables(): string[];
   /** Table broadcasts to this node's sockets. */
   tableFanout: TableFanout;
   /** Sends a message to the player's actor, wherever it lives; errors are CroupierErrors. */

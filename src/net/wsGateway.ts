@@ -136,7 +136,7 @@ export class WsGateway {
   private async rejoinTables(session: SocketSession): Promise<void> {
     const { context } = this;
     await Promise.all(
-      [...context.tables.keys()].map(async (table) => {
+      context.liveTables().map(async (table) => {
         try {
           context.tableFanout.watch(table, session);
           const answer = await context.askTable(table, {
