@@ -1,20 +1,10 @@
 import type { Config } from "../config/defaults.ts";
-import {
-  type PlayerMessage,
-  type PlayerReply,
-  playerActorFactory,
-  playerActorKind,
-} from "./actors/player.ts";
-import { ActorSystem, AskTimeoutError } from "./actors/system.ts";
-import {
-  type TableMessage,
-  type TableReply,
-  tableActorFactory,
-  tableActorKind,
-} from "./actors/table.ts";
+import { playerActorFactory, playerActorKind } from "./actors/player.ts";
+import { ActorSystem } from "./actors/system.ts";
+import { tableActorFactory, tableActorKind } from "./actors/table.ts";
 import { LocalPlayerEventBus } from "./cluster/playerEvents.ts";
+import { type ActorRouter, LocalActorRouter } from "./cluster/router.ts";
 import { LocalSettledRoundQueue } from "./cluster/settledRounds.ts";
-import { CroupierError } from "./errors.ts";
 import { randomInt } from "./games/rng.ts";
 import { newServerSeed } from "./games/roulette/fairness.ts";
 import { WinRecorder } from "./leaderboard/winRecorder.ts";
@@ -74,13 +64,10 @@ const settledRoundQueueMax = 1_000;
  * refunded, unfinished settlements completed). A table that cannot recover now (the ledger is
  * down) does so on its next activation; the node starts either way.
  */
-async function activateTables(
-  tableIds: Iterable<string>,
-  askTable: (tableId: string, message: TableMessage) => Promise<TableReply>,
-): Promise<void> {
+async function activateTables(tableIds: Iterable<string>, router: ActorRouter): Promise<void> {
   await Promise.all(
     [...tableIds].map((tableId) =>
-      askTable(tableId, { type: "summary" }).catch((error: unknown) => {
+      router.askTable(tableId, { type: "summary" }).catch((error: unknown) => {
         console.warn(
           `table ${tableId}: recovery at start failed; it runs again on next use`,
           error,
@@ -123,6 +110,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       }
     },
   });
+  const router = new LocalActorRouter(actors, config.askTimeoutMs);
   actors.register(
     playerActorKind,
     playerActorFactory({
@@ -136,7 +124,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       now: Date.now,
       onSettled: (playerId, win) => wins.record(playerId, win),
       tables,
-      askTable: (tableId, message) => askTable(tableId, message),
+      askTable: (tableId, message) => router.askTable(tableId, message),
     }),
   );
   actors.register(
@@ -146,7 +134,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
       tables,
       broadcast: tableFanout,
       async settlePlayer(table, roundId, settlement) {
-        await askPlayer(settlement.playerId, {
+        await router.askPlayer(settlement.playerId, {
           type: "tableSettlement",
           table: table.id,
           game: table.game,
@@ -155,7 +143,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
           amount: settlement.amount,
         });
       },
-      tellSelf: (tableId, message) => actors.tell(tableActorKind, tableId, message),
+      tellSelf: (tableId, message) => router.tellTable(tableId, message),
       onRoundSettled: (event) => settledRounds.publish(event),
       onRoundFinished: (tableId, outcome) => metrics.tableRounds.inc({ table: tableId, outcome }),
       onError(tableId, what, error) {
@@ -168,40 +156,6 @@ export async function startNode(config: Config): Promise<RunningNode> {
     }),
     { mailboxCapacity: config.tableMailboxCapacity },
   );
-  async function askTable(tableId: string, message: TableMessage): Promise<TableReply> {
-    try {
-      return await actors.ask<TableMessage, TableReply>(tableActorKind, tableId, message, {
-        timeoutMs: config.askTimeoutMs,
-      });
-    } catch (error) {
-      // Table messages move no money: a table that does not answer in time is simply busy.
-      if (error instanceof AskTimeoutError) {
-        throw new CroupierError("BUSY", "the table did not answer in time", { cause: error });
-      }
-      throw error;
-    }
-  }
-  async function askPlayer(
-    playerId: string,
-    message: PlayerMessage,
-    dedupeKey?: string,
-  ): Promise<PlayerReply> {
-    try {
-      return await actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
-        timeoutMs: config.askTimeoutMs,
-        dedupeKey,
-      });
-    } catch (error) {
-      if (error instanceof AskTimeoutError) {
-        throw new CroupierError(
-          "INTERNAL",
-          "no answer in time; retry with the same id to learn the outcome",
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-  }
   let draining = false;
 
   const context: GatewayContext = {
@@ -213,10 +167,10 @@ export async function startNode(config: Config): Promise<RunningNode> {
     events,
     sockets,
     metrics,
-    askPlayer,
-    askTable,
+    askPlayer: (playerId, message, dedupeKey) => router.askPlayer(playerId, message, dedupeKey),
+    askTable: (tableId, message) => router.askTable(tableId, message),
     tables,
-    liveTables: () => [...tables.keys()].filter((id) => actors.isActive(tableActorKind, id)),
+    liveTables: () => router.activeTables(tables.keys()),
     tableFanout,
     isDraining: () => draining,
     failingDependencies() {
@@ -250,7 +204,7 @@ export async function startNode(config: Config): Promise<RunningNode> {
   if (server === null || server.port === undefined) throw new Error("the server did not start");
   const port = server.port;
   tableFanout.attach(server);
-  await activateTables(tables.keys(), askTable);
+  await activateTables(tables.keys(), router);
 
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
