@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { closedLoop, type FrameFor, openLoop, openSockets, type RunResult } from "./driver.ts";
@@ -109,19 +110,10 @@ async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise
     node.process.kill("SIGTERM");
     await node.process.exited;
   }
-  const audit = Bun.spawnSync(
-    [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
-    {
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
-      },
-    },
-  );
-  console.log(`audit (exit ${audit.exitCode}):\n${audit.stdout.toString().trim()}`);
+  const audit = runAuditCli({ dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) });
+  console.log(`audit (exit ${audit.exit}):\n${audit.report}`);
   rmSync(dataDir, { recursive: true, force: true });
-  if (audit.exitCode !== 0) process.exitCode = 1;
+  if (audit.exit !== 0) process.exitCode = 1;
 }
 
 /**

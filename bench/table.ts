@@ -29,6 +29,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { openSockets } from "./driver.ts";
@@ -587,19 +588,9 @@ async function tableRun(databaseUrl: string | undefined): Promise<PhaseSummary> 
       console.log(`node stderr: ${await new Response(node.process.stderr).text()}`);
     }
   }
-  const audit = Bun.spawnSync(
-    [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
-    {
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-        ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
-      },
-    },
-  );
-  const auditText = `${audit.stdout.toString()}${audit.stderr.toString()}`.trim();
-  console.log(`audit (exit ${audit.exitCode}):\n${auditText}`);
-  if (audit.exitCode !== 0) problems.push(`audit exit ${audit.exitCode}`);
+  const audit = runAuditCli({ dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) });
+  console.log(`audit (exit ${audit.exit}):\n${audit.report}`);
+  if (audit.exit !== 0) problems.push(`audit exit ${audit.exit}`);
   rmSync(dataDir, { recursive: true, force: true });
   return summary;
 }

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { http, newSession, RecordingSocket } from "./harness.ts";
 
@@ -49,13 +50,7 @@ describe("crash", () => {
       await Promise.all(loops);
       expect(acknowledgedCount()).toBeGreaterThanOrEqual(200);
 
-      const audit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], {
-        env: { ...process.env, DATA_DIR: dataDir },
-      });
-      expect({
-        exit: audit.exitCode,
-        report: audit.stdout.toString() + audit.stderr.toString(),
-      }).toMatchObject({ exit: 0 });
+      expect(runAuditCli({ dataDir })).toMatchObject({ exit: 0 });
 
       const second = await spawnNode({ DATA_DIR: dataDir });
       try {
@@ -93,10 +88,7 @@ describe("crash", () => {
         second.process.kill(9);
         await second.process.exited;
       }
-      const finalAudit = Bun.spawnSync([process.execPath, "src/store/auditCli.ts"], {
-        env: { ...process.env, DATA_DIR: dataDir },
-      });
-      expect(finalAudit.exitCode).toBe(0);
+      expect(runAuditCli({ dataDir })).toMatchObject({ exit: 0 });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { CutProxy } from "../src/store/postgres/testing/cutProxy.ts";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
@@ -238,11 +239,7 @@ describePostgres("outage - Postgres", () => {
       const report = await node.context.ledger.audit();
       expect(report.failures).toEqual([]);
       expect(report.ok).toBe(true);
-      const cli = Bun.spawnSync(
-        [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
-        { env: { ...process.env, DATABASE_URL: database.url } },
-      );
-      expect({ exit: cli.exitCode, output: cli.stdout.toString() }).toMatchObject({ exit: 0 });
+      expect(runAuditCli({ databaseUrl: database.url })).toMatchObject({ exit: 0 });
 
       const acknowledged = all.reduce((sum, player) => sum + player.acknowledged.size, 0);
       const unacknowledged = all.reduce((sum, player) => sum + player.unacknowledged.size, 0);

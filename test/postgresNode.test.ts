@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 
@@ -30,13 +31,7 @@ describePostgres("postgres node", () => {
     });
     expect(deposit.body.balance).toBe(first.balance + 500);
     socket.close();
-    const audit = Bun.spawnSync(
-      [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
-      {
-        env: { ...process.env, DATABASE_URL: url },
-      },
-    );
-    expect({ exit: audit.exitCode, output: audit.stdout.toString() }).toMatchObject({ exit: 0 });
+    expect(runAuditCli({ databaseUrl: url })).toMatchObject({ exit: 0 });
   });
 
   test("postgres node - a player's wallet is one truth across two nodes: a stale node is fenced", async () => {

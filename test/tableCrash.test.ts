@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAuditCli } from "../src/testing/auditRun.ts";
 import { type NodeProcess, spawnNode } from "../src/testing/nodeProcess.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
@@ -28,11 +29,10 @@ if (postgres.skipReason !== undefined) {
 }
 
 function audit(env: Record<string, string>) {
-  const run = Bun.spawnSync(
-    [process.execPath, new URL("../src/store/auditCli.ts", import.meta.url).pathname],
-    { env: { ...process.env, ...env } },
-  );
-  return { exit: run.exitCode, report: run.stdout.toString() + run.stderr.toString() };
+  return runAuditCli({
+    ...(env.DATA_DIR === undefined ? {} : { dataDir: env.DATA_DIR }),
+    ...(env.DATABASE_URL === undefined ? {} : { databaseUrl: env.DATABASE_URL }),
+  });
 }
 
 async function stopGracefully(node: NodeProcess): Promise<void> {
