@@ -29,6 +29,15 @@ export interface TableBetRequest {
   clientSeed?: string;
 }
 
+/**
+ * The fingerprint of a table bet: the same id with any other parameter is a conflict. Also the
+ * gateway's dedupe key for in-flight copies, so both agree on what "the same bet" is.
+ */
+export function tableBetRequestHash(request: TableBetRequest): string {
+  const { table, bet, amount, roundId, clientSeed } = request;
+  return `table.bet:${table}:${JSON.stringify(bet)}:${amount}:${roundId ?? ""}:${clientSeed ?? ""}`;
+}
+
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =
   | { type: "state" }
@@ -207,7 +216,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   ): Promise<PlayerReply> {
     const { id, table: tableId, amount } = message;
     const clientSeed = message.clientSeed ?? null;
-    const requestHash = `table.bet:${tableId}:${JSON.stringify(message.bet)}:${amount}:${message.roundId ?? ""}:${clientSeed ?? ""}`;
+    const requestHash = tableBetRequestHash(message);
     const table = this.deps.tables.get(tableId);
     if (table === undefined) {
       return this.refuse(
@@ -375,7 +384,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     }
   }
 
-  private async write(
+  private write(
     commandId: string,
     requestHash: string,
     seq: number,
@@ -385,25 +394,17 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     round: RoundRecord | undefined,
     wager?: { amount: number },
   ): Promise<WriteOutcome> {
-    try {
-      return await this.deps.ledger.write({
-        playerId: this.playerId,
-        commandId,
-        requestHash,
-        seq,
-        postings,
-        reply,
-        event,
-        round,
-        ...(wager === undefined ? {} : { wager }),
-      });
-    } catch (error) {
-      if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
-      // The commit is in doubt: answer INTERNAL; the runtime restarts this actor from the ledger.
-      throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", {
-        cause: error,
-      });
-    }
+    return this.writeOrDoubt({
+      playerId: this.playerId,
+      commandId,
+      requestHash,
+      seq,
+      postings,
+      reply,
+      event,
+      round,
+      ...(wager === undefined ? {} : { wager }),
+    });
   }
 
   /** Turns the ledger's answer into the command's reply. */

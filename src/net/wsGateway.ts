@@ -1,5 +1,5 @@
 import type { ServerWebSocket } from "bun";
-import type { PlayerReply } from "../actors/player.ts";
+import { type PlayerReply, tableBetRequestHash } from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
 import { rouletteBetOf } from "../games/roulette/settlement.ts";
@@ -287,7 +287,7 @@ export class WsGateway {
             ...(roundId === undefined ? {} : { roundId }),
             ...(clientSeed === undefined ? {} : { clientSeed }),
           },
-          `${id}|table.bet:${table}:${JSON.stringify(bet)}:${amount}:${roundId ?? ""}:${clientSeed ?? ""}`,
+          `${id}|${tableBetRequestHash(command)}`,
         );
         this.sendReply(session, reply, origin);
         return;
