@@ -253,16 +253,19 @@ const leaderboardLimitDefault = 10;
 
 /** The configured tables with their joined players (docs/PROTOCOL.md) and voided-round counts. */
 export async function getTables(context: GatewayContext): Promise<Response> {
+  // Only a live table can have joined players: asking an idle one would wake it (and run its
+  // recovery) for an anonymous listing.
+  const live = new Set(context.liveTables());
   const tables = await Promise.all(
     [...context.tables.values()].map(async (table) => {
       const [summary, voidedRounds] = await Promise.all([
-        context.askTable(table.id, { type: "summary" }),
+        live.has(table.id) ? context.askTable(table.id, { type: "summary" }) : undefined,
         context.ledger.voidedTableRoundCount(table.id),
       ]);
       return {
         table: table.id,
         game: table.game,
-        players: summary.type === "summary" ? summary.players : 0,
+        players: summary?.type === "summary" ? summary.players : 0,
         minBet: table.minBet,
         maxBet: table.maxBet,
         bettingWindowMs: table.bettingWindowMs,

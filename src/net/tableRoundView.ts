@@ -24,13 +24,16 @@ export function presentTableRound(round: TableRoundRecord, bets: readonly TableB
     serverSeed: finished ? round.serverSeed : null,
     clientSeeds: round.clientSeeds,
     result: result === null ? null : { number: result },
-    bets: bets.map((bet) => ({
-      bet: rouletteBetOf(bet),
-      amount: bet.amount,
-      clientSeed: bet.clientSeed,
-      win: result === null ? null : settleBet(rouletteBetOf(bet), bet.amount, result),
-      at: iso(bet.at),
-    })),
+    bets: bets.map((stored) => {
+      const bet = rouletteBetOf(stored);
+      return {
+        bet,
+        amount: stored.amount,
+        clientSeed: stored.clientSeed,
+        win: result === null ? null : settleBet(bet, stored.amount, result),
+        at: iso(stored.at),
+      };
+    }),
     settlement: {
       status: round.status,
       paid: round.paid,
