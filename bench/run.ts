@@ -3,7 +3,12 @@
  * Bun WebSocket echo server driven by the same clients in the same run, then the audit, then the
  * memory of idle actors and idle sockets.
  *
- * Options (environment): BENCH_CLIENTS (default 200), BENCH_SECONDS (default 10 per phase),
+ * The closed loops of echo and spins alternate in three slices each (echo, spins, echo, ...), so
+ * that the machine drifting between minutes (it does, on shared hosts) moves both sides of the
+ * ratio alike; the ratio of each slice pair is printed too.
+ *
+ * Options (environment): BENCH_CLIENTS (default 200), BENCH_SECONDS (default 10: the closed loop
+ * of each side in all, and the open loop),
  * BENCH_IDLE_SOCKETS (default 10000), BENCH_IDLE_ACTORS (default 100000).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -33,7 +38,17 @@ function report(label: string, result: RunResult): number {
   return perSecond;
 }
 
-async function echoBaseline(): Promise<number> {
+/** Phases of the closed loop: echo and spins alternate, so a drift of the machine hits both. */
+const alternations = 3;
+
+/** The bare echo server and its sockets, kept open for the whole bench. */
+interface EchoBaseline {
+  /** A closed loop of `durationMs` against the echo server. */
+  run(durationMs: number): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+async function startEchoBaseline(): Promise<EchoBaseline> {
   const child = Bun.spawn(
     [process.execPath, new URL("./echoServer.ts", import.meta.url).pathname],
     { stdout: "pipe", stderr: "inherit" },
@@ -46,22 +61,41 @@ async function echoBaseline(): Promise<number> {
     Array.from({ length: clients }, () => url),
     false,
   );
-  const frameFor: FrameFor = (i, n) => {
-    const id = `${i}-${n}`;
-    return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
+  let phase = 0;
+  const frameFor = (): FrameFor => {
+    phase += 1;
+    const current = phase;
+    return (i, n) => {
+      const id = `e${i}-${current}-${n}`;
+      return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
+    };
   };
-  await closedLoop(sockets, frameFor, 1_000); // warm-up
-  const perSecond = report(
-    `echo baseline, closed loop, ${clients} clients`,
-    await closedLoop(sockets, frameFor, phaseMs),
-  );
-  for (const socket of sockets) socket.close();
-  child.kill();
-  await child.exited;
-  return perSecond;
+  await closedLoop(sockets, frameFor(), 1_000); // warm-up
+  return {
+    run: (durationMs) => closedLoop(sockets, frameFor(), durationMs),
+    async stop() {
+      for (const socket of sockets) socket.close();
+      child.kill();
+      await child.exited;
+    },
+  };
 }
 
-async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise<void> {
+/** Results of several phases as one. */
+function pooled(results: readonly RunResult[]): RunResult {
+  const all: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+  for (const result of results) {
+    all.completed += result.completed;
+    all.errors += result.errors;
+    all.elapsedMs += result.elapsedMs;
+    for (const [code, count] of Object.entries(result.errorCodes))
+      all.errorCodes[code] = (all.errorCodes[code] ?? 0) + count;
+    for (const sample of result.latenciesMs) all.latenciesMs.push(sample);
+  }
+  return all;
+}
+
+async function croupierRun(echo: EchoBaseline, databaseUrl?: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-bench-"));
   const node = await spawnNode({
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
@@ -95,12 +129,30 @@ async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise
       };
     };
     await closedLoop(sockets, spinFrames(), 1_000); // warm-up: activations, JIT
+    const echoRuns: RunResult[] = [];
+    const spinRuns: RunResult[] = [];
+    const phaseSliceMs = phaseMs / alternations;
+    for (let round = 0; round < alternations; round++) {
+      echoRuns.push(await echo.run(phaseSliceMs));
+      spinRuns.push(await closedLoop(sockets, spinFrames(), phaseSliceMs));
+    }
+    const echoPerSecond = report(
+      `echo baseline, closed loop, ${clients} clients`,
+      pooled(echoRuns),
+    );
     const spinsPerSecond = report(
       `croupier spins, closed loop, ${clients} clients`,
-      await closedLoop(sockets, spinFrames(), phaseMs),
+      pooled(spinRuns),
     );
+    const perRound = spinRuns.map((spins, i) => {
+      const echoRun = echoRuns[i] as RunResult;
+      return (spins.completed / spins.elapsedMs / (echoRun.completed / echoRun.elapsedMs)).toFixed(
+        3,
+      );
+    });
     console.log(
-      `ratio spins/s : echo round trips/s = ${(spinsPerSecond / echoPerSecond).toFixed(3)}`,
+      `ratio spins/s : echo round trips/s = ${(spinsPerSecond / echoPerSecond).toFixed(3)} ` +
+        `(${alternations} alternating phases of ${(phaseSliceMs / 1000).toFixed(1)} s each: ${perRound.join(", ")})`,
     );
     const halfRate = Math.max(1, Math.floor(spinsPerSecond / 2));
     const open = await openLoop(sockets, spinFrames(), halfRate, phaseMs);
@@ -121,7 +173,7 @@ async function croupierRun(echoPerSecond: number, databaseUrl?: string): Promise
  * throwaway server), then the Postgres baselines of the same run: raw batched inserts of a spin's rows, and
  * one transaction per spin. Skipped with a reason when no Postgres answers.
  */
-async function postgresRun(echoPerSecond: number): Promise<void> {
+async function postgresRun(echo: EchoBaseline): Promise<void> {
   const availability = await createTestDatabase();
   if (availability.database === undefined) {
     console.log(`\n-- postgres ledger: skipped: ${availability.skipReason}`);
@@ -130,7 +182,7 @@ async function postgresRun(echoPerSecond: number): Promise<void> {
   const { database } = availability;
   try {
     console.log(`\n-- postgres ledger (database ${database.name}) --`);
-    await croupierRun(echoPerSecond, database.url);
+    await croupierRun(echo, database.url);
   } finally {
     await database.drop();
   }
@@ -148,10 +200,14 @@ async function postgresRun(echoPerSecond: number): Promise<void> {
 console.log(
   `bench: ${clients} clients, ${phaseMs / 1000} s per phase, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}`,
 );
-const echoPerSecond = await echoBaseline();
-console.log("\n-- embedded ledger --");
-await croupierRun(echoPerSecond);
-await postgresRun(echoPerSecond);
+const echo = await startEchoBaseline();
+try {
+  console.log("\n-- embedded ledger --");
+  await croupierRun(echo);
+  await postgresRun(echo);
+} finally {
+  await echo.stop();
+}
 await measureIdleSockets(idleSockets);
 const actors = Bun.spawnSync(
   [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
