@@ -31,7 +31,7 @@ test("ledger - durability is read back from SQLite: WAL and synchronous=FULL", a
   }
 });
 
-test("ledger - writes issued in one tick travel and commit as one batch", async () => {
+test("ledger - writes issued in one tick commit as one batch (sent in messages of 32)", async () => {
   const ledger = await openTempLedger();
   try {
     const writes = Array.from({ length: 50 }, (_, index) =>
@@ -40,6 +40,22 @@ test("ledger - writes issued in one tick travel and commit as one batch", async 
     const outcomes = await Promise.all(writes.map((write) => ledger.write(write)));
     expect(outcomes.every((outcome) => outcome.status === "committed")).toBe(true);
     expect(ledger.stats()).toMatchObject({ batches: 1, writes: 50, batchWritesMax: 50 });
+  } finally {
+    await ledger.close();
+  }
+});
+
+test("ledger - 100 writes of one player issued in one tick commit in seq order", async () => {
+  const ledger = await openTempLedger();
+  try {
+    expect((await ledger.write(depositWrite("solo", 1, "d1", 1_000_000))).status).toBe("committed");
+    // Sent in several messages to the writer: order across them is what fencing checks.
+    const writes = Array.from({ length: 100 }, (_, index) =>
+      spinWrite("solo", index + 2, `s${index}`, 10, 0),
+    );
+    const outcomes = await Promise.all(writes.map((write) => ledger.write(write)));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(writes.map(() => "committed"));
+    expect((await ledger.loadPlayer("solo")).seq).toBe(101);
   } finally {
     await ledger.close();
   }
