@@ -50,9 +50,10 @@ export const embeddedLedgerDefaults = {
   busyTimeoutMs: 5_000,
   writerCacheKiB: 64 * 1024, // 64 MiB
   walAutocheckpointPages: 40_000, // 4 KiB pages: 160 MiB
-  // Pages every commit rewrites (players, each active player's command-index leaf) are copied
-  // 4 times a second rather than 20: checkpointer CPU per spin 3.3 -> 1.8 us (bench/threadCpu.ts).
-  checkpointIntervalMs: 250,
+  // 250 ms would halve the checkpointer's CPU per spin (3.3 -> 1.8 us), but the writer's WAL
+  // restart then copies up to 250 ms of commits itself: 15-22 ms stalls instead of 3-11 ms, and
+  // an open-loop p99 of 20-34 ms instead of 10-15 ms (bench/RESULTS.md).
+  checkpointIntervalMs: 50,
   walRestartPages: 16_000, // 4 KiB pages: 64 MiB
   recoveryProbeMs: 1_000,
   openTimeoutMs: 30_000,
