@@ -31,7 +31,7 @@ test("ledger - durability is read back from SQLite: WAL and synchronous=FULL", a
   }
 });
 
-test("ledger - writes issued in one tick commit as one batch (sent in messages of 32)", async () => {
+test("ledger - writes issued in one tick travel and commit as one batch", async () => {
   const ledger = await openTempLedger();
   try {
     const writes = Array.from({ length: 50 }, (_, index) =>
@@ -49,7 +49,7 @@ test("ledger - 100 writes of one player issued in one tick commit in seq order",
   const ledger = await openTempLedger();
   try {
     expect((await ledger.write(depositWrite("solo", 1, "d1", 1_000_000))).status).toBe("committed");
-    // Sent in several messages to the writer: order across them is what fencing checks.
+    // Fencing refuses any write whose seq is not the next: all commit only if order is kept.
     const writes = Array.from({ length: 100 }, (_, index) =>
       spinWrite("solo", index + 2, `s${index}`, 10, 0),
     );

@@ -20,8 +20,8 @@ import {
 
 /**
  * The main thread's side of the writer worker (and of the checkpointer thread that keeps the WAL
- * short for it). Writes issued in the same turn of the event loop travel together, in messages
- * of up to `outboxWritesMax` writes; every outstanding write holds a promise settled by the worker's answer. Outstanding writes are
+ * short for it). Writes issued in the same turn of the event loop travel in one message; every
+ * outstanding write holds a promise settled by the worker's answer. Outstanding writes are
  * bounded by `queueMax`: past it `write` refuses at once with BUSY.
  */
 
@@ -49,15 +49,6 @@ interface Pending {
   resolve(outcome: WriteOutcome): void;
   reject(error: CroupierError): void;
 }
-
-/**
- * Writes sent to the worker in one message at most. A turn of the event loop that reads a few
- * hundred frames would otherwise hand the worker all their writes only at its end, leaving the
- * writer idle meanwhile; sending every 32 lets it start committing the first ones while the
- * main thread is still reading the rest (closed loop of 200 clients: +2 to +15% spins/s in 9 of
- * 12 interleaved runs, bench/threadCpu.ts; flushing every 16 gained less).
- */
-const outboxWritesMax = 32;
 
 const rolledBackMessage =
   "the ledger transaction failed and was rolled back; this write did not commit (reload and retry)";
@@ -170,10 +161,6 @@ export class WriterClient {
     const { promise, resolve, reject } = Promise.withResolvers<WriteOutcome>();
     this.#pending.set(id, { resolve, reject });
     this.#outbox.push({ id, write });
-    if (this.#outbox.length >= outboxWritesMax) {
-      this.#sendOutbox();
-      return promise;
-    }
     if (!this.#outboxScheduled) {
       this.#outboxScheduled = true;
       // A macrotask, not a microtask: every write issued while this turn's promise chains
