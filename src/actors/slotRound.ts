@@ -1,7 +1,6 @@
 import type { SlotOutcome } from "../games/slot/play.ts";
 import { slotGame } from "../games/slot/play.ts";
 import type { Posting, RoundRecord } from "../store/ledger.ts";
-import { roundDetailJson, spinResultJson } from "./slotRoundJson.ts";
 
 /** What one settled slot spin writes: the reply (also the sequenced event), postings and round. */
 export interface SlotRoundWrite {
@@ -30,7 +29,21 @@ export function slotRoundWrite(input: SlotRoundInput): SlotRoundWrite {
   // on random pages, which keeps each group commit small.
   const roundId = Bun.randomUUIDv7();
   const balanceAfter = input.balanceBefore - bet + outcome.win;
-  const reply = spinResultJson({ commandId, seq, roundId, bet, balance: balanceAfter, outcome });
+  const reply = JSON.stringify({
+    type: "spin.result",
+    id: commandId,
+    seq,
+    roundId,
+    bet,
+    win: outcome.win,
+    balance: balanceAfter,
+    outcome: {
+      stops: outcome.stops,
+      window: outcome.window,
+      lines: outcome.lines,
+      scatter: outcome.scatter,
+    },
+  });
   const player = `player:${playerId}` as const;
   const house = `house:${slotGame.id}` as const;
   const postings: Posting[] = [
@@ -48,16 +61,16 @@ export function slotRoundWrite(input: SlotRoundInput): SlotRoundWrite {
     game: slotGame.id,
     // Only what cannot be recomputed: the window and line wins follow from the stops and the
     // paytable version, and are derived again when the round is shown.
-    detail: roundDetailJson({
+    detail: JSON.stringify({
       roundId,
       game: slotGame.id,
       playerId,
-      commandId,
+      id: commandId,
       bet,
-      outcome,
-      seq,
-      balanceAfter,
-      atMs: input.atMs,
+      win: outcome.win,
+      stops: outcome.stops,
+      paytableVersion: outcome.paytableVersion,
+      settlement: { seq, balanceAfter, atMs: input.atMs },
     }),
   };
   return { reply, postings, round };
