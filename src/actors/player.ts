@@ -394,7 +394,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     round: RoundRecord | undefined,
     wager?: { amount: number },
   ): Promise<WriteOutcome> {
-    return this.writeOrDoubt({
+    const write: WalletWrite = {
       playerId: this.playerId,
       commandId,
       requestHash,
@@ -403,8 +403,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       reply,
       event,
       round,
-      ...(wager === undefined ? {} : { wager }),
-    });
+    };
+    // Assigned, not spread: a spread copies the object again on every spin.
+    if (wager !== undefined) write.wager = wager;
+    return this.writeOrDoubt(write);
   }
 
   /** Turns the ledger's answer into the command's reply. */

@@ -60,6 +60,9 @@ export async function checkUpgrade(
 let socketCounter = 0;
 
 export class WsGateway {
+  /** `commands{type, code="OK"}` per command type, resolved once (counted on every command). */
+  readonly #okCounters = new Map<string, { inc(): void }>();
+
   constructor(private readonly context: GatewayContext) {}
 
   open(ws: ServerWebSocket<unknown>, grant: UpgradeGrant): SocketSession {
@@ -245,7 +248,7 @@ export class WsGateway {
     const startedAt = performance.now();
     try {
       await this.dispatch(session, command);
-      this.context.metrics.commands.inc({ type: command.type, code: "OK" });
+      this.#okCounter(command.type).inc();
     } catch (error) {
       this.sendError(session, command.id, toCroupierError(error), command.type);
     }
@@ -293,6 +296,15 @@ export class WsGateway {
         return;
       }
     }
+  }
+
+  #okCounter(type: string): { inc(): void } {
+    let counter = this.#okCounters.get(type);
+    if (counter === undefined) {
+      counter = this.context.metrics.commands.child({ type, code: "OK" });
+      this.#okCounters.set(type, counter);
+    }
+    return counter;
   }
 
   private requireTable(table: string): void {
