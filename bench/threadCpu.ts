@@ -5,7 +5,9 @@
  * their sum against 200% says how much of the machine the closed loop leaves idle.
  *
  *   bun bench/threadCpu.ts                     # the node, 200 clients, 6 s
- *   THREAD_CPU_TARGET=echo bun bench/threadCpu.ts   # the bare echo server instead
+ *   THREAD_CPU_TARGET=echo bun bench/threadCpu.ts      # the bare echo server instead
+ *   THREAD_CPU_TARGET=instant bun bench/threadCpu.ts   # the node on bench/instantLedger.ts:
+ *                                                      # gateway, actors and game without storage
  *   BENCH_CLIENTS=500 CROUPIER_NODE_LEDGER_GROUP_COMMIT_WRITES_MAX=64 bun bench/threadCpu.ts
  *
  * Variables named CROUPIER_NODE_<KEY> are passed to the node as <KEY>.
@@ -94,12 +96,18 @@ async function startNode(dataDir: string): Promise<{ process: Subprocess; urls: 
     if (key.startsWith(nodeEnvPrefix) && value !== undefined)
       extraEnv[key.slice(nodeEnvPrefix.length)] = value;
   }
-  const node = await spawnNode({
-    DATA_DIR: dataDir,
-    DEV_STARTING_BALANCE: String(1_000_000_000_000),
-    ASK_TIMEOUT_MS: "30000",
-    ...extraEnv,
-  });
+  const entry =
+    target === "instant" ? new URL("./instantNode.ts", import.meta.url).pathname : undefined;
+  const node = await spawnNode(
+    {
+      DATA_DIR: dataDir,
+      DEV_STARTING_BALANCE: String(1_000_000_000_000),
+      ASK_TIMEOUT_MS: "30000",
+      ...extraEnv,
+    },
+    15_000,
+    entry,
+  );
   const tokens = await Promise.all(
     Array.from({ length: clients }, async (_, i) => {
       const response = await fetch(`${node.httpUrl}/v1/sessions`, {

@@ -77,9 +77,15 @@ async function activateTables(tableIds: Iterable<string>, router: ActorRouter): 
   );
 }
 
+/** Parts a caller may supply instead of the ones the config names (benches, tests). */
+export interface NodeParts {
+  /** Used as is, and closed when the node stops. */
+  ledger?: Ledger;
+}
+
 /** Builds and starts one node from a validated config. */
-export async function startNode(config: Config): Promise<RunningNode> {
-  const ledger = await openLedger(config);
+export async function startNode(config: Config, parts: NodeParts = {}): Promise<RunningNode> {
+  const ledger = parts.ledger ?? (await openLedger(config));
   const events = new LocalPlayerEventBus();
   const stores = await openSharedStores(config);
   const { sessions, limiter, leaderboards } = stores;

@@ -21,12 +21,16 @@ export interface NodeProcess {
   banner: string;
 }
 
-/** Starts `bun src/main.ts` as a real child process and waits for its "listening on" line. */
+/**
+ * Starts `bun src/main.ts` (or another entry that prints the same banner) as a real child process
+ * and waits for its "listening on" line.
+ */
 export async function spawnNode(
   env: Record<string, string>,
   timeoutMs = 15_000,
+  entryPath = mainPath,
 ): Promise<NodeProcess> {
-  const child = Bun.spawn([process.execPath, mainPath], {
+  const child = Bun.spawn([process.execPath, entryPath], {
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...generousLimitEnv, ...env },
     stdin: "ignore",
     stdout: "pipe",
