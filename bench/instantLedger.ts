@@ -34,12 +34,18 @@ function unsupported(what: string): Promise<never> {
 
 export class InstantLedger implements Ledger {
   readonly #players = new Map<string, Player>();
-  readonly #commands = new Map<string, StoredCommand>();
+  /** By player, then command id: no key strings built per write. */
+  readonly #commands = new Map<string, Map<string, StoredCommand>>();
+  #commandCount = 0;
   #answers: (() => void)[] = [];
 
   write(write: WalletWrite): Promise<WriteOutcome> {
-    const key = `${write.playerId}\u0000${write.commandId}`;
-    const stored = this.#commands.get(key);
+    let commands = this.#commands.get(write.playerId);
+    if (commands === undefined) {
+      commands = new Map();
+      this.#commands.set(write.playerId, commands);
+    }
+    const stored = commands.get(write.commandId);
     const player = this.#players.get(write.playerId) ?? { balance: 0, seq: 0 };
     let outcome: WriteOutcome;
     if (stored !== undefined) {
@@ -56,8 +62,12 @@ export class InstantLedger implements Ledger {
       if (balance < 0) outcome = { status: "insufficient_funds" };
       else {
         this.#players.set(write.playerId, { balance, seq: write.seq });
-        if (this.#commands.size >= commandsMax) this.#commands.clear();
-        this.#commands.set(key, {
+        if (this.#commandCount >= commandsMax) {
+          for (const ids of this.#commands.values()) ids.clear();
+          this.#commandCount = 0;
+        }
+        this.#commandCount += 1;
+        commands.set(write.commandId, {
           requestHash: write.requestHash,
           reply: write.reply,
           seq: write.seq,
@@ -88,7 +98,7 @@ export class InstantLedger implements Ledger {
   }
 
   async findCommand(playerId: string, commandId: string): Promise<StoredCommand | undefined> {
-    return this.#commands.get(`${playerId}\u0000${commandId}`);
+    return this.#commands.get(playerId)?.get(commandId);
   }
 
   async eventsAfter(): Promise<SequencedEvent[]> {
@@ -115,7 +125,7 @@ export class InstantLedger implements Ledger {
     return {
       ok: false,
       failures: ["the instant bench ledger keeps no journal to audit"],
-      counts: { players: this.#players.size, postings: 0, commands: this.#commands.size },
+      counts: { players: this.#players.size, postings: 0, commands: this.#commandCount },
       elapsedMs: 0,
     };
   }
