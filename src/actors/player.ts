@@ -1,5 +1,5 @@
 import type { TableConfig } from "../../config/tables.ts";
-import type { PlayerEventBus } from "../cluster/playerEvents.ts";
+import type { CommandOrigin, PlayerEventBus } from "../cluster/playerEvents.ts";
 import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
 import type { RouletteBet } from "../games/roulette/bets.ts";
@@ -41,12 +41,12 @@ export function tableBetRequestHash(request: TableBetRequest): string {
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =
   | { type: "state" }
-  | { type: "spin"; id: string; game: string; bet: number; origin?: string }
-  | { type: "deposit"; id: string; amount: number; origin?: string }
-  | { type: "withdrawal"; id: string; amount: number; origin?: string }
+  | { type: "spin"; id: string; game: string; bet: number; origin?: CommandOrigin }
+  | { type: "deposit"; id: string; amount: number; origin?: CommandOrigin }
+  | { type: "withdrawal"; id: string; amount: number; origin?: CommandOrigin }
   /** The player's limits were just stored: refresh the hint (answered like `state`). */
   | { type: "limits"; limits: PlayerLimits }
-  | ({ type: "tableBet"; origin?: string } & TableBetRequest)
+  | ({ type: "tableBet"; origin?: CommandOrigin } & TableBetRequest)
   /** The table's settlement of a round for this player: one payout or refund, idempotent. */
   | {
       type: "tableSettlement";
@@ -63,7 +63,13 @@ export type PlayerReply =
    * `reply` is the JSON text of the command's answer, identical on every retry. `fresh` is true
    * only for the execution that moved the money; `origin` is the socket that asked for it.
    */
-  | { type: "command"; reply: string; seq: number; fresh: boolean; origin: string | undefined };
+  | {
+      type: "command";
+      reply: string;
+      seq: number;
+      fresh: boolean;
+      origin: CommandOrigin | undefined;
+    };
 
 export interface PlayerActorDeps {
   ledger: Ledger;
@@ -347,7 +353,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   }
 
   private async moveCash(
-    message: { type: "deposit" | "withdrawal"; id: string; origin?: string },
+    message: { type: "deposit" | "withdrawal"; id: string; origin?: CommandOrigin },
     requestHash: string,
     balanceAfter: number,
     postings: Posting[],
@@ -414,7 +420,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     written: WriteOutcome,
     seq: number,
     reply: string,
-    origin: string | undefined,
+    origin: CommandOrigin | undefined,
     event: string = reply,
   ): Promise<PlayerReply> {
     switch (written.status) {
@@ -490,7 +496,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     seq: number,
     balance: number,
     event: string,
-    origin: string | undefined,
+    origin: CommandOrigin | undefined,
   ): void {
     if (seq !== this.seq + 1) throw new Error(`sequence jumped from ${this.seq} to ${seq}`);
     this.seq = seq;

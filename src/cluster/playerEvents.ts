@@ -4,20 +4,32 @@
  * Durability is the event log's job (the ledger); this only carries live events.
  */
 /**
- * `origin` names the socket whose command produced the event: that socket gets the event as
- * its command's reply instead, so each socket sees each sequenced message once.
+ * The socket command that produced an event: that socket gets the event as its command's reply
+ * instead, so each socket sees each sequenced message once. A pair rather than one string: the
+ * check runs for every socket of the player on every event, and comparing the socket's own id
+ * string costs nothing where a composed string would be built and searched each time.
  */
-export type PlayerEventListener = (seq: number, event: string, origin: string | undefined) => void;
+export interface CommandOrigin {
+  readonly socketId: string;
+  /** The command's number on that socket. */
+  readonly serial: number;
+}
+
+export type PlayerEventListener = (
+  seq: number,
+  event: string,
+  origin: CommandOrigin | undefined,
+) => void;
 
 export interface PlayerEventBus {
-  publish(playerId: string, seq: number, event: string, origin?: string): void;
+  publish(playerId: string, seq: number, event: string, origin?: CommandOrigin): void;
   subscribe(playerId: string, listener: PlayerEventListener): () => void;
 }
 
 export class LocalPlayerEventBus implements PlayerEventBus {
   private readonly listeners = new Map<string, Set<PlayerEventListener>>();
 
-  publish(playerId: string, seq: number, event: string, origin?: string): void {
+  publish(playerId: string, seq: number, event: string, origin?: CommandOrigin): void {
     const set = this.listeners.get(playerId);
     if (set === undefined) return;
     for (const listener of set) listener(seq, event, origin);

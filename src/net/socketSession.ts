@@ -1,4 +1,5 @@
 import type { ServerWebSocket } from "bun";
+import type { CommandOrigin } from "../cluster/playerEvents.ts";
 
 /** Close codes (docs/PROTOCOL.md, "Close codes"). */
 export const closeCodes = {
@@ -32,6 +33,8 @@ export class SocketSession {
   private pending: { seq: number; text: string }[] | null = [];
   private unsubscribe: (() => void) | undefined;
   private commandSerial = 0;
+  /** The key of this player's command rate limit, built once (it is taken on every command). */
+  readonly commandRateKey: string;
 
   constructor(
     readonly socketId: string,
@@ -41,12 +44,13 @@ export class SocketSession {
     nowMs: number,
   ) {
     this.lastHeardAtMs = nowMs;
+    this.commandRateKey = `player:${playerId}:commands`;
   }
 
   /** Names one command of this socket, so its reply can be told from a duplicate's. */
-  nextOrigin(): string {
+  nextOrigin(): CommandOrigin {
     this.commandSerial += 1;
-    return `${this.socketId}/${this.commandSerial}`;
+    return { socketId: this.socketId, serial: this.commandSerial };
   }
 
   setUnsubscribe(unsubscribe: () => void): void {

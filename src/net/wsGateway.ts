@@ -1,6 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import { type PlayerReply, tableBetRequestHash } from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
+import type { CommandOrigin } from "../cluster/playerEvents.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
 import { rouletteBetOf } from "../games/roulette/settlement.ts";
 import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
@@ -76,12 +77,10 @@ export class WsGateway {
       Date.now(),
     );
     this.context.sockets.add(session);
-    const originPrefix = `${socketId}/`;
     session.setUnsubscribe(
       this.context.events.subscribe(session.playerId, (seq, event, origin) => {
         // The socket whose command produced the event gets it as that command's reply instead.
-        if (origin === undefined || !origin.startsWith(originPrefix))
-          session.sendSequenced(seq, event);
+        if (origin === undefined || origin.socketId !== socketId) session.sendSequenced(seq, event);
       }),
     );
     // Frames that arrive before the welcome is out wait for it (see `message`).
@@ -349,16 +348,20 @@ export class WsGateway {
    * The execution that moved the money answers with this socket's copy of the sequenced message;
    * a duplicate (even one that waited on it) answers with a plain copy of the stored reply.
    */
-  private sendReply(session: SocketSession, reply: PlayerReply, origin: string): void {
+  private sendReply(session: SocketSession, reply: PlayerReply, origin: CommandOrigin): void {
     if (reply.type !== "command") throw new Error("player actor answered a command with state");
-    if (reply.fresh && reply.origin === origin) session.sendSequenced(reply.seq, reply.reply);
+    const ours =
+      reply.origin !== undefined &&
+      reply.origin.socketId === origin.socketId &&
+      reply.origin.serial === origin.serial;
+    if (reply.fresh && ours) session.sendSequenced(reply.seq, reply.reply);
     else session.send(reply.reply);
   }
 
   /** Per-player command rate; sustained abuse after being limited closes the socket with 1008. */
   private allowed(session: SocketSession): boolean | Promise<boolean> {
     const { config } = this.context;
-    const taken = this.context.limiter.take(`player:${session.playerId}:commands`, {
+    const taken = this.context.limiter.take(session.commandRateKey, {
       perSecond: config.commandsPerSecond,
       burst: config.commandBurst,
     });
