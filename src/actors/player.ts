@@ -119,10 +119,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     if (this.seq === 0 && this.deps.startingBalance > 0) await this.creditStartingBalance();
   }
 
-  async receive(message: PlayerMessage): Promise<PlayerReply> {
+  /** Not `async`: a command's own promise is handed back as is, without one more to adopt it. */
+  receive(message: PlayerMessage): Promise<PlayerReply> {
     switch (message.type) {
       case "state":
-        return { type: "state", balance: this.balance, seq: this.seq };
+        return Promise.resolve({ type: "state", balance: this.balance, seq: this.seq });
       case "spin":
         return this.spin(message);
       case "deposit":
@@ -131,7 +132,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         return this.withdraw(message);
       case "limits":
         this.limitsHint = { limits: message.limits, atMs: this.deps.now() };
-        return { type: "state", balance: this.balance, seq: this.seq };
+        return Promise.resolve({ type: "state", balance: this.balance, seq: this.seq });
       case "tableBet":
         return this.tableBet(message);
       case "tableSettlement":
@@ -379,15 +380,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   }
 
   /** Writes; a commit in doubt becomes INTERNAL (and the runtime restarts this actor). */
-  private async writeOrDoubt(write: WalletWrite): Promise<WriteOutcome> {
-    try {
-      return await this.deps.ledger.write(write);
-    } catch (error) {
+  private writeOrDoubt(write: WalletWrite): Promise<WriteOutcome> {
+    return this.deps.ledger.write(write).catch((error: unknown) => {
       if (error instanceof CroupierError && error.code !== "INTERNAL") throw error; // e.g. BUSY: nothing moved
       throw new CroupierError("INTERNAL", "the outcome is unknown; retry with the same id", {
         cause: error,
       });
-    }
+    });
   }
 
   private write(

@@ -26,26 +26,22 @@ export class LocalActorRouter implements ActorRouter {
     private readonly askTimeoutMs: number,
   ) {}
 
-  async askPlayer(
-    playerId: string,
-    message: PlayerMessage,
-    dedupeKey?: string,
-  ): Promise<PlayerReply> {
-    try {
-      return await this.actors.ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
+  askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply> {
+    return this.actors
+      .ask<PlayerMessage, PlayerReply>(playerActorKind, playerId, message, {
         timeoutMs: this.askTimeoutMs,
         dedupeKey,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof AskTimeoutError) {
+          throw new CroupierError(
+            "INTERNAL",
+            "no answer in time; retry with the same id to learn the outcome",
+            { cause: error },
+          );
+        }
+        throw error;
       });
-    } catch (error) {
-      if (error instanceof AskTimeoutError) {
-        throw new CroupierError(
-          "INTERNAL",
-          "no answer in time; retry with the same id to learn the outcome",
-          { cause: error },
-        );
-      }
-      throw error;
-    }
   }
 
   async askTable(tableId: string, message: TableMessage): Promise<TableReply> {
