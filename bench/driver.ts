@@ -155,3 +155,72 @@ export async function openLoop(
   result.elapsedMs = performance.now() - startedAt;
   return result;
 }
+
+/**
+ * A frame factory per phase: each call gives the frames of one phase, spins whose ids
+ * (`<prefix><socket>-<phase>-<n>`) are unique per socket and per phase, so no phase replays
+ * another's stored replies.
+ */
+export function spinPhases(idPrefix: string, bet: number): () => FrameFor {
+  let phase = 0;
+  return () => {
+    phase += 1;
+    const current = phase;
+    return (i, n) => {
+      const id = `${idPrefix}${i}-${current}-${n}`;
+      return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
+    };
+  };
+}
+
+/** Sessions created at once at most, so a large fleet does not open thousands of requests. */
+const sessionBatchMax = 200;
+
+/**
+ * Creates a dev-mode session for each of `count` players (`<playerPrefix><i>`) on the node at
+ * `httpUrl` and returns the WebSocket URL of each, in player order.
+ */
+export async function devSocketUrls(
+  httpUrl: string,
+  count: number,
+  playerPrefix: string,
+): Promise<string[]> {
+  const urls: string[] = [];
+  const wsUrl = httpUrl.replace("http", "ws");
+  for (let i = 0; i < count; i += sessionBatchMax) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(sessionBatchMax, count - i) }, async (_, j) => {
+        const response = await fetch(`${httpUrl}/v1/sessions`, {
+          method: "POST",
+          body: JSON.stringify({ playerId: `${playerPrefix}${i + j}` }),
+        });
+        if (!response.ok)
+          throw new Error(`POST /v1/sessions: ${response.status} ${await response.text()}`);
+        const { token } = (await response.json()) as { token: string };
+        return `${wsUrl}/v1/ws?token=${token}`;
+      }),
+    );
+    urls.push(...batch);
+  }
+  return urls;
+}
+
+/** Starts a bench server script (echoServer.ts, broadcastServer.ts) and reads the URL it prints. */
+export async function startBenchServer(
+  script: string,
+): Promise<{ process: Bun.Subprocess<"ignore", "pipe", "inherit">; url: string }> {
+  const child = Bun.spawn([process.execPath, new URL(script, import.meta.url).pathname], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  const url = /listening on (\S+)/.exec(new TextDecoder().decode(value))?.[1];
+  if (url === undefined) {
+    child.kill();
+    throw new Error(`${script} did not start`);
+  }
+  return { process: child, url };
+}

@@ -17,7 +17,15 @@ import { join } from "node:path";
 import { runAuditCli } from "../src/testing/auditRun.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
-import { closedLoop, type FrameFor, openLoop, openSockets, type RunResult } from "./driver.ts";
+import {
+  closedLoop,
+  devSocketUrls,
+  openLoop,
+  openSockets,
+  type RunResult,
+  spinPhases,
+  startBenchServer,
+} from "./driver.ts";
 import { measureIdleSockets } from "./socketsMemory.ts";
 import { formatLatency, summarize } from "./stats.ts";
 
@@ -49,27 +57,12 @@ interface EchoBaseline {
 }
 
 async function startEchoBaseline(): Promise<EchoBaseline> {
-  const child = Bun.spawn(
-    [process.execPath, new URL("./echoServer.ts", import.meta.url).pathname],
-    { stdout: "pipe", stderr: "inherit" },
-  );
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  const url = /listening on (\S+)/.exec(new TextDecoder().decode(value))?.[1];
-  if (url === undefined) throw new Error("echo server did not start");
+  const { process: child, url } = await startBenchServer("./echoServer.ts");
   const sockets = await openSockets(
     Array.from({ length: clients }, () => url),
     false,
   );
-  let phase = 0;
-  const frameFor = (): FrameFor => {
-    phase += 1;
-    const current = phase;
-    return (i, n) => {
-      const id = `e${i}-${current}-${n}`;
-      return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
-    };
-  };
+  const frameFor = spinPhases("e", bet);
   await closedLoop(sockets, frameFor(), 1_000); // warm-up
   return {
     run: (durationMs) => closedLoop(sockets, frameFor(), durationMs),
@@ -105,29 +98,8 @@ async function croupierRun(echo: EchoBaseline, databaseUrl?: string): Promise<vo
   });
   console.log(`node: ${node.banner}`);
   try {
-    const tokens = await Promise.all(
-      Array.from({ length: clients }, async (_, i) => {
-        const response = await fetch(`${node.httpUrl}/v1/sessions`, {
-          method: "POST",
-          body: JSON.stringify({ playerId: `bench-${i}` }),
-        });
-        return ((await response.json()) as { token: string }).token;
-      }),
-    );
-    const sockets = await openSockets(
-      tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`),
-      true,
-    );
-    let run = 0;
-    // Ids are unique per socket and per phase, so no phase replays another's stored replies.
-    const spinFrames = (): FrameFor => {
-      run += 1;
-      const phase = run;
-      return (i, n) => {
-        const id = `s${i}-${phase}-${n}`;
-        return [id, `{"type":"spin","id":"${id}","game":"slot","bet":${bet}}`];
-      };
-    };
+    const sockets = await openSockets(await devSocketUrls(node.httpUrl, clients, "bench-"), true);
+    const spinFrames = spinPhases("s", bet);
     await closedLoop(sockets, spinFrames(), 1_000); // warm-up: activations, JIT
     const echoRuns: RunResult[] = [];
     const spinRuns: RunResult[] = [];

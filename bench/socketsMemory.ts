@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
-import { openSockets } from "./driver.ts";
+import { devSocketUrls, openSockets } from "./driver.ts";
 
 function residentBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -19,25 +19,9 @@ export async function measureIdleSockets(count: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-sockets-"));
   const node = await spawnNode({ DATA_DIR: dataDir });
   try {
-    const tokens: string[] = [];
-    for (let i = 0; i < count; i += 500) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(500, count - i) }, async (_, j) => {
-          const response = await fetch(`${node.httpUrl}/v1/sessions`, {
-            method: "POST",
-            body: JSON.stringify({ playerId: `idle-${i + j}` }),
-          });
-          return ((await response.json()) as { token: string }).token;
-        }),
-      );
-      tokens.push(...batch);
-    }
+    const urls = await devSocketUrls(node.httpUrl, count, "idle-");
     const before = residentBytes(node.process.pid);
-    const sockets = await openSockets(
-      tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`),
-      true,
-      60_000,
-    );
+    const sockets = await openSockets(urls, true, 60_000);
     const after = residentBytes(node.process.pid);
     const perSocket = (after - before) / count;
     console.log(

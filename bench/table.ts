@@ -32,7 +32,7 @@ import { join } from "node:path";
 import { runAuditCli } from "../src/testing/auditRun.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
-import { openSockets } from "./driver.ts";
+import { devSocketUrls, openSockets, startBenchServer } from "./driver.ts";
 import { type LatencySummary, summarize } from "./stats.ts";
 
 function envNumber(name: string, fallback: number): number {
@@ -395,16 +395,8 @@ function fdLimit(): number {
 }
 
 async function baseline(events: number): Promise<PhaseSummary> {
-  const child = Bun.spawn(
-    [process.execPath, new URL("./broadcastServer.ts", import.meta.url).pathname],
-    { stdout: "pipe", stderr: "inherit" },
-  );
+  const { process: child, url } = await startBenchServer("./broadcastServer.ts");
   try {
-    const reader = child.stdout.getReader();
-    const { value } = await reader.read();
-    reader.releaseLock();
-    const url = /listening on (\S+)/.exec(new TextDecoder().decode(value))?.[1];
-    if (url === undefined) throw new Error("broadcast server did not start");
     const httpUrl = url.replace("ws", "http");
     const sockets = await openSockets(
       Array.from({ length: clients }, () => url),
@@ -483,23 +475,8 @@ async function tableRun(databaseUrl: string | undefined): Promise<PhaseSummary> 
   let summary: PhaseSummary = { fanout: summarize([]), spreads: [] };
   try {
     const setupStart = performance.now();
-    const tokens: string[] = [];
-    for (let i = 0; i < clients; i += 100) {
-      const batch = await Promise.all(
-        Array.from({ length: Math.min(100, clients - i) }, async (_, j) => {
-          const response = await fetch(`${node.httpUrl}/v1/sessions`, {
-            method: "POST",
-            body: JSON.stringify({ playerId: `table-bench-${i + j}` }),
-          });
-          if (!response.ok)
-            throw new Error(`POST /v1/sessions: ${response.status} ${await response.text()}`);
-          return ((await response.json()) as { token: string }).token;
-        }),
-      );
-      tokens.push(...batch);
-    }
     const sockets = await openSockets(
-      tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`),
+      await devSocketUrls(node.httpUrl, clients, "table-bench-"),
       true,
       60_000,
     );

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
-import { closedLoop, type FrameFor, openSockets } from "./driver.ts";
+import { closedLoop, devSocketUrls, openSockets, spinPhases, startBenchServer } from "./driver.ts";
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 200);
 const phaseMs = Number(process.env.BENCH_SECONDS ?? 6) * 1000;
@@ -77,16 +77,7 @@ function report(
 }
 
 async function startEcho(): Promise<{ process: Subprocess; urls: string[] }> {
-  const child = Bun.spawn(
-    [process.execPath, new URL("./echoServer.ts", import.meta.url).pathname],
-    {
-      stdout: "pipe",
-      stderr: "inherit",
-    },
-  );
-  const { value } = await child.stdout.getReader().read();
-  const url = /listening on (\S+)/.exec(new TextDecoder().decode(value))?.[1];
-  if (url === undefined) throw new Error("echo server did not start");
+  const { process: child, url } = await startBenchServer("./echoServer.ts");
   return { process: child, urls: Array.from({ length: clients }, () => url) };
 }
 
@@ -108,31 +99,14 @@ async function startNode(dataDir: string): Promise<{ process: Subprocess; urls: 
     15_000,
     entry,
   );
-  const tokens = await Promise.all(
-    Array.from({ length: clients }, async (_, i) => {
-      const response = await fetch(`${node.httpUrl}/v1/sessions`, {
-        method: "POST",
-        body: JSON.stringify({ playerId: `cpu-${i}` }),
-      });
-      return ((await response.json()) as { token: string }).token;
-    }),
-  );
-  return { process: node.process, urls: tokens.map((t) => `${node.wsUrl}/v1/ws?token=${t}`) };
+  return { process: node.process, urls: await devSocketUrls(node.httpUrl, clients, "cpu-") };
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "croupier-thread-cpu-"));
 const server = target === "echo" ? await startEcho() : await startNode(dataDir);
 try {
   const sockets = await openSockets(server.urls, target !== "echo");
-  let phase = 0;
-  const spinFrames = (): FrameFor => {
-    phase += 1;
-    const current = phase;
-    return (i, n) => {
-      const id = `c${i}-${current}-${n}`;
-      return [id, `{"type":"spin","id":"${id}","game":"slot","bet":20}`];
-    };
-  };
+  const spinFrames = spinPhases("c", 20);
   await closedLoop(sockets, spinFrames(), 1_500); // warm-up: activations, JIT
   const serverBefore = sampleThreads(server.process.pid);
   const selfBefore = sampleThreads(process.pid);
