@@ -182,6 +182,16 @@ test("ledger - after close the file is free at once: another connection can writ
   }
 });
 
+/** Changes a closed ledger file in place (to make it look like an older version). */
+function rewriteFile(path: string, change: (db: Database) => void): void {
+  const db = new Database(path, { readwrite: true });
+  try {
+    change(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** Back to the version 3 layout: the index by (player, seq), no chain columns. */
 function backToVersion3(db: Database): void {
   db.run("CREATE UNIQUE INDEX journal_by_seq ON journal (player_id, seq)");
@@ -196,16 +206,13 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   await first.write(depositWrite("p1", 1, "d1", 1_000));
   await first.close();
   // Back to the version 1 layout: no loss columns, no limits table.
-  const db = new Database(first.path, { readwrite: true });
-  try {
+  rewriteFile(first.path, (db) => {
     backToVersion3(db);
     db.run("DROP TABLE player_limits");
     db.run("ALTER TABLE players DROP COLUMN loss_day");
     db.run("ALTER TABLE players DROP COLUMN day_loss");
     db.run("PRAGMA user_version = 1");
-  } finally {
-    db.close();
-  }
+  });
   const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   try {
     expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
@@ -230,15 +237,12 @@ test("ledger - a version 2 file is upgraded in place: money kept, table rounds w
   await first.write(depositWrite("p1", 1, "d1", 1_000));
   await first.close();
   // Back to the version 2 layout: no table-round tables.
-  const db = new Database(first.path, { readwrite: true });
-  try {
+  rewriteFile(first.path, (db) => {
     backToVersion3(db);
     db.run("DROP TABLE table_bets");
     db.run("DROP TABLE table_rounds");
     db.run("PRAGMA user_version = 2");
-  } finally {
-    db.close();
-  }
+  });
   const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   try {
     expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
@@ -266,12 +270,7 @@ test("ledger - a version 3 file is upgraded in place: the chain replaces the ind
   await first.write(spinWrite("p1", 3, "s2", 100, 0));
   const historyBefore = await first.history("p1", 100);
   await first.close();
-  const db = new Database(first.path, { readwrite: true });
-  try {
-    backToVersion3(db);
-  } finally {
-    db.close();
-  }
+  rewriteFile(first.path, backToVersion3);
   const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   try {
     const check = new Database(first.path, { readonly: true });
