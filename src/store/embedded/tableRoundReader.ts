@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import type { TableBetRecord, TableRoundRecord, TableRoundStatus } from "../tableRounds.ts";
+import type { TableBetRecord, TableRoundRecord } from "../tableRounds.ts";
 
 /**
  * Table-round reads on the main thread's read-only connection (see reader.ts: each read sees
@@ -7,21 +7,11 @@ import type { TableBetRecord, TableRoundRecord, TableRoundStatus } from "../tabl
  * thread (tableRounds.ts).
  */
 
-interface RoundRow {
-  roundId: string;
-  table: string;
-  game: string;
-  serverSeed: string;
-  commit: string;
-  openedAt: number;
-  closesAt: number;
-  status: TableRoundStatus;
+/** A round as SQLite returns it: client seeds as JSON text, `paid` as 0 or 1. */
+type RoundRow = Omit<TableRoundRecord, "clientSeeds" | "paid"> & {
   clientSeeds: string | null;
-  result: number | null;
-  closedAt: number | null;
-  finishedAt: number | null;
   paid: number;
-}
+};
 
 const roundColumns = `round_id AS roundId, table_id AS "table", game, server_seed AS serverSeed,
   commit_hex AS "commit", opened_at AS openedAt, closes_at AS closesAt, status,
