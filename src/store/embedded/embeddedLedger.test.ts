@@ -200,20 +200,28 @@ function backToVersion3(db: Database): void {
   db.run("PRAGMA user_version = 3");
 }
 
-test("ledger - a version 1 file is upgraded in place: money kept, limits enforced", async () => {
+/**
+ * A ledger holding one deposit of 1,000 to p1, taken back to an older layout by `downgrade`, then
+ * opened again (which upgrades it).
+ */
+async function upgradedAfter(downgrade: (db: Database) => void): Promise<EmbeddedLedger> {
   const dataDir = await freshDataDir();
   const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   await first.write(depositWrite("p1", 1, "d1", 1_000));
   await first.close();
+  rewriteFile(first.path, downgrade);
+  return openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+}
+
+test("ledger - a version 1 file is upgraded in place: money kept, limits enforced", async () => {
   // Back to the version 1 layout: no loss columns, no limits table.
-  rewriteFile(first.path, (db) => {
+  const upgraded = await upgradedAfter((db) => {
     backToVersion3(db);
     db.run("DROP TABLE player_limits");
     db.run("ALTER TABLE players DROP COLUMN loss_day");
     db.run("ALTER TABLE players DROP COLUMN day_loss");
     db.run("PRAGMA user_version = 1");
   });
-  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   try {
     expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
     await upgraded.setLimits("p1", { selfExcludedUntil: null, lossLimitPerDay: 100 });
@@ -223,7 +231,7 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   } finally {
     await upgraded.close();
   }
-  const check = new Database(first.path, { readonly: true });
+  const check = new Database(upgraded.path, { readonly: true });
   try {
     expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
   } finally {
@@ -232,18 +240,13 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
 });
 
 test("ledger - a version 2 file is upgraded in place: money kept, table rounds work", async () => {
-  const dataDir = await freshDataDir();
-  const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
-  await first.write(depositWrite("p1", 1, "d1", 1_000));
-  await first.close();
   // Back to the version 2 layout: no table-round tables.
-  rewriteFile(first.path, (db) => {
+  const upgraded = await upgradedAfter((db) => {
     backToVersion3(db);
     db.run("DROP TABLE table_bets");
     db.run("DROP TABLE table_rounds");
     db.run("PRAGMA user_version = 2");
   });
-  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
   try {
     expect(await upgraded.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
     const round = newRound("t1");
