@@ -53,6 +53,22 @@ interface Pending {
 const rolledBackMessage =
   "the ledger transaction failed and was rolled back; this write did not commit (reload and retry)";
 
+/**
+ * Settles a control request (limits, a table-round step) with the worker's answer, or with
+ * INTERNAL naming `failure` and the worker's reason when it sent none.
+ */
+function answerControl<T>(
+  pending: Map<number, PromiseWithResolvers<T>>,
+  reply: { id: number; message?: string },
+  answer: T | undefined,
+  failure: string,
+): void {
+  const request = pending.get(reply.id);
+  pending.delete(reply.id);
+  if (answer !== undefined) request?.resolve(answer);
+  else request?.reject(new CroupierError("INTERNAL", `${failure}: ${reply.message ?? "unknown"}`));
+}
+
 export class WriterClient {
   readonly #worker: Worker;
   #checkpointer: CheckpointerClient | undefined;
@@ -329,32 +345,12 @@ export class WriterClient {
         for (const id of message.ids)
           this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
         break;
-      case "limits_set": {
-        const pending = this.#pendingLimits.get(message.id);
-        this.#pendingLimits.delete(message.id);
-        if (message.limits !== undefined) pending?.resolve(message.limits);
-        else
-          pending?.reject(
-            new CroupierError(
-              "INTERNAL",
-              `limits were not stored: ${message.message ?? "unknown"}`,
-            ),
-          );
+      case "limits_set":
+        answerControl(this.#pendingLimits, message, message.limits, "limits were not stored");
         break;
-      }
-      case "table_round_done": {
-        const pending = this.#pendingRounds.get(message.id);
-        this.#pendingRounds.delete(message.id);
-        if (message.answer !== undefined) pending?.resolve(message.answer);
-        else
-          pending?.reject(
-            new CroupierError(
-              "INTERNAL",
-              `table round step failed: ${message.message ?? "unknown"}`,
-            ),
-          );
+      case "table_round_done":
+        answerControl(this.#pendingRounds, message, message.answer, "table round step failed");
         break;
-      }
       case "recovered":
         this.#lastBatchFailed = false;
         break;
