@@ -81,7 +81,7 @@ async function startEcho(): Promise<{ process: Subprocess; urls: string[] }> {
   return { process: child, urls: Array.from({ length: clients }, () => url) };
 }
 
-async function startNode(dataDir: string): Promise<{ process: Subprocess; urls: string[] }> {
+async function startCroupierNode(dataDir: string): Promise<{ process: Subprocess; urls: string[] }> {
   const extraEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith(nodeEnvPrefix) && value !== undefined)
@@ -103,7 +103,7 @@ async function startNode(dataDir: string): Promise<{ process: Subprocess; urls: 
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "croupier-thread-cpu-"));
-const server = target === "echo" ? await startEcho() : await startNode(dataDir);
+const server = target === "echo" ? await startEcho() : await startCroupierNode(dataDir);
 try {
   const sockets = await openSockets(server.urls, target !== "echo");
   const spinFrames = spinPhases("c", 20);
