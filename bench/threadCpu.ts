@@ -81,7 +81,9 @@ async function startEcho(): Promise<{ process: Subprocess; urls: string[] }> {
   return { process: child, urls: Array.from({ length: clients }, () => url) };
 }
 
-async function startCroupierNode(dataDir: string): Promise<{ process: Subprocess; urls: string[] }> {
+async function startCroupierNode(
+  dataDir: string,
+): Promise<{ process: Subprocess; urls: string[] }> {
   const extraEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith(nodeEnvPrefix) && value !== undefined)
