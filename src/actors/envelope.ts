@@ -28,8 +28,17 @@ export class Envelope {
     return this.#waiters === null;
   }
 
-  get waiterCount(): number {
-    return this.#waiters?.length ?? 0;
+  /**
+   * Callers still waiting (not timed out). Drops the timed-out ones as it counts, so a stream of
+   * duplicates that each time out cannot grow the list while the first message runs.
+   */
+  get waitingCount(): number {
+    const waiters = this.#waiters;
+    if (waiters === null) return 0;
+    let kept = 0;
+    for (const waiter of waiters) if (!waiter.done) waiters[kept++] = waiter;
+    waiters.length = kept;
+    return kept;
   }
 
   /** Adds a caller that waits at most `timeoutMs`; then it gets an AskTimeoutError. */

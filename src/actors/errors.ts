@@ -31,6 +31,17 @@ export function busyError(address: ActorAddress, why: string, cause?: unknown): 
     : new CroupierError("BUSY", message, { cause });
 }
 
+/**
+ * A duplicate refused while the first message with its id is still in flight: that message may
+ * yet move money, so this is not a BUSY (which promises nothing moved) but INTERNAL.
+ */
+export function duplicateNotWaitedError(address: ActorAddress, why: string): CroupierError {
+  return new CroupierError(
+    "INTERNAL",
+    `${address.kind}/${address.id}: ${why}; the first copy is still running and its outcome is unknown, retry with the same id to learn it`,
+  );
+}
+
 /** What the caller of a failed message gets: an INTERNAL error passes through, others are wrapped. */
 export function internalError(address: ActorAddress, cause: unknown): CroupierError {
   if (cause instanceof CroupierError && cause.code === "INTERNAL") return cause;

@@ -188,11 +188,13 @@ test("actors - duplicates of a running message share its rejection", async () =>
   await system.stop(1_000);
 });
 
-test("actors - duplicates beyond dedupeWaitersMax get BUSY", async () => {
+test("actors - duplicates beyond dedupeWaitersMax get INTERNAL: the first may still move money", async () => {
   const system = new ActorSystem({ dedupeWaitersMax: 2 });
   const gate = Promise.withResolvers<void>();
+  let calls = 0;
   system.register<string, string>("wallet", () => ({
     async receive(message) {
+      calls += 1;
       await gate.promise;
       return message;
     },
@@ -203,9 +205,32 @@ test("actors - duplicates beyond dedupeWaitersMax get BUSY", async () => {
     system.ask("wallet", "p", "x", options),
   ];
   const third = await rejectionOf(system.ask("wallet", "p", "x", options));
-  expect(third.code).toBe("BUSY");
+  expect(third.code).toBe("INTERNAL");
+  expect(third.message).toContain("outcome is unknown");
+  expect(system.stats().busyRejections).toBe(0);
   gate.resolve();
   expect(await Promise.all(accepted)).toEqual(["x", "x"]);
+  expect(calls).toBe(1);
+  await system.stop(1_000);
+});
+
+test("actors - duplicates that timed out no longer count against dedupeWaitersMax", async () => {
+  const system = new ActorSystem({ dedupeWaitersMax: 2 });
+  const gate = Promise.withResolvers<void>();
+  system.register<string, string>("wallet", () => ({
+    async receive(message) {
+      await gate.promise;
+      return message;
+    },
+  }));
+  const first = system.ask("wallet", "p", "x", { timeoutMs: askTimeoutMs, dedupeKey: "k" });
+  const shortLived = await rejectionOf(
+    system.ask("wallet", "p", "x", { timeoutMs: 5, dedupeKey: "k" }),
+  );
+  expect(shortLived).toBeInstanceOf(AskTimeoutError);
+  const later = system.ask("wallet", "p", "x", { timeoutMs: askTimeoutMs, dedupeKey: "k" });
+  gate.resolve();
+  expect(await Promise.all([first, later])).toEqual(["x", "x"]);
   await system.stop(1_000);
 });
 

@@ -15,7 +15,7 @@
 import type { CroupierError } from "../errors.ts";
 import { Activation, type ActorKind } from "./activation.ts";
 import { Envelope } from "./envelope.ts";
-import { busyError } from "./errors.ts";
+import { busyError, duplicateNotWaitedError } from "./errors.ts";
 import { ActivationHost, type ActorSystemStats, deadLetterReasons } from "./host.ts";
 import { type ActorSystemOptions, askTimeoutMsMax, resolveLimits } from "./options.ts";
 import type { ActorFactory, AskOptions } from "./types.ts";
@@ -75,8 +75,9 @@ export class ActorSystem {
 
   /**
    * Sends `message` and waits for the reply, at most `options.timeoutMs`.
-   * Rejects with BUSY (certainly not run), a refusal from the actor, INTERNAL (outcome unknown)
-   * or AskTimeoutError (INTERNAL: outcome unknown). Programmer errors (unknown kind, bad
+   * Rejects with BUSY (certainly not run), a refusal from the actor, INTERNAL (outcome unknown:
+   * a failure, a duplicate beyond `dedupeWaitersMax` of a message still running) or
+   * AskTimeoutError (INTERNAL: outcome unknown). Programmer errors (unknown kind, bad
    * options) reject with a TypeError or RangeError.
    */
   ask<M, R>(kind: string, id: string, message: M, options: AskOptions): Promise<R> {
@@ -95,9 +96,10 @@ export class ActorSystem {
     if (!(activation instanceof Activation)) return Promise.reject(activation);
     const first = dedupeKey === undefined ? undefined : activation.pending(dedupeKey);
     if (first !== undefined) {
-      if (first.waiterCount >= this.#host.limits.dedupeWaitersMax) {
-        this.#host.countBusyRejection();
-        return Promise.reject(busyError(activation.address, "too many duplicates waiting"));
+      if (first.waitingCount >= this.#host.limits.dedupeWaitersMax) {
+        return Promise.reject(
+          duplicateNotWaitedError(activation.address, "too many duplicates waiting"),
+        );
       }
       // Takes no mailbox slot: it shares the first message's outcome.
       return first.addWaiter(activation.address, timeoutMs) as Promise<R>;
