@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { Config } from "../config/defaults.ts";
 import { loadConfig } from "../config/load.ts";
 import { CroupierClient } from "../src/client/client.ts";
-import { type RunningNode, startNode } from "../src/node.ts";
+import { type NodeParts, type RunningNode, startNode } from "../src/node.ts";
+import type { Ledger, WalletWrite, WriteOutcome } from "../src/store/ledger.ts";
 
 /** Limits raised so tests exercise behaviour, not the default rate limits (tests of limits set their own). */
 export const generousLimits: Partial<Config> = {
@@ -26,6 +27,7 @@ export interface TestNode extends RunningNode {
 export async function startTestNode(
   overrides: Partial<Config> = {},
   env: Record<string, string> = {},
+  parts: NodeParts = {},
 ): Promise<TestNode> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), "croupier-test-"));
   const config = loadConfig(env, {
@@ -35,7 +37,7 @@ export async function startTestNode(
     dataDir,
     ...overrides,
   });
-  const node = await startNode(config);
+  const node = await startNode(config, parts);
   return {
     ...node,
     dataDir,
@@ -44,6 +46,34 @@ export async function startTestNode(
       await node.stop();
       if (overrides.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A real ledger whose writes of chosen command ids wait until the test releases them: the state
+ * of a commit that is slow (a stalled disk, a failover) without a fake store.
+ */
+export function holdWrites(ledger: Ledger): {
+  ledger: Ledger;
+  hold(commandId: string): void;
+  release(commandId: string): void;
+} {
+  const gates = new Map<string, PromiseWithResolvers<void>>();
+  const write = async (write: WalletWrite): Promise<WriteOutcome> => {
+    await gates.get(write.commandId)?.promise;
+    return ledger.write(write);
+  };
+  const wrapped = new Proxy(ledger, {
+    get(target, property) {
+      if (property === "write") return write;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return {
+    ledger: wrapped,
+    hold: (commandId) => gates.set(commandId, Promise.withResolvers<void>()),
+    release: (commandId) => gates.get(commandId)?.resolve(),
   };
 }
 

@@ -1,7 +1,43 @@
-import { describe, expect, test } from "bun:test";
-import { connectClient, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import {
+  connectClient,
+  holdWrites,
+  http,
+  newSession,
+  RecordingSocket,
+  startTestNode,
+} from "./harness.ts";
+
+afterAll(removeDataDirs);
 
 describe("replay", () => {
+  test("replay - a command whose reply timed out still delivers its seq to its own socket", async () => {
+    const held = holdWrites(await openTempLedger());
+    await using node = await startTestNode({ askTimeoutMs: 200 }, {}, { ledger: held.ledger });
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const welcome = await socket.waitFor((m) => m.type === "welcome");
+    held.hold("slow");
+    socket.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    const timedOut = await socket.waitFor((m) => m.id === "slow");
+    expect(timedOut).toMatchObject({ type: "error", code: "INTERNAL" });
+    held.release("slow");
+    // The commit lands after the reply gave up: the socket gets the message on its own.
+    const pushed = await socket.waitFor((m) => m.type === "spin.result" && m.id === "slow");
+    expect(pushed.seq).toBe(welcome.seq + 1);
+    socket.send({ type: "spin", id: "next", game: "slot", bet: 100 });
+    const next = await socket.waitFor((m) => m.type === "spin.result" && m.id === "next");
+    expect(next.seq).toBe(welcome.seq + 2);
+    const seqs = socket.messages.filter((m) => m.type === "spin.result").map((m) => m.seq);
+    expect(seqs).toEqual([welcome.seq + 1, welcome.seq + 2]);
+    socket.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    await socket.waitForCount((m) => m.id === "slow" && m.type === "spin.result", 2);
+    const retried = socket.messages.filter((m) => m.id === "slow" && m.type === "spin.result");
+    expect(retried[1]).toEqual(pushed);
+    socket.close();
+  });
+
   test("replay - sequenced messages reach every socket of the player", async () => {
     await using node = await startTestNode();
     const { token, playerId } = await newSession(node);

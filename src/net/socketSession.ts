@@ -33,6 +33,13 @@ export class SocketSession {
   private pending: { seq: number; text: string }[] | null = [];
   private unsubscribe: (() => void) | undefined;
   private commandSerial = 0;
+  /**
+   * This socket's commands still waiting for their reply, by serial, each with the sequenced
+   * message it produced once that is published (null until then). The reply carries that message
+   * to this socket; if no reply comes (the ask timed out, the command failed), `endCommand` sends
+   * it on its own, so the socket never misses a seq. Bounded by the commands in flight.
+   */
+  private readonly awaitingReply = new Map<number, { seq: number; text: string } | null>();
   /** The key of this player's command rate limit, built once (it is taken on every command). */
   readonly commandRateKey: string;
 
@@ -47,10 +54,40 @@ export class SocketSession {
     this.commandRateKey = `player:${playerId}:commands`;
   }
 
-  /** Names one command of this socket, so its reply can be told from a duplicate's. */
+  /**
+   * Names one command of this socket, so its reply can be told from a duplicate's, and holds the
+   * sequenced message it produces for that reply until `endCommand`.
+   */
   nextOrigin(): CommandOrigin {
     this.commandSerial += 1;
+    this.awaitingReply.set(this.commandSerial, null);
     return { socketId: this.socketId, serial: this.commandSerial };
+  }
+
+  /**
+   * A sequenced message of this player: held for its command's reply when the command is this
+   * socket's and still waiting, else sent as a pushed message.
+   */
+  deliverEvent(seq: number, text: string, origin: CommandOrigin | undefined): void {
+    if (
+      origin !== undefined &&
+      origin.socketId === this.socketId &&
+      this.awaitingReply.has(origin.serial)
+    ) {
+      this.awaitingReply.set(origin.serial, { seq, text });
+      return;
+    }
+    this.sendSequenced(seq, text);
+  }
+
+  /**
+   * The command's reply has been sent, or will never be (a timeout, a failure): a message it
+   * produced goes out now unless the reply already carried it (then `sendSequenced` drops it).
+   */
+  endCommand(origin: CommandOrigin): void {
+    const held = this.awaitingReply.get(origin.serial);
+    this.awaitingReply.delete(origin.serial);
+    if (held) this.sendSequenced(held.seq, held.text);
   }
 
   setUnsubscribe(unsubscribe: () => void): void {

@@ -1,5 +1,5 @@
 import type { ServerWebSocket } from "bun";
-import { type PlayerReply, tableBetRequestHash } from "../actors/player.ts";
+import { type PlayerReply, spinRequestHash, tableBetRequestHash } from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
 import type { CommandOrigin } from "../cluster/playerEvents.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
@@ -78,10 +78,10 @@ export class WsGateway {
     );
     this.context.sockets.add(session);
     session.setUnsubscribe(
-      this.context.events.subscribe(session.playerId, (seq, event, origin) => {
-        // The socket whose command produced the event gets it as that command's reply instead.
-        if (origin === undefined || origin.socketId !== socketId) session.sendSequenced(seq, event);
-      }),
+      // The socket whose command produced the event gets it as that command's reply instead.
+      this.context.events.subscribe(session.playerId, (seq, event, origin) =>
+        session.deliverEvent(seq, event, origin),
+      ),
     );
     // Frames that arrive before the welcome is out wait for it (see `message`).
     const welcomed = this.welcome(session, grant.lastSeq).then(() => {
@@ -261,12 +261,16 @@ export class WsGateway {
         return;
       case "spin": {
         const origin = session.nextOrigin();
-        const reply = await this.context.askPlayer(
-          session.playerId,
-          { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
-          `${command.id}|spin:${command.game}:${command.bet}`,
-        );
-        this.sendReply(session, reply, origin);
+        try {
+          const reply = await this.context.askPlayer(
+            session.playerId,
+            { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
+            `${command.id}|${spinRequestHash(command.game, command.bet)}`,
+          );
+          this.sendReply(session, reply, origin);
+        } finally {
+          session.endCommand(origin);
+        }
         return;
       }
       case "table.join":
@@ -277,21 +281,25 @@ export class WsGateway {
         this.requireTable(command.table);
         const origin = session.nextOrigin();
         const { id, table, bet, amount, roundId, clientSeed } = command;
-        const reply = await this.context.askPlayer(
-          session.playerId,
-          {
-            type: "tableBet",
-            id,
-            table,
-            bet,
-            amount,
-            origin,
-            ...(roundId === undefined ? {} : { roundId }),
-            ...(clientSeed === undefined ? {} : { clientSeed }),
-          },
-          `${id}|${tableBetRequestHash(command)}`,
-        );
-        this.sendReply(session, reply, origin);
+        try {
+          const reply = await this.context.askPlayer(
+            session.playerId,
+            {
+              type: "tableBet",
+              id,
+              table,
+              bet,
+              amount,
+              origin,
+              ...(roundId === undefined ? {} : { roundId }),
+              ...(clientSeed === undefined ? {} : { clientSeed }),
+            },
+            `${id}|${tableBetRequestHash(command)}`,
+          );
+          this.sendReply(session, reply, origin);
+        } finally {
+          session.endCommand(origin);
+        }
         return;
       }
     }
