@@ -9,6 +9,7 @@ import {
   type PlayerReply,
   playerActorFactory,
   playerActorKind,
+  tableBetRequestHash,
 } from "./player.ts";
 import { ActorSystem } from "./system.ts";
 import type { SystemEvent } from "./types.ts";
@@ -124,5 +125,25 @@ describe("player actor", () => {
     await a.system.stop(1_000);
     await b.system.stop(1_000);
     await ledger.close();
+  });
+});
+
+describe("table bet fingerprint", () => {
+  const base = { table: "roulette-1", bet: { kind: "red" as const }, amount: 100 };
+
+  test("fingerprint - a separator inside a round id or seed cannot make two bets look alike", () => {
+    const first = tableBetRequestHash({ ...base, roundId: "R", clientSeed: "a:b" });
+    const second = tableBetRequestHash({ ...base, roundId: "R:a", clientSeed: "b" });
+    expect(first).not.toBe(second);
+    const percent = tableBetRequestHash({ ...base, roundId: "R", clientSeed: "%3A" });
+    const colon = tableBetRequestHash({ ...base, roundId: "R", clientSeed: ":" });
+    expect(percent).not.toBe(colon);
+  });
+
+  test("fingerprint - plain round ids and seeds keep the stored format", () => {
+    expect(tableBetRequestHash({ ...base, roundId: "0193-ab", clientSeed: "lucky" })).toBe(
+      'table.bet:roulette-1:{"kind":"red"}:100:0193-ab:lucky',
+    );
+    expect(tableBetRequestHash(base)).toBe('table.bet:roulette-1:{"kind":"red"}:100::');
   });
 });

@@ -35,7 +35,21 @@ export interface TableBetRequest {
  */
 export function tableBetRequestHash(request: TableBetRequest): string {
   const { table, bet, amount, roundId, clientSeed } = request;
-  return `table.bet:${table}:${JSON.stringify(bet)}:${amount}:${roundId ?? ""}:${clientSeed ?? ""}`;
+  return `table.bet:${table}:${JSON.stringify(bet)}:${amount}:${hashField(roundId ?? "")}:${hashField(clientSeed ?? "")}`;
+}
+
+/** The fingerprint of a spin (and, after the id, the gateway's dedupe key). */
+export function spinRequestHash(game: string, bet: number): string {
+  return `spin:${game}:${bet}`;
+}
+
+/**
+ * A free-text field of a fingerprint with its separator escaped, so that no two different
+ * requests share a fingerprint ("a:b" + "c" against "a" + "b:c"). Text without ":" or "%"
+ * (every round id, nearly every seed) is unchanged, so fingerprints stored before stay valid.
+ */
+function hashField(text: string): string {
+  return text.replaceAll("%", "%25").replaceAll(":", "%3A");
 }
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
@@ -175,7 +189,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   }
 
   private async spin(message: Extract<PlayerMessage, { type: "spin" }>): Promise<PlayerReply> {
-    const requestHash = `spin:${message.game}:${message.bet}`;
+    const requestHash = spinRequestHash(message.game, message.bet);
     if (message.game !== slotGame.id) {
       return this.refuse(
         message.id,
