@@ -129,7 +129,7 @@ describe("player actor", () => {
 });
 
 describe("table bet fingerprint", () => {
-  const base = { table: "roulette-1", bet: { kind: "red" as const }, amount: 100 };
+  const base = { id: "k", table: "roulette-1", bet: { kind: "red" as const }, amount: 100 };
 
   test("fingerprint - a separator inside a round id or seed cannot make two bets look alike", () => {
     const first = tableBetRequestHash({ ...base, roundId: "R", clientSeed: "a:b" });
