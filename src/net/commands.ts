@@ -14,8 +14,30 @@ export type ClientCommand =
 const tableIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 /** Round ids are UUIDs; the bound only keeps junk out. */
 const roundIdLengthMax = 128;
-/** Client seeds are joined with "," in the draw (docs/PROTOCOL.md, "Fairness"). */
-const clientSeedPattern = /^[^,]{1,64}$/;
+/** UTF-16 code units of one client seed at most (docs/PROTOCOL.md, "Fairness"). */
+const clientSeedLengthMax = 64;
+/** Client seeds are joined with "," in the draw, so a seed may not hold one. */
+const seedSeparatorCode = 0x2c;
+
+/**
+ * U+0000-U+001F and U+007F. A seed is published for anyone to recompute the draw, where an
+ * invisible character cannot be checked by eye; and U+0000 cannot be stored in a Postgres text
+ * column at all, so a seed holding one would fail its ledger write.
+ */
+function isControlCharacter(code: number): boolean {
+  return code <= 0x1f || code === 0x7f;
+}
+
+function isClientSeed(value: unknown): value is string {
+  if (typeof value !== "string" || value.length === 0 || value.length > clientSeedLengthMax) {
+    return false;
+  }
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (code === seedSeparatorCode || isControlCharacter(code)) return false;
+  }
+  return true;
+}
 
 export class CommandError extends CroupierError {
   constructor(
@@ -105,11 +127,11 @@ function parseTableBet(id: string, value: Record<string, unknown>): ClientComman
     command.roundId = value.roundId;
   }
   if (value.clientSeed !== undefined) {
-    if (typeof value.clientSeed !== "string" || !clientSeedPattern.test(value.clientSeed)) {
+    if (!isClientSeed(value.clientSeed)) {
       throw new CommandError(
         id,
         "BAD_REQUEST",
-        "clientSeed must be 1-64 characters without a comma",
+        "clientSeed must be 1-64 characters without a comma or a control character",
       );
     }
     command.clientSeed = value.clientSeed;

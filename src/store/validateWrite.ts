@@ -113,8 +113,25 @@ export function balancesAfter(
   return { perPosting, balance: running };
 }
 
-/** Client seeds are joined with "," in the draw (docs/PROTOCOL.md), so a seed may not hold one. */
+/** UTF-16 code units of one client seed at most (docs/PROTOCOL.md, "Fairness"). */
 const clientSeedLengthMax = 64;
+
+/** Client seeds are joined with "," in the draw, so a seed may not hold one. */
+const seedSeparatorCode = 0x2c;
+
+/** U+0000-U+001F and U+007F: a published seed cannot show them, and Postgres cannot store U+0000. */
+function isControlCharacter(code: number): boolean {
+  return code <= 0x1f || code === 0x7f;
+}
+
+function isClientSeed(seed: string): boolean {
+  if (!isText(seed, clientSeedLengthMax)) return false;
+  for (let index = 0; index < seed.length; index++) {
+    const code = seed.charCodeAt(index);
+    if (code === seedSeparatorCode || isControlCharacter(code)) return false;
+  }
+  return true;
+}
 
 function validateTableRound(write: WalletWrite): void {
   const link = write.tableRound as TableRoundLink;
@@ -143,9 +160,8 @@ function validateTableRound(write: WalletWrite): void {
     "table bet amount must be a positive safe integer",
   );
   check(
-    bet.clientSeed === null ||
-      (isText(bet.clientSeed, clientSeedLengthMax) && !bet.clientSeed.includes(",")),
-    "client seed must be null or 1-64 characters without a comma",
+    bet.clientSeed === null || isClientSeed(bet.clientSeed),
+    "client seed must be null or 1-64 characters without a comma or a control character",
   );
   const debit = write.postings
     .filter((posting) => posting.account === `player:${write.playerId}`)

@@ -3,7 +3,13 @@ import type { WalletWrite } from "../ledger.ts";
 import { planBatch, type WriteResult } from "./batchPlan.ts";
 import { failure as failureOf, isServerError, type ServerError } from "./failures.ts";
 import type { Connection, ConnectionPool } from "./pool.ts";
-import { commit, insertPlan, readLocked, rollbackQuietly } from "./writeStatements.ts";
+import {
+  commit,
+  insertPlan,
+  type LockedState,
+  readLocked,
+  rollbackQuietly,
+} from "./writeStatements.ts";
 
 /**
  * Commits one group-commit batch in ONE transaction, with per-write outcomes. A refused write
@@ -14,9 +20,10 @@ import { commit, insertPlan, readLocked, rollbackQuietly } from "./writeStatemen
  * - a collision with another node on a player created at the same moment (unique keys of the
  *   journal or players), or a deadlock: the batch runs again from the start and now sees the
  *   other node's write, so the collision becomes an ordinary `stale_seq` or `duplicate`;
- * - anything else (a constraint no check foresaw, e.g. a round id used twice): the batch runs
- *   again with one savepoint per write, which stores every write but the failing one. Rare, so
- *   its extra round trips per write do not matter.
+ * - anything else the rows themselves are refused for (a constraint no check foresaw, e.g. a
+ *   round id used twice; or text the server cannot take, e.g. U+0000, which fails even the
+ *   reads): the batch runs again with one savepoint per write, which stores every write but the
+ *   failing one. Rare, so its extra round trips per write do not matter.
  *
  * Failures of the transaction itself map to the protocol's codes: BUSY when nothing was sent
  * (no connection in time, or none could be opened), INTERNAL otherwise, in particular when the
@@ -40,9 +47,17 @@ function isCollision(error: ServerError): boolean {
   return error.code === "23505" && collisionConstraints.has(error.constraint_name ?? "");
 }
 
-/** A refusal of the rows themselves (constraints, the insert's own assertion). */
+/**
+ * Data exceptions (SQLSTATE class 22): a value of one write the server cannot take, such as
+ * U+0000 in text (22021). It is that write's fault, not the database's.
+ */
+function isDataError(error: ServerError): boolean {
+  return error.code.startsWith("22");
+}
+
+/** A refusal of the rows themselves (data, constraints, the insert's own assertion). */
 function isRowRefusal(error: ServerError): boolean {
-  return error.code.startsWith("23") || error.code === "P0001";
+  return isDataError(error) || error.code.startsWith("23") || error.code === "P0001";
 }
 
 function failure(stage: string, error: unknown): CroupierError {
@@ -50,6 +65,9 @@ function failure(stage: string, error: unknown): CroupierError {
 }
 
 type Attempt = { kind: "done"; results: WriteResult[] } | { kind: "retry" | "isolate" };
+
+/** What the reads left: the state, or the statement's refusal (a collision or a write's data). */
+type ReadOutcome = { state: LockedState } | { refused: ServerError };
 
 export class BatchTransaction {
   readonly #pool: ConnectionPool;
@@ -92,23 +110,33 @@ export class BatchTransaction {
     return !this.#pool.lost(this.#connection);
   }
 
-  /** The transaction's reads; undefined when it lost a deadlock and should start over. */
-  async #read(opening: readonly string[], writes: readonly WalletWrite[]) {
+  /**
+   * The transaction's reads, or their refusal: a lost deadlock (start over), or a write's id the
+   * server cannot take (isolate that write). Anything else fails the batch.
+   */
+  async #read(opening: readonly string[], writes: readonly WalletWrite[]): Promise<ReadOutcome> {
     try {
-      return await readLocked(this.#connection, opening, writes);
+      return { state: await readLocked(this.#connection, opening, writes) };
     } catch (error) {
-      if (isServerError(error) && isCollision(error) && this.#sameSession()) return undefined;
+      if (
+        isServerError(error) &&
+        (isCollision(error) || isDataError(error)) &&
+        this.#sameSession()
+      ) {
+        return { refused: error };
+      }
       throw failure("reading players and commands", error);
     }
   }
 
   /** The common path: read under lock, decide every write, insert all rows, commit. */
   async #setWise(writes: readonly WalletWrite[]): Promise<Attempt> {
-    const state = await this.#read(["BEGIN"], writes);
-    if (state === undefined) {
+    const read = await this.#read(["BEGIN"], writes);
+    if ("refused" in read) {
       await rollbackQuietly(this.#connection);
-      return { kind: "retry" };
+      return { kind: isCollision(read.refused) ? "retry" : "isolate" };
     }
+    const { state } = read;
     const plan = planBatch(writes, state.players, state.commands, state);
     if (plan.journal.length === 0) {
       // Every write was refused or a retry: nothing to commit, and the outcomes rest on
@@ -166,10 +194,16 @@ export class BatchTransaction {
     const connection = this.#connection;
     let refusal = "";
     for (let attempt = 0; attempt <= collisionRetriesMax; attempt++) {
-      const state = await this.#read([...opening, "SAVEPOINT one_write"], [write]);
-      // A deadlock here aborted the whole transaction, savepoints or not.
-      if (state === undefined) throw failure("reading one write", new Error("deadlock"));
+      const read = await this.#read([...opening, "SAVEPOINT one_write"], [write]);
       opening = [];
+      if ("refused" in read) {
+        // A deadlock here aborted the whole transaction, savepoints or not.
+        if (isCollision(read.refused)) throw failure("reading one write", read.refused);
+        // The savepoint was set before the read that failed: only this write is undone.
+        await connection.unsafe("ROLLBACK TO SAVEPOINT one_write; RELEASE SAVEPOINT one_write");
+        return { error: `the database refused the write: ${read.refused.message}` };
+      }
+      const { state } = read;
       const plan = planBatch([write], state.players, state.commands, state);
       const result = plan.results[0] as WriteResult;
       try {

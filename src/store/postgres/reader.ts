@@ -11,6 +11,7 @@ import type {
 import { historyIdOf } from "../tableRounds.ts";
 import { safeInteger } from "./integers.ts";
 import type { Connection } from "./pool.ts";
+import { isStorableText } from "./text.ts";
 
 /**
  * Reads, each one index-driven statement on a pooled connection, with the embedded backend's
@@ -111,6 +112,7 @@ export async function history(
 }
 
 export async function findRound(sql: Connection, roundId: string): Promise<RoundView | undefined> {
+  if (!isStorableText(roundId)) return undefined;
   const [row] = await sql<
     { round_id: string; player_id: string; game: string; round_detail: string; at_ms: string }[]
   >`

@@ -1,6 +1,7 @@
 import type { TableBetRecord, TableRoundRecord, TableRoundStatus } from "../tableRounds.ts";
 import { safeInteger, safeIntegerOrNull } from "./integers.ts";
 import type { Connection } from "./pool.ts";
+import { isStorableText } from "./text.ts";
 
 /**
  * Reads of table rounds and their bets, each one index-driven statement: a round by its key, a
@@ -66,6 +67,7 @@ export async function tableRound(
   sql: Connection,
   roundId: string,
 ): Promise<TableRoundRecord | undefined> {
+  if (!isStorableText(roundId)) return undefined;
   const [row] = await sql<RoundDbRow[]>`
     SELECT ${roundColumns(sql)} FROM table_rounds WHERE round_id = ${roundId}`;
   return row === undefined ? undefined : roundOf(row);
@@ -87,6 +89,7 @@ interface BetDbRow {
  * unless those batches' COMMITs overtake each other.
  */
 export async function tableRoundBets(sql: Connection, roundId: string): Promise<TableBetRecord[]> {
+  if (!isStorableText(roundId)) return [];
   const rows = await sql<BetDbRow[]>`
     SELECT b.player_id, b.command_id, b.kind, b.pick, b.amount, b.client_seed,
            floor(extract(epoch FROM b.at) * 1000)::bigint AS at_ms
