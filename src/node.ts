@@ -214,11 +214,15 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
 
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
-  // Checked four times per period so a silent socket goes within 2.25 x heartbeatMs, not 3 x.
+  // Checked four times per period so a silent socket goes within 2.25 x heartbeatMs, not 3 x;
+  // a socket whose session expired goes within a quarter period of the expiry.
   const evictor = setInterval(
     () => {
-      const evicted = sockets.evictSilent(Date.now(), 2 * heartbeatMs);
+      const nowMs = Date.now();
+      const evicted = sockets.evictSilent(nowMs, 2 * heartbeatMs);
       if (evicted > 0) metrics.closes.inc({ code: String(closeCodes.heartbeatTimeout) }, evicted);
+      const expired = sockets.closeExpired(nowMs);
+      if (expired > 0) metrics.closes.inc({ code: String(closeCodes.sessionRevoked) }, expired);
     },
     Math.max(10, Math.floor(heartbeatMs / 4)),
   );

@@ -1,6 +1,10 @@
-import { describe, expect, test } from "bun:test";
-import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
+import { holdWrites, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 import { RawWebSocket } from "./rawWebSocket.ts";
+
+afterAll(removeDataDirs);
 
 describe("socket limits", () => {
   test("socket limits - a socket that never answers pings is closed with 4000", async () => {
@@ -67,6 +71,48 @@ describe("socket limits", () => {
     expect(refused.status).toBe(401);
     expect(bystander.isOpen).toBe(true);
     bystander.close();
+  });
+
+  test("socket limits - a revocation while the upgrade is still being checked closes that socket too", async () => {
+    const held = holdWrites(await openTempLedger());
+    await using node = await startTestNode({}, {}, { ledger: held.ledger });
+    const { token } = await newSession(node);
+    const first = await RecordingSocket.open(node, token);
+    // The player actor is busy with a slow commit, so an upgrade with lastSeq (which asks it for
+    // the player's seq) waits in its mailbox after the token was accepted.
+    held.hold("slow");
+    first.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    // Seen through the node's own session store: the late upgrade has accepted the token.
+    const { sessions } = node.context;
+    const find = sessions.find.bind(sessions);
+    const tokenAccepted = Promise.withResolvers<void>();
+    sessions.find = async (candidate) => {
+      const found = await find(candidate);
+      if (candidate === token && found !== undefined) tokenAccepted.resolve();
+      return found;
+    };
+    let lateCloseCode: number | undefined;
+    const late = new WebSocket(`${node.wsUrl}/v1/ws?token=${token}&lastSeq=0`);
+    late.onclose = (event) => {
+      lateCloseCode = event.code;
+    };
+    await tokenAccepted.promise;
+    expect((await http(node, "DELETE", "/v1/sessions/current", { token })).status).toBe(204);
+    expect(await first.waitForClose(1_000)).toBe(4001);
+    held.release("slow");
+    await waitFor(() => lateCloseCode !== undefined, 2_000, "the late socket to close");
+    expect(lateCloseCode).toBe(4001);
+  });
+
+  test("socket limits - a socket is closed with 4001 when its session expires", async () => {
+    await using node = await startTestNode({ sessionTtlMs: 1_000, heartbeatMs: 200 });
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const openedAtMs = performance.now();
+    expect(await socket.waitForClose(3_000)).toBe(4001);
+    expect(socket.closeReason).toBe("session expired");
+    // Not before the session's time is up (it was created just before the socket opened).
+    expect(performance.now() - openedAtMs).toBeGreaterThan(500);
   });
 
   test("socket limits - commands over the rate get RATE_LIMITED, then a flood is closed with 1008", async () => {

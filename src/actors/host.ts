@@ -15,7 +15,7 @@ export interface ActorSystemStats {
   restarts: number;
   /** Messages or replies that reached nobody: see `deadLetterReasons`. */
   deadLetters: number;
-  /** Messages refused with BUSY because a mailbox, the actor table or a dedupe list was full. */
+  /** Messages refused with BUSY because a mailbox or the actor table was full. */
   busyRejections: number;
 }
 

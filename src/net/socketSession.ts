@@ -49,6 +49,8 @@ export class SocketSession {
     readonly token: string,
     private readonly ws: ServerWebSocket<unknown>,
     nowMs: number,
+    /** When the session behind the socket expires (epoch ms); the socket is closed then. */
+    readonly expiresAtMs = Number.POSITIVE_INFINITY,
   ) {
     this.lastHeardAtMs = nowMs;
     this.commandRateKey = `player:${playerId}:commands`;

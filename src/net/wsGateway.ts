@@ -75,8 +75,12 @@ export class WsGateway {
       grant.session.token,
       ws,
       Date.now(),
+      grant.session.expiresAt,
     );
     this.context.sockets.add(session);
+    // A revocation between the upgrade's check and this registration found no socket to close:
+    // look again now that any later one will.
+    void this.closeIfRevoked(session);
     session.setUnsubscribe(
       // The socket whose command produced the event gets it as that command's reply instead.
       this.context.events.subscribe(session.playerId, (seq, event, origin) =>
@@ -89,6 +93,15 @@ export class WsGateway {
     });
     session.inbound = welcomed;
     return session;
+  }
+
+  private async closeIfRevoked(session: SocketSession): Promise<void> {
+    try {
+      if ((await this.context.sessions.find(session.token)) === undefined)
+        session.close(closeCodes.sessionRevoked, "session revoked or expired");
+    } catch {
+      // The store is unreachable: its reconnection checks every open socket again (revalidate.ts).
+    }
   }
 
   /** Sends welcome, then the replay, then whatever arrived meanwhile: nothing lost, nothing twice. */
