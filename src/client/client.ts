@@ -1,8 +1,10 @@
 /**
  * A small typed client for the Croupier protocol (docs/PROTOCOL.md): connect with a token,
  * commands as promises with timeouts, retries with the same id, reconnection with `lastSeq`,
- * and at-most-once delivery of sequenced messages to the application.
+ * and delivery of sequenced messages to the application exactly once each, in seq order.
  */
+
+import { SeqTracker } from "./seqTracker.ts";
 
 export interface Welcome {
   type: "welcome";
@@ -44,7 +46,13 @@ export interface ClientOptions {
   lastSeq?: number;
   /** Commands waiting for a reply at once; more is a programming error in the caller. */
   pendingCommandsMax?: number;
+  /** Each seq once, in order: after a gap the client reconnects and the replay fills it first. */
   onSequenced?: (message: ServerMessage) => void;
+  /**
+   * Every welcome, also on the reconnections the client makes by itself. With `replayFrom`, the
+   * sequenced messages before it are gone from the server: refresh the state over HTTP.
+   */
+  onWelcome?: (welcome: Welcome) => void;
   onEvent?: (message: ServerMessage) => void;
   onClose?: (code: number, reason: string) => void;
 }
@@ -53,7 +61,12 @@ interface Pending {
   resolve: (message: ServerMessage) => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** The command as sent, kept to send again with the same id after a resync reconnection. */
+  frame: string;
 }
+
+/** How long a reconnection made to fill a seq gap waits for its welcome. */
+const resyncWelcomeTimeoutMs = 5_000;
 
 let idCounter = 0;
 
@@ -63,17 +76,27 @@ export function newCommandId(): string {
   return `${Math.random().toString(36).slice(2, 10)}-${idCounter}`;
 }
 
+function isOpen(socket: WebSocket | undefined): socket is WebSocket {
+  return socket !== undefined && socket.readyState === WebSocket.OPEN;
+}
+
 export class CroupierClient {
   welcome: Welcome | undefined;
-  /** Highest seq delivered to the application. */
-  lastSeq: number;
   private socket: WebSocket | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly pendingMax: number;
+  private readonly seqs: SeqTracker;
+  /** True from a seq gap until the reconnection that fills it is welcomed. */
+  private resyncing = false;
 
   constructor(private readonly options: ClientOptions) {
-    this.lastSeq = options.lastSeq ?? 0;
+    this.seqs = new SeqTracker(options.lastSeq ?? 0);
     this.pendingMax = options.pendingCommandsMax ?? 1_000;
+  }
+
+  /** Last seq delivered to the application, with none missing before it. */
+  get lastSeq(): number {
+    return this.seqs.lastDelivered;
   }
 
   /** Opens the socket and resolves with the welcome. With `resume`, replays from the last seen seq. */
@@ -88,12 +111,13 @@ export class CroupierClient {
       timeoutMs,
     );
     socket.onmessage = (event) => {
+      // A replaced socket's frames are stale: its replacement resumes after lastSeq and gets
+      // them again, and the commands in flight are sent again on it.
+      if (this.socket !== socket) return;
       const message = JSON.parse(String(event.data)) as ServerMessage;
       if (message.type === "welcome") {
-        this.welcome = message as unknown as Welcome;
-        if (!resume && this.options.lastSeq === undefined) this.lastSeq = this.welcome.seq;
         clearTimeout(timer);
-        welcome.resolve(this.welcome);
+        welcome.resolve(this.welcomed(message as unknown as Welcome, resume));
         return;
       }
       this.dispatch(message);
@@ -111,16 +135,63 @@ export class CroupierClient {
     return welcome.promise;
   }
 
+  private welcomed(welcome: Welcome, resume: boolean): Welcome {
+    this.welcome = welcome;
+    if (!resume && this.options.lastSeq === undefined) this.seqs.startAfter(welcome.seq);
+    if (welcome.replayFrom !== undefined) this.seqs.skipLostBefore(welcome.replayFrom);
+    this.options.onWelcome?.(welcome);
+    return welcome;
+  }
+
   private dispatch(message: ServerMessage): void {
-    if (typeof message.seq === "number") {
-      // A retry's reply carries its original seq: answer the command, but deliver the message once.
-      if (message.seq > this.lastSeq) {
-        this.lastSeq = message.seq;
-        this.options.onSequenced?.(message);
-      }
-    } else if (message.id === undefined) {
-      this.options.onEvent?.(message);
-    }
+    if (typeof message.seq === "number") this.deliverInOrder(message.seq, message);
+    else if (message.id === undefined) this.options.onEvent?.(message);
+    // Also a reply beyond a gap answers its command: the command did happen, and its sequenced
+    // delivery comes in order with the replay.
+    this.settle(message);
+  }
+
+  private deliverInOrder(seq: number, message: ServerMessage): void {
+    const verdict = this.seqs.receive(seq);
+    if (verdict === "next") this.options.onSequenced?.(message);
+    // A duplicate (e.g. a retry's reply carries its original seq) is dropped.
+    else if (verdict === "gap") this.resync();
+  }
+
+  /**
+   * Reconnects after the last seq delivered in order: the server replays every later sequenced
+   * message, in order, before new ones. The commands in flight are sent again with the same id
+   * once the new socket is welcomed (as `commandWithRetry` does): the id makes that safe, and a
+   * command that already ran answers with its original reply.
+   */
+  private resync(): void {
+    if (this.resyncing) return;
+    this.resyncing = true;
+    const stale = this.socket;
+    const resumed = this.connect(resyncWelcomeTimeoutMs, true);
+    stale?.close(1000, "seq gap; resuming with lastSeq");
+    resumed.then(
+      () => {
+        this.resyncing = false;
+        this.resendPending();
+      },
+      (error: unknown) => {
+        this.resyncing = false;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.failPending(new CommandFailed("CLOSED", `no resumption after a seq gap: ${reason}`));
+        this.socket?.close();
+      },
+    );
+  }
+
+  private resendPending(): void {
+    const socket = this.socket;
+    if (socket === undefined) return;
+    for (const pending of this.pending.values()) socket.send(pending.frame);
+  }
+
+  /** Resolves or rejects the pending command a reply or error answers, if any. */
+  private settle(message: ServerMessage): void {
     const id = message.id;
     if (typeof id !== "string") return;
     const pending = this.pending.get(id);
@@ -137,8 +208,7 @@ export class CroupierClient {
     command: { type: string; id?: string; [field: string]: unknown },
     timeoutMs = 5_000,
   ): Promise<ServerMessage> {
-    const socket = this.socket;
-    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+    if (!this.resyncing && !isOpen(this.socket)) {
       return Promise.reject(new CommandFailed("CLOSED", "not connected"));
     }
     const id = command.id ?? newCommandId();
@@ -151,8 +221,10 @@ export class CroupierClient {
       this.pending.delete(id);
       reject(new CommandTimeout(`no reply to ${id} within ${timeoutMs} ms`));
     }, timeoutMs);
-    this.pending.set(id, { resolve, reject, timer });
-    socket.send(JSON.stringify({ ...command, id }));
+    const frame = JSON.stringify({ ...command, id });
+    this.pending.set(id, { resolve, reject, timer, frame });
+    // During a resync it goes out with the other pending commands once the new socket is welcomed.
+    if (!this.resyncing) this.socket?.send(frame);
     return promise;
   }
 
@@ -206,8 +278,8 @@ export class CroupierClient {
     let lastError: unknown;
     for (let attempt = 0; attempt < attemptsMax; attempt++) {
       try {
-        if (this.socket === undefined || this.socket.readyState !== WebSocket.OPEN)
-          await this.connect(timeoutMs, true);
+        // A resync already reconnects, and sends the command once its socket is welcomed.
+        if (!this.resyncing && !isOpen(this.socket)) await this.connect(timeoutMs, true);
         return await this.command(command, timeoutMs);
       } catch (error) {
         lastError = error;
