@@ -104,6 +104,32 @@ describe("socket limits", () => {
     expect(lateCloseCode).toBe(4001);
   });
 
+  test("socket limits - frames sent before the welcome are answered after it, up to a bound, then 1008", async () => {
+    const held = holdWrites(await openTempLedger());
+    await using node = await startTestNode({}, {}, { ledger: held.ledger });
+    const { token } = await newSession(node);
+    const first = await RecordingSocket.open(node, token);
+    // The player actor is busy with a slow commit: a new socket's welcome (which asks it for the
+    // player's state) waits, and so does every frame that socket sends meanwhile.
+    held.hold("slow");
+    first.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    const patient = await openWithoutWelcome(`${node.wsUrl}/v1/ws?token=${token}`);
+    const flooding = await openWithoutWelcome(`${node.wsUrl}/v1/ws?token=${token}`);
+    for (let i = 0; i < 100; i++)
+      patient.socket.send(JSON.stringify({ type: "ping", id: `p${i}` }));
+    for (let i = 0; i < 1_000; i++)
+      flooding.socket.send(JSON.stringify({ type: "ping", id: `f${i}` }));
+    await waitFor(() => flooding.closeCode !== undefined, 5_000, "the flooding socket to close");
+    expect(flooding.closeCode).toBe(1008);
+    held.release("slow");
+    await waitFor(() => patient.messages.length === 101, 5_000, "the welcome and 100 pongs");
+    expect(patient.messages[0].type).toBe("welcome");
+    expect(patient.messages.slice(1).map((m) => m.id)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `p${i}`),
+    );
+    patient.socket.close();
+  });
+
   test("socket limits - a socket is closed with 4001 when its session expires", async () => {
     await using node = await startTestNode({ sessionTtlMs: 1_000, heartbeatMs: 200 });
     const { token } = await newSession(node);
@@ -179,3 +205,22 @@ describe("socket limits", () => {
     }
   });
 });
+
+/** A socket that is open (upgraded) but may not have its welcome yet; records what arrives. */
+async function openWithoutWelcome(url: string): Promise<{
+  socket: WebSocket;
+  messages: any[];
+  closeCode: number | undefined;
+}> {
+  const socket = new WebSocket(url);
+  const state = { socket, messages: [] as any[], closeCode: undefined as number | undefined };
+  socket.onmessage = (event) => state.messages.push(JSON.parse(String(event.data)));
+  socket.onclose = (event) => {
+    state.closeCode = event.code;
+  };
+  const opened = Promise.withResolvers<void>();
+  socket.onopen = () => opened.resolve();
+  socket.onerror = () => opened.reject(new Error(`could not open ${url}`));
+  await opened.promise;
+  return state;
+}

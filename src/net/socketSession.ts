@@ -17,6 +17,14 @@ export const closeCodes = {
 export const replayBufferEventsMax = 1_000;
 
 /**
+ * Client frames held per socket while earlier ones wait their turn (the welcome being prepared,
+ * a shared rate limiter answering); past this the socket is closed with 1008. Above the default
+ * command burst, so a client that sends its queued commands on connect is never cut off; at most
+ * 128 x 4 KiB per socket.
+ */
+export const inboundFramesWaitingMax = 128;
+
+/**
  * One open WebSocket of one player. Sequenced messages pass through `sendSequenced`, which keeps
  * them in order, drops any the socket already has, and holds live ones back while a replay runs.
  */
@@ -27,6 +35,8 @@ export class SocketSession {
   closed = false;
   /** Set while frames must wait their turn (welcome in progress, or a slow rate-limit check). */
   inbound: Promise<void> | undefined;
+  /** Frames chained behind `inbound` and not yet handled. */
+  framesWaiting = 0;
   /** Tables whose broadcasts this socket receives (see tableFanout.ts). */
   readonly tables = new Set<string>();
   /** Non-null while the welcome and replay are being prepared. */

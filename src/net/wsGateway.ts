@@ -8,7 +8,7 @@ import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, responseForError } from "./httpReply.ts";
 import type { Session } from "./sessions.ts";
-import { closeCodes, SocketSession } from "./socketSession.ts";
+import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSession.ts";
 
 /** What the upgrade check found; kept on the connection for `open`. */
 export interface UpgradeGrant {
@@ -195,7 +195,19 @@ export class WsGateway {
     session.lastHeardAtMs = Date.now();
     const queued = session.inbound;
     if (queued !== undefined) {
-      const next: Promise<void> = queued.then(() => this.handleInOrder(session, frame, next));
+      if (session.framesWaiting >= inboundFramesWaitingMax) {
+        this.context.metrics.closes.inc({ code: String(closeCodes.policyViolation) });
+        session.close(
+          closeCodes.policyViolation,
+          "too many frames sent before earlier ones were handled",
+        );
+        return;
+      }
+      session.framesWaiting += 1;
+      const next: Promise<void> = queued.then(() => {
+        session.framesWaiting -= 1;
+        return this.handleInOrder(session, frame, next);
+      });
       session.inbound = next;
       return;
     }
