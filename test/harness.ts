@@ -56,11 +56,20 @@ export async function startTestNode(
 export function holdWrites(ledger: Ledger): {
   ledger: Ledger;
   hold(commandId: string): void;
+  /** Resolves once the held write has reached the ledger and waits there. */
+  reached(commandId: string): Promise<void>;
   release(commandId: string): void;
 } {
-  const gates = new Map<string, PromiseWithResolvers<void>>();
+  const gates = new Map<
+    string,
+    { open: PromiseWithResolvers<void>; reached: PromiseWithResolvers<void> }
+  >();
   const write = async (write: WalletWrite): Promise<WriteOutcome> => {
-    await gates.get(write.commandId)?.promise;
+    const gate = gates.get(write.commandId);
+    if (gate !== undefined) {
+      gate.reached.resolve();
+      await gate.open.promise;
+    }
     return ledger.write(write);
   };
   const wrapped = new Proxy(ledger, {
@@ -72,8 +81,10 @@ export function holdWrites(ledger: Ledger): {
   });
   return {
     ledger: wrapped,
-    hold: (commandId) => gates.set(commandId, Promise.withResolvers<void>()),
-    release: (commandId) => gates.get(commandId)?.resolve(),
+    hold: (commandId) =>
+      gates.set(commandId, { open: Promise.withResolvers(), reached: Promise.withResolvers() }),
+    reached: (commandId) => gates.get(commandId)?.reached.promise ?? Promise.resolve(),
+    release: (commandId) => gates.get(commandId)?.open.resolve(),
   };
 }
 

@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
   balanceOf,
+  holdWrites,
   http,
   newSession,
   RecordingSocket,
@@ -25,6 +27,7 @@ const table = "t-fast";
 const postgres = await createTestDatabase();
 afterAll(async () => {
   await postgres.database?.drop();
+  await removeDataDirs();
 });
 if (postgres.skipReason !== undefined) {
   console.warn(`skipping the postgres table test: ${postgres.skipReason}`);
@@ -194,6 +197,39 @@ describe("tables", () => {
     });
     expect(await refusal({ ...bet, id: "after-leave" })).toBe("NOT_SEATED");
     socket.close();
+  });
+
+  test("tables - a leave sent after a bet waits for it: the bet is in the round, then the player leaves", async () => {
+    const held = holdWrites(await openTempLedger());
+    await using node = await startTestNode(
+      { tables: [fastTable(table, { bettingWindowMs: 10_000 })] },
+      {},
+      { ledger: held.ledger },
+    );
+    const { token, playerId } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    await nextOpenRound(socket, table);
+    // The player actor is busy with a slow spin, so the bet waits in its mailbox.
+    held.hold("slow");
+    socket.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    await held.reached("slow");
+    socket.send({ type: "table.bet", id: "b", table, bet: { kind: "red" }, amount: 100 });
+    socket.send({ type: "table.leave", id: "l", table });
+    const [serverSide] = node.context.sockets.ofPlayer(playerId);
+    // The leave has reached the server: either it is answered, or it waits (holding frames back).
+    await waitFor(
+      () => socket.messages.some((m) => m.id === "l") || serverSide?.inbound !== undefined,
+      5_000,
+      "the leave to arrive",
+    );
+    held.release("slow");
+    await socket.waitFor((m) => m.id === "l");
+    const answers = socket.messages.filter((m) => m.id === "b" || m.id === "l");
+    expect(answers.map((m) => `${m.id}:${m.code ?? m.type}`)).toEqual([
+      "b:table.bet.accepted",
+      "l:table.left",
+    ]);
   });
 
   test("tables - a bet sent twice, and 10 copies at once over two sockets, is debited once", async () => {

@@ -50,6 +50,8 @@ export class SocketSession {
    * it on its own, so the socket never misses a seq. Bounded by the commands in flight.
    */
   private readonly awaitingReply = new Map<number, { seq: number; text: string } | null>();
+  /** The latest command this socket sent to the player actor (its mailbox runs them in order). */
+  private lastPlayerCommand: Promise<unknown> = Promise.resolve();
   /** The key of this player's command rate limit, built once (it is taken on every command). */
   readonly commandRateKey: string;
 
@@ -100,6 +102,20 @@ export class SocketSession {
     const held = this.awaitingReply.get(origin.serial);
     this.awaitingReply.delete(origin.serial);
     if (held) this.sendSequenced(held.seq, held.text);
+  }
+
+  /** Notes a command sent to the player actor; returns it unchanged. */
+  trackPlayerCommand<T>(command: Promise<T>): Promise<T> {
+    this.lastPlayerCommand = command;
+    return command;
+  }
+
+  /** Resolves once every command this socket sent to the player actor so far has its answer. */
+  playerCommandsSettled(): Promise<void> {
+    return this.lastPlayerCommand.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   setUnsubscribe(unsubscribe: () => void): void {

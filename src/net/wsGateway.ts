@@ -229,7 +229,10 @@ export class WsGateway {
     if (session.inbound === link) session.inbound = undefined;
   }
 
-  /** Returns a promise only when this frame must hold back later ones (an async rate limiter). */
+  /**
+   * Returns a promise only when this frame must hold back later ones (an async rate limiter, a
+   * table join or leave).
+   */
   private handle(session: SocketSession, frame: unknown): Promise<void> | undefined {
     if (session.closed) return undefined;
     let command: ClientCommand;
@@ -243,7 +246,16 @@ export class WsGateway {
     }
     return this.whenAllowed(
       session,
-      () => void this.run(session, command),
+      () => {
+        if (command.type !== "table.join" && command.type !== "table.leave") {
+          void this.run(session, command);
+          return undefined;
+        }
+        // Joins and leaves go to the table, not through the player's mailbox: they wait for this
+        // socket's earlier commands (a bet must not find its player already gone) and hold back
+        // later ones, so the player's commands apply in the order they were sent.
+        return session.playerCommandsSettled().then(() => this.run(session, command));
+      },
       () =>
         this.sendError(
           session,
@@ -256,13 +268,13 @@ export class WsGateway {
 
   private whenAllowed(
     session: SocketSession,
-    onAllowed: () => void,
+    onAllowed: () => Promise<void> | undefined | void,
     onRefused?: () => void,
   ): Promise<void> | undefined {
     const allowed = this.allowed(session);
     if (typeof allowed === "boolean") {
-      if (allowed) onAllowed();
-      else onRefused?.();
+      if (allowed) return onAllowed() ?? undefined;
+      onRefused?.();
       return undefined;
     }
     return allowed.then((ok) => (ok ? onAllowed() : onRefused?.()));
@@ -287,10 +299,12 @@ export class WsGateway {
       case "spin": {
         const origin = session.nextOrigin();
         try {
-          const reply = await this.context.askPlayer(
-            session.playerId,
-            { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
-            `${command.id}|${spinRequestHash(command.game, command.bet)}`,
+          const reply = await session.trackPlayerCommand(
+            this.context.askPlayer(
+              session.playerId,
+              { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
+              `${command.id}|${spinRequestHash(command.game, command.bet)}`,
+            ),
           );
           this.sendReply(session, reply, origin);
         } finally {
@@ -307,19 +321,21 @@ export class WsGateway {
         const origin = session.nextOrigin();
         const { id, table, bet, amount, roundId, clientSeed } = command;
         try {
-          const reply = await this.context.askPlayer(
-            session.playerId,
-            {
-              type: "tableBet",
-              id,
-              table,
-              bet,
-              amount,
-              origin,
-              ...(roundId === undefined ? {} : { roundId }),
-              ...(clientSeed === undefined ? {} : { clientSeed }),
-            },
-            `${id}|${tableBetRequestHash(command)}`,
+          const reply = await session.trackPlayerCommand(
+            this.context.askPlayer(
+              session.playerId,
+              {
+                type: "tableBet",
+                id,
+                table,
+                bet,
+                amount,
+                origin,
+                ...(roundId === undefined ? {} : { roundId }),
+                ...(clientSeed === undefined ? {} : { clientSeed }),
+              },
+              `${id}|${tableBetRequestHash(command)}`,
+            ),
           );
           this.sendReply(session, reply, origin);
         } finally {
