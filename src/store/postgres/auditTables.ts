@@ -1,4 +1,6 @@
+import { rouletteGameId } from "../../games/roulette/settlement.ts";
 import { auditFailuresPerCheckMax } from "../audit.ts";
+import { houseAccountOf } from "../tableWrites.ts";
 import { safeInteger, safeIntegerOrNull } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 
@@ -11,14 +13,21 @@ import type { Connection } from "./pool.ts";
  *   games/roulette/settlement.ts in SQL) against what the player's settlement entry credits. A
  *   missing settlement is a failure once the round is marked paid, and in progress before. Every
  *   settlement entry must belong to a finished round the player bet in.
- * - bets: every table bet has its journal entry, which debits the player exactly the stake.
+ * - bets: every table bet has its journal entry, which debits the player exactly the stake;
+ *   and the other way round, every journal entry that stakes a player's `bet` to a table game's
+ *   house has its table bet. Without that row the bet is in no round: never settled nor refunded.
  *
- * Both read only table rows and the journal rows they name: settlement entries through the
- * partial index that holds nothing else (schema.ts), bet entries and their postings through
+ * The first two read only table rows and the journal rows they name: settlement entries through
+ * the partial index that holds nothing else (schema.ts), bet entries and their postings through
  * unique keys. The lookups sit in LATERAL aggregates, which the planner cannot turn into a hash
  * join over the whole journal or postings: the cost follows the table data (about two index
- * probes per bet and one per settlement), not the ledger; a ledger without tables pays nothing.
+ * probes per bet and one per settlement), not the ledger. The journal side has no index to start
+ * from: it scans postings once for stakes to a table game's house (a filter, no sort or hash),
+ * then probes by key per stake found, so a ledger without tables pays that one scan.
  */
+
+/** The table games of this build: a stake to one of their houses is a table bet. */
+const tableGames: readonly string[] = [rouletteGameId];
 
 function withRest(lines: string[], failing: number, shown: number): string[] {
   if (failing > shown) lines.push(`  ... and ${failing - shown} more like the above`);
@@ -192,6 +201,45 @@ async function checkBets(sql: Connection, failures: string[]): Promise<void> {
   failures.push(...withRest(lines, failing, rows.length));
 }
 
+interface StakeRow {
+  journal_id: string;
+  player_id: string;
+  command_id: string;
+  account: string;
+  amount: string;
+  failing: string;
+}
+
+/** Every bet entry staking to a table game's house has its table bet (its round's record). */
+async function checkStakes(sql: Connection, failures: string[]): Promise<void> {
+  const houses = tableGames.map(houseAccountOf);
+  const rows = await sql<StakeRow[]>`
+    WITH f AS (
+      SELECT j.id AS journal_id, j.player_id, j.command_id, h.account, h.amount
+      FROM postings h
+      CROSS JOIN LATERAL (
+        SELECT j.id, j.player_id, j.command_id FROM journal j WHERE j.id = h.journal_id
+      ) j
+      WHERE h.account = ANY(${houses}::text[]) AND h.amount > 0
+        AND EXISTS (
+          SELECT 1 FROM postings p
+          WHERE p.journal_id = h.journal_id AND p.account = 'player:' || j.player_id
+            AND p.kind = 'bet')
+        AND NOT EXISTS (
+          SELECT 1 FROM table_bets b
+          WHERE b.player_id = j.player_id AND b.command_id = j.command_id)
+    )
+    SELECT f.*, count(*) OVER () AS failing FROM f
+    ORDER BY f.journal_id LIMIT ${auditFailuresPerCheckMax}`;
+  const lines = rows.map(
+    (row) =>
+      `invariant 5: bet ${row.command_id} of player ${row.player_id} stakes ${row.amount} to ` +
+      `${row.account} but has no table bet: it is in no round, never settled nor refunded`,
+  );
+  const failing = safeInteger(rows[0]?.failing ?? "0", "failing stakes");
+  failures.push(...withRest(lines, failing, rows.length));
+}
+
 /** Invariant 5 over the audit's snapshot: failure lines name the round; notes what is in progress. */
 export async function checkTableRounds(
   sql: Connection,
@@ -206,4 +254,5 @@ export async function checkTableRounds(
   await sql`SET LOCAL enable_mergejoin = off`;
   await checkSettlements(sql, failures, notes);
   await checkBets(sql, failures);
+  await checkStakes(sql, failures);
 }

@@ -5,7 +5,7 @@ import { rouletteBetOf, settlementsOf } from "../../games/roulette/settlement.ts
 import { createTestDatabase } from "../../testing/postgresTestDb.ts";
 import { waitFor } from "../../testing/waitFor.ts";
 import type { Ledger } from "../ledger.ts";
-import { depositWrite } from "../ledgerContract.ts";
+import { depositWrite, spinWrite } from "../ledgerContract.ts";
 import { betWriteOn, newRound, settlementWriteOn } from "../tableRoundContract.ts";
 import { tableSettlementCommandId } from "../tableRounds.ts";
 import { directConnection, openTestLedger, schemaOf, withDirect } from "./testing/testLedger.ts";
@@ -245,6 +245,50 @@ if (database === undefined) {
       expect(lines).toContain(
         `round ${round.roundId}: bet b1 of player p2 stakes 50 but its entry debits the player 100`,
       );
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  test("postgres table rounds - audit: a debited bet whose table bet row is gone is in no round, and fails", async () => {
+    const ledger = await openTestLedger(url);
+    try {
+      const round = newRound();
+      await ledger.openTableRound(round);
+      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+      await ledger.write(depositWrite("p2", 1, "d1", 1_000));
+      await ledger.write(betWriteOn(round, "p1", 2, "b1", { amount: 100 }));
+      await ledger.write(betWriteOn(round, "p2", 2, "b1", { amount: 200 }));
+      await tamper(
+        ledger,
+        (sql) => sql`DELETE FROM table_bets WHERE player_id = 'p1' AND command_id = 'b1'`,
+      );
+      // The round finishes as the table would run it: it refunds the bets the ledger lists.
+      await ledger.closeTableRound(round.roundId);
+      await ledger.voidTableRound(round.roundId);
+      const listed = await ledger.tableRoundBets(round.roundId);
+      expect(listed.map((bet) => bet.playerId)).toEqual(["p2"]);
+      await ledger.write(settlementWriteOn(round, "p2", 3, "refund", 200));
+      await ledger.markTableRoundPaid(round.roundId);
+      const report = await ledger.audit();
+      expect(report.failures).toEqual([
+        "invariant 5: bet b1 of player p1 stakes 100 to house:roulette but has no table bet: " +
+          "it is in no round, never settled nor refunded",
+      ]);
+      expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900 });
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  test("postgres table rounds - audit: slot stakes and table settlements need no table bet", async () => {
+    const ledger = await openTestLedger(url);
+    try {
+      await paidRound(ledger);
+      await ledger.write(depositWrite("p3", 1, "d1", 1_000));
+      await ledger.write(spinWrite("p3", 2, "s1", 100, 40));
+      const report = await ledger.audit();
+      expect(report.failures).toEqual([]);
     } finally {
       await ledger.close();
     }
