@@ -14,14 +14,20 @@ import type { Connection } from "./pool.ts";
  *
  * Seqs "exactly 1..n" follow from min = 1, max = count and the uniqueness of (player_id, seq);
  * that uniqueness (and of (player_id, command_id): invariant 4) is the database's own, so the
- * audit checks the unique constraints exist instead of grouping the journal a second time, and
- * only scans for duplicates when one is missing. Invariant 5 (table rounds) is auditTables.ts.
+ * audit checks that unique constraints on exactly those columns exist (by their columns, not
+ * their names, which say nothing of what they cover) instead of grouping the journal a second
+ * time, and only scans for duplicates when one is missing. Invariant 5 (table rounds) is
+ * auditTables.ts.
  */
 
 /** Memory for the audit's hash aggregates (per sort or hash node), so 10M postings stay in RAM. */
 const auditWorkMem = "256MB";
 
-const uniqueJournalKeys = ["journal_player_seq_key", "journal_player_command_key"] as const;
+/** The journal's unique keys (schema.ts), by the constraint name and the columns it must cover. */
+const uniqueJournalKeys = [
+  { name: "journal_player_seq_key", column: "seq" },
+  { name: "journal_player_command_key", column: "command_id" },
+] as const;
 
 function withRest(lines: string[], failing: number, shown: number): string[] {
   if (failing > shown) lines.push(`  ... and ${failing - shown} more like the above`);
@@ -171,17 +177,31 @@ async function checkSequences(sql: Connection, failures: string[]): Promise<void
   await checkUniqueKeys(sql, failures);
 }
 
-/** The journal's unique keys exist; where one does not, the duplicates it would refuse. */
+/** A unique key's columns in a form that does not depend on their order. */
+function columnSetOf(columns: readonly string[]): string {
+  return [...columns].sort().join(",");
+}
+
+/**
+ * The journal's unique keys exist, each a unique constraint on exactly (player_id, its column)
+ * whatever its name; where one does not, the duplicates it would refuse.
+ */
 async function checkUniqueKeys(sql: Connection, failures: string[]): Promise<void> {
-  const present = await sql<{ conname: string }[]>`
-    SELECT conname FROM pg_constraint
-    WHERE conrelid = 'journal'::regclass AND contype = 'u' AND convalidated
-      AND conname IN ${sql(uniqueJournalKeys)}`;
-  const names = new Set(present.map((row) => row.conname));
-  for (const key of uniqueJournalKeys) {
-    if (names.has(key)) continue;
-    failures.push(`invariant 4: unique constraint ${key} is missing`);
-    const column = key === "journal_player_seq_key" ? "seq" : "command_id";
+  // Unique constraints and the primary key, with the columns of their (valid) index.
+  const present = await sql<{ columns: string[] }[]>`
+    SELECT array_agg(a.attname::text ORDER BY k.place) AS columns
+    FROM pg_constraint c
+    JOIN pg_index i ON i.indexrelid = c.conindid AND i.indisunique AND i.indisvalid
+    CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, place)
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+    WHERE c.conrelid = 'journal'::regclass AND c.contype IN ('u', 'p')
+    GROUP BY c.oid`;
+  const covered = new Set(present.map((row) => columnSetOf(row.columns)));
+  for (const { name, column } of uniqueJournalKeys) {
+    if (covered.has(columnSetOf(["player_id", column]))) continue;
+    failures.push(
+      `invariant 4: unique constraint ${name} on journal (player_id, ${column}) is missing`,
+    );
     const duplicates = await sql<{ player_id: string; value: string; copies: string }[]>`
       SELECT player_id, ${sql(column)}::text AS value, count(*) AS copies FROM journal
       GROUP BY player_id, ${sql(column)} HAVING count(*) > 1

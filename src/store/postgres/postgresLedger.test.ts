@@ -111,6 +111,56 @@ if (database === undefined) {
     }
   });
 
+  test("postgres ledger - audit: a unique key is judged by its columns, not its name", async () => {
+    const ledger = await openTestLedger(url);
+    try {
+      await ledger.write(depositWrite("a", 1, "d1", 500));
+      await withDirect(ledger, async (sql) => {
+        // Same name, wider key: (player_id, command_id) is no longer unique.
+        await sql`ALTER TABLE journal DROP CONSTRAINT journal_player_command_key`;
+        await sql`ALTER TABLE journal ADD CONSTRAINT journal_player_command_key
+          UNIQUE (player_id, command_id, seq)`;
+        // Deposit d1 moves money a second time.
+        const [entry] = await sql<{ id: string }[]>`
+          INSERT INTO journal (player_id, seq, command_id, request_hash, reply)
+          VALUES ('a', 2, 'd1', 'deposit:500', '{}') RETURNING id`;
+        await sql`
+          INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
+          VALUES (${entry?.id as string}, 0, 'cash', NULL, -500, NULL),
+                 (${entry?.id as string}, 1, 'player:a', 'deposit', 500, 1000)`;
+        await sql`UPDATE players SET balance = 1000, seq = 2 WHERE player_id = 'a'`;
+      });
+      expect((await ledger.audit()).failures).toEqual([
+        "invariant 4: unique constraint journal_player_command_key on journal (player_id, command_id) is missing",
+        "invariant 4: player a command_id d1 is stored 2 times",
+      ]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  test("postgres ledger - audit: unique keys under other names count; a dropped one is reported", async () => {
+    const ledger = await openTestLedger(url);
+    try {
+      await ledger.write(depositWrite("a", 1, "d1", 500));
+      await ledger.write(spinWrite("a", 2, "s1", 100, 0));
+      await withDirect(ledger, async (sql) => {
+        await sql`ALTER TABLE journal RENAME CONSTRAINT journal_player_command_key TO renamed_key`;
+      });
+      expect((await ledger.audit()).failures).toEqual([]);
+      await withDirect(
+        ledger,
+        (sql) => sql`ALTER TABLE journal DROP CONSTRAINT journal_player_seq_key`,
+      );
+      // Nothing is duplicated, so only the missing key is reported.
+      expect((await ledger.audit()).failures).toEqual([
+        "invariant 4: unique constraint journal_player_seq_key on journal (player_id, seq) is missing",
+      ]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
   test("postgres ledger - a round id used twice fails only that write, via savepoints", async () => {
     const ledger = await openTestLedger(url);
     try {
