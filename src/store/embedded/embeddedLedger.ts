@@ -170,7 +170,11 @@ export class EmbeddedLedger implements Ledger {
   }
 }
 
-/** Opens (creating if needed) `${dataDir}/ledger.db`; fails unless WAL and synchronous=FULL took. */
+/**
+ * Opens (creating if needed) `${dataDir}/ledger.db`; fails unless WAL and synchronous=FULL took,
+ * and while another writer (another process, or another ledger here) holds the file's writer lock
+ * (writerLock.ts). Readers of the file, such as the audit command, need no lock.
+ */
 export async function openEmbeddedLedger(options: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
   const resolved = resolveOptions(options);
   await mkdir(resolved.dataDir, { recursive: true });

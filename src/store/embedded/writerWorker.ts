@@ -1,10 +1,11 @@
 /**
- * The writer thread: the only connection that writes `ledger.db`. It queues the writes the main
- * thread posts and group-commits them, up to `groupCommitWritesMax` per transaction (when, and how
- * many: groupCommit.ts). SQLite work (and the fsync of every commit) happens here, so the main
- * event loop stays free for sockets. Between two transactions it starts the WAL over when the
- * checkpointer thread asks (see checkpointer.ts), and applies control steps (limits, table-round
- * steps), each after the writes queued before it.
+ * The writer thread: the only connection that writes `ledger.db`, under the file's writer lock
+ * (writerLock.ts), taken before the file is opened and freed once it is closed. It queues the
+ * writes the main thread posts and group-commits them, up to `groupCommitWritesMax` per
+ * transaction (when, and how many: groupCommit.ts). SQLite work (and the fsync of every commit)
+ * happens here, so the main event loop stays free for sockets. Between two transactions it starts
+ * the WAL over when the checkpointer thread asks (see checkpointer.ts), and applies control steps
+ * (limits, table-round steps), each after the writes queued before it.
  */
 import type { Database, Statement } from "bun:sqlite";
 import { assertNever } from "../../errors.ts";
@@ -12,6 +13,7 @@ import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
 import { GroupCommitPolicy } from "./groupCommit.ts";
 import { closeNow, openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
 import { TableRoundSteps } from "./tableRounds.ts";
+import { acquireWriterLock, type WriterLock } from "./writerLock.ts";
 import {
   decodeWrites,
   encodeResults,
@@ -25,6 +27,7 @@ import {
 declare const self: Worker;
 
 interface Open {
+  lock: WriterLock;
   db: Database;
   writer: BatchWriter;
   rounds: TableRoundSteps;
@@ -49,11 +52,16 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Opens the file under its writer lock; on any failure neither stays open. */
 function openLedger(settings: WriterSettings): void {
+  let lock: WriterLock | undefined;
+  let db: Database | undefined;
   try {
-    const db = openWriterDatabase(settings.path, settings.pragmas);
+    lock = acquireWriterLock(settings.path);
+    db = openWriterDatabase(settings.path, settings.pragmas);
     const durability = verifyDurability(db, settings.pragmas.busyTimeoutMs);
     open = {
+      lock,
       db,
       writer: createBatchWriter(db),
       rounds: new TableRoundSteps(db),
@@ -64,6 +72,8 @@ function openLedger(settings: WriterSettings): void {
     };
     post({ type: "opened", durability });
   } catch (error) {
+    if (db !== undefined) closeNow(db);
+    lock?.release();
     post({ type: "open_failed", message: errorText(error) });
   }
 }
@@ -235,6 +245,8 @@ function close(): void {
       // A reader may hold the WAL; the next open recovers from it either way.
     }
     closeNow(state.db);
+    // Only once the file is closed may the next writer take it.
+    state.lock.release();
   }
   post({ type: "closed" });
 }
