@@ -118,3 +118,43 @@ test("ledger - idempotency answers before fencing and funds within one batch", (
     { status: "conflict" },
   ]);
 });
+
+test("ledger - a write fenced by a stale cached seq is refused stale_seq and stores nothing", () => {
+  writer.commit([depositWrite("a", 1, "d1", 100), spinWrite("a", 2, "s1", 10, 0)], 1);
+  // Refused for want of funds, b is now cached as a player without writes.
+  expect(statuses(writer.commit([spinWrite("b", 1, "s0", 10, 0)], 2))).toEqual([
+    "insufficient_funds",
+  ]);
+  // Another writer on the same file (which the writer lock keeps out) moves both players on.
+  const other = openWriterDatabase(db.filename, {
+    busyTimeoutMs: 1_000,
+    cacheKiB: 2_048,
+    walAutocheckpointPages: 1_000,
+  });
+  try {
+    const otherResults = createBatchWriter(other).commit(
+      [spinWrite("a", 3, "s2", 90, 0), depositWrite("b", 1, "d1", 50)],
+      3,
+    );
+    expect(statuses(otherResults)).toEqual(["committed", "committed"]);
+  } finally {
+    other.close();
+  }
+  // The cache still says a is at seq 2 with 90 and b has no row: both writes pass fencing there.
+  const results = writer.commit(
+    [spinWrite("a", 3, "s3", 90, 0), depositWrite("b", 1, "d2", 70), depositWrite("c", 1, "d1", 5)],
+    4,
+  );
+  expect(results.map((result) => ("outcome" in result ? result.outcome : result))).toEqual([
+    { status: "stale_seq", currentSeq: 3 },
+    { status: "stale_seq", currentSeq: 1 },
+    { status: "committed", balance: 5 },
+  ]);
+  expect(journalRows("a", "s3")).toBe(0);
+  expect(journalRows("b", "d2")).toBe(0);
+  expect(player("a")).toEqual({ balance: 0, seq: 3 });
+  expect(player("b")).toEqual({ balance: 50, seq: 1 });
+  // The redo left the cache as the file is: the next write is fenced against the real row.
+  expect(statuses(writer.commit([depositWrite("a", 4, "d2", 20)], 5))).toEqual(["committed"]);
+  expect(player("a")).toEqual({ balance: 20, seq: 4 });
+});

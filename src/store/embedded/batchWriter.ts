@@ -118,10 +118,13 @@ class SqliteBatchWriter implements BatchWriter {
         `INSERT INTO table_bets (player_id, command_id, round_id, kind, pick, amount, client_seed, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      // Applies only over the row the cache assumed (seq one below the write's): changes = 0
+      // means the cache was stale (see #storePlayer).
       upsertPlayer: db.prepare<never, [string, number, number, number, number, number]>(
         `INSERT INTO players (player_id, balance, seq, loss_day, day_loss, last_id) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (player_id) DO UPDATE SET balance = excluded.balance, seq = excluded.seq,
-           loss_day = excluded.loss_day, day_loss = excluded.day_loss, last_id = excluded.last_id`,
+           loss_day = excluded.loss_day, day_loss = excluded.day_loss, last_id = excluded.last_id
+         WHERE players.seq = excluded.seq - 1`,
       ),
     };
     for (let rows = 1; rows <= postingRowsPerInsertMax; rows++) {
@@ -211,10 +214,11 @@ class SqliteBatchWriter implements BatchWriter {
    * The checks and inserts of one write, in this order: shape, idempotency, table round,
    * fencing, limits, funds.
    *
-   * Fencing is the one guard of seq uniqueness: no index on (player_id, seq) exists (schema.ts),
-   * and the unique one there was only a safety net behind this check. It holds because this is
-   * the only writer and the cache is exact (playerCache.ts); the audit checks seq continuity and
-   * the chain (invariant 4).
+   * Fencing is the guard of seq uniqueness: no index on (player_id, seq) exists (schema.ts). It
+   * runs against the cache, which is exact because this is the only writer (the writer lock,
+   * writerLock.ts). Should the cache still be stale, the players upsert refuses to move the row
+   * from any seq but the one fencing assumed (#storePlayer), so a stale cache costs a redo, never
+   * money or a seq; the audit checks seq continuity and the chain (invariant 4).
    */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
@@ -274,15 +278,7 @@ class SqliteBatchWriter implements BatchWriter {
       );
     }
     const loss = dayLossAfter(write, player, atMs);
-    this.#statements.upsertPlayer.run(
-      write.playerId,
-      after.balance,
-      write.seq,
-      loss.lossDay,
-      loss.dayLoss,
-      journalId,
-    );
-    this.#cache.set(write.playerId, {
+    this.#storePlayer(write.playerId, {
       balance: after.balance,
       seq: write.seq,
       lastId: journalId,
@@ -291,6 +287,28 @@ class SqliteBatchWriter implements BatchWriter {
       limits: player.limits,
     });
     return { status: "committed", balance: after.balance };
+  }
+
+  /**
+   * Moves the player's row from seq - 1 to `player`, then caches it. An existing row at another
+   * seq is left alone and the write fails part-way (its journal row is in): the batch is then
+   * redone with the cache cleared, and fencing against the real row refuses the write as stale.
+   */
+  #storePlayer(playerId: string, player: WriterPlayer & { lastId: number }): void {
+    const { changes } = this.#statements.upsertPlayer.run(
+      playerId,
+      player.balance,
+      player.seq,
+      player.lossDay,
+      player.dayLoss,
+      player.lastId,
+    );
+    if (changes === 0) {
+      throw new Error(
+        `player ${playerId}'s row is not at seq ${player.seq - 1} as the writer's cache said`,
+      );
+    }
+    this.#cache.set(playerId, player);
   }
 
   #player(playerId: string): WriterPlayer {

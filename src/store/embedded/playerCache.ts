@@ -1,9 +1,11 @@
 /**
  * The writer's copy of players' (balance, seq) and the rest a write needs of its player (its latest
  * journal row, the day's loss, the limits), so a write need not read its player's row. Sound
- * because the writer thread is the only one that writes `ledger.db`: an entry holds the state of
- * the open transaction, and the batch writer clears the whole cache whenever a transaction (or a
- * pass of it) is rolled back, so nothing rolled back is ever read again.
+ * because the writer thread is the only one that writes `ledger.db` (it holds the file's writer
+ * lock, writerLock.ts): an entry holds the state of the open transaction, and the batch writer
+ * clears the whole cache whenever a transaction (or a pass of it) is rolled back, so nothing
+ * rolled back is ever read again. Should an entry still be stale, the batch writer's update of
+ * the players row notices (it only moves a row from the seq the entry said) and redoes the batch.
  *
  * Bounded by two generations: entries go to the young map; when it holds half the bound it becomes
  * the old map and the previous old one is dropped. A hit in the old map moves the entry back to
