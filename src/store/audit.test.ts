@@ -312,3 +312,65 @@ test("ledger - audit reports settlements and bets of rounds that do not exist", 
     `invariant 5: round ${settled}: bet b1 of player p2 is recorded against no such round`,
   );
 });
+
+test("ledger - audit reports a running balance that went below zero though every total agrees", async () => {
+  const dataDir = await freshDataDir();
+  const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    await ledger.write(depositWrite("p1", 1, "d1", 100));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+  } finally {
+    await ledger.close();
+  }
+  // Each entry still sums to zero, and p1's total, balance and last balance_after (0) are as they
+  // were; but p1 now stakes 100 before having it, and the deposit comes after.
+  editLedger(dataDir, "UPDATE postings SET amount = -amount");
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 1: player p1 journal entry 1: the running balance goes to -100",
+  );
+  expect(output).toContain(
+    "invariant 3: player p1 journal entry 1: balance_after is 100, expected -100 (the sum of the player's postings up to it)",
+  );
+  expect(output).toContain("FAILED: 2 problem lines");
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit reports a balance_after that is not the sum of the postings up to it", async () => {
+  const dataDir = await ledgerWithSpins();
+  editLedger(
+    dataDir,
+    "UPDATE postings SET balance_after = 999 WHERE journal_id = 1 AND account = 'player:p1'",
+  );
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 3: player p1 journal entry 1: balance_after is 999, expected 1000 (the sum of the player's postings up to it)",
+  );
+  expect(output).toContain("FAILED: 1 problem lines");
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});
+
+test("ledger - audit reports a table bet in the journal that no round records, which a void leaves unrefunded", async () => {
+  const dataDir = await freshDataDir();
+  const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  const round = newRound("t1");
+  try {
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.openTableRound(round);
+    await ledger.write(betWriteOn(round, "p1", 2, "b1", { amount: 100 }));
+    editLedger(dataDir, "DELETE FROM table_bets WHERE player_id = 'p1' AND command_id = 'b1'");
+    // The table refunds the bets its round records: none, so the round is paid at once.
+    await ledger.voidTableRound(round.roundId);
+    expect(await ledger.tableRoundBets(round.roundId)).toEqual([]);
+    await ledger.markTableRoundPaid(round.roundId);
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 900 });
+  } finally {
+    await ledger.close();
+  }
+  const { code, output } = await runCli(dataDir);
+  expect(output).toContain(
+    "invariant 5: bet b1 of player p1 stakes 100 to house:roulette but has no table bet: it is in no round, never settled nor refunded",
+  );
+  expect(output).toContain("FAILED: 1 problem lines");
+  expect(code).toBe(auditExitCodes.invariantFailed);
+});

@@ -6,9 +6,9 @@ import type { AuditReport } from "./ledger.ts";
  * The money audit of an embedded (SQLite) ledger: the five invariants of docs/PROTOCOL.md checked
  * over the whole ledger inside one read transaction (one consistent snapshot while writers go on).
  * Each check is one pass: postings are grouped in primary-key order (per journal entry) or sorted
- * once (per player account); the journal is read once in rowid order (the chain links of
- * invariant 4) and otherwise through its (player, command id) index. Invariant 5 (table rounds)
- * is checked in embedded/tableRoundAudit.ts.
+ * by player account (the balances; the running balance posting by posting); the journal is read
+ * once in rowid order (the chain links of invariant 4) and otherwise through its (player, command
+ * id) index. Invariant 5 (table rounds) is checked in embedded/tableRoundAudit.ts.
  */
 
 /** Failure lines kept per check; a broken ledger can have millions, the report stays readable. */
@@ -129,6 +129,55 @@ function checkBalances(db: Database, failures: string[]): void {
     }
   }
   list.drain(failures);
+}
+
+interface PlayerPostingRow {
+  account: string;
+  journalId: number;
+  amount: number;
+  stored: number | null;
+}
+
+/**
+ * Invariants 1 and 3 posting by posting: each of a player's postings stores as `balance_after`
+ * the sum of the player's postings up to and including it, in commit order (journal id, then
+ * index), and that sum never goes below zero. The totals the other checks compare cannot see a
+ * balance that dipped below zero and came back: flipping the signs of a deposit's postings and of
+ * a later bet's leaves every entry, every total and every stored balance_after as it was.
+ *
+ * The running sum is kept here over one sorted read rather than by a window function in SQL
+ * (SUM(amount) OVER (PARTITION BY account ORDER BY journal_id, n)), which measured about twice
+ * as slow on a million postings.
+ */
+function checkRunningBalances(db: Database, failures: string[]): void {
+  const negative = new FailureList();
+  const mismatched = new FailureList();
+  const rows = db
+    .query<PlayerPostingRow, []>(
+      `SELECT account, journal_id AS journalId, amount, balance_after AS stored
+       FROM postings WHERE account >= 'player:' AND account < 'player;'
+       ORDER BY account, journal_id, n`,
+    )
+    .iterate();
+  let account = "";
+  let running = 0;
+  for (const row of rows) {
+    if (row.account !== account) {
+      account = row.account;
+      running = 0;
+    }
+    running += row.amount;
+    if (running >= 0 && row.stored === running) continue;
+    const name = `player ${account.slice("player:".length)} journal entry ${row.journalId}`;
+    if (running < 0) negative.add(`invariant 1: ${name}: the running balance goes to ${running}`);
+    if (row.stored !== running) {
+      mismatched.add(
+        `invariant 3: ${name}: balance_after is ${row.stored}, expected ${running} (the sum of the player's postings up to it)`,
+      );
+    }
+  }
+  negative.drain(failures);
+  mismatched.drain(failures);
 }
 
 interface LinkRow {
@@ -281,6 +330,7 @@ export function auditSqliteLedger(db: Database): AuditReport {
     };
     checkEntries(db, failures);
     checkBalances(db, failures);
+    checkRunningBalances(db, failures);
     checkSequences(db, failures);
     const rounds = new FailureList();
     const notes = checkTableRounds(db, rounds);
