@@ -1,38 +1,40 @@
 /**
  * `npm run audit`: checks the money invariants of the ledger in DATA_DIR and prints a report.
  * Exit code 0 when every invariant holds, 1 when one fails, 2 when the audit could not run.
- * Safe beside a running node: it opens the file read-only and reads one WAL snapshot.
+ * Safe beside a running node: it opens the file read-only and reads one WAL snapshot. With
+ * DATABASE_URL it reads one snapshot in a read-only Postgres session, and never creates or
+ * migrates the ledger's tables: a database without them, or at another version, is exit 2.
  */
 import { existsSync } from "node:fs";
 import { loadConfig } from "../../config/load.ts";
 import { auditSqliteLedger, formatAuditReport } from "./audit.ts";
 import { ledgerPath, openReaderDatabase } from "./embedded/schema.ts";
-import { openPostgresLedger } from "./postgres/postgresLedger.ts";
+import { auditPostgresDatabase } from "./postgres/auditDatabase.ts";
+import { LedgerSchemaError } from "./postgres/schema.ts";
 
 export const auditExitCodes = { ok: 0, invariantFailed: 1, error: 2 } as const;
 
 /** Readers wait this long for a lock (only a checkpoint in progress takes one). */
 const auditBusyTimeoutMs = 10_000;
 
+/** Bound on connecting to Postgres. */
+const auditConnectTimeoutMs = 10_000;
+
 /** With DATABASE_URL: the same invariants checked with set-based SQL on the Postgres ledger. */
 async function runPostgresAudit(url: string): Promise<{ code: number; output: string }> {
-  const ledger = await openPostgresLedger({
-    url,
-    poolSize: 2,
-    connectTimeoutMs: 10_000,
-    acquireTimeoutMs: 10_000,
-    groupCommitWindowMs: 0,
-    groupCommitWritesMax: 1,
-    queueMax: 1,
-  });
+  const database = new URL(url).pathname.slice(1) || "postgres";
   try {
-    const report = await ledger.audit();
+    const report = await auditPostgresDatabase({ url, connectTimeoutMs: auditConnectTimeoutMs });
     return {
       code: report.ok ? auditExitCodes.ok : auditExitCodes.invariantFailed,
-      output: formatAuditReport(report, new URL(url).pathname.slice(1) || "postgres"),
+      output: formatAuditReport(report, database),
     };
-  } finally {
-    await ledger.close();
+  } catch (error) {
+    if (!(error instanceof LedgerSchemaError)) throw error;
+    return {
+      code: auditExitCodes.error,
+      output: `audit could not run on database ${database}: ${error.message} (the audit never creates or migrates the ledger's tables)`,
+    };
   }
 }
 

@@ -237,3 +237,39 @@ export async function migrate(sql: Sql, schema: string): Promise<number> {
     throw error;
   }
 }
+
+/** The database does not hold exactly this build's ledger schema; the message says how. */
+export class LedgerSchemaError extends Error {
+  override readonly name = "LedgerSchemaError";
+}
+
+/**
+ * Checks, changing nothing, that the schema on the connection's search_path (`schema` names it in
+ * messages) holds exactly this build's migrations; throws LedgerSchemaError otherwise. For
+ * readers that must never create or upgrade the tables, such as the audit.
+ */
+export async function assertSchemaCurrent(sql: Sql, schema: string): Promise<void> {
+  const [found] = await sql<{ table: string | null }[]>`
+    SELECT to_regclass('croupier_migrations')::text AS table`;
+  if (found?.table == null) {
+    throw new LedgerSchemaError(
+      `schema ${schema} holds no Croupier ledger (no croupier_migrations table)`,
+    );
+  }
+  const rows = await sql<{ version: number }[]>`
+    SELECT version FROM croupier_migrations ORDER BY version`;
+  const applied = rows.map((row) => row.version);
+  const newest = Math.max(0, ...applied);
+  if (newest > schemaVersion) {
+    throw new LedgerSchemaError(
+      `ledger schema ${schema} is at version ${newest}, newer than this build's ${schemaVersion}`,
+    );
+  }
+  const expected = migrations.map((migration) => migration.version);
+  if (applied.join(",") !== expected.join(",")) {
+    throw new LedgerSchemaError(
+      `ledger schema ${schema} has migrations [${applied.join(", ")}] applied, this build's ` +
+        `ledger is version ${schemaVersion}; a node of this build migrates it when it starts`,
+    );
+  }
+}
