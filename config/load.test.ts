@@ -1,4 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { evaluateStops } from "../src/games/slot/evaluate.ts";
+import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
+import { RedisRateLimiter } from "../src/redis/rateLimiter.ts";
+import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { ConfigError, loadConfig } from "./load.ts";
 import type { TableConfig } from "./tables.ts";
 
@@ -45,6 +49,51 @@ describe("config", () => {
     expect(refusal({ SLOT_BET_STEP: "30", SLOT_BET_MIN: "30", SLOT_BET_MAX: "300" })).toContain(
       "SLOT_BET_STEP",
     );
+  });
+
+  test("config - REPLAY_EVENTS_MAX is at most what one ledger read returns", () => {
+    expect(loadConfig({ REPLAY_EVENTS_MAX: String(readRowsMax) }).replayEventsMax).toBe(
+      readRowsMax,
+    );
+    expect(refusal({ REPLAY_EVENTS_MAX: String(readRowsMax + 1) })).toBe(
+      `config REPLAY_EVENTS_MAX: ${readRowsMax + 1} is outside 1..${readRowsMax} ` +
+        "(the ledger reads at most that many events at once)",
+    );
+  });
+
+  test("config - RATE_LIMIT_KEYS_MAX is at most what the Redis limiter's fallback tracks", async () => {
+    const { rateLimitKeysMax } = loadConfig({ RATE_LIMIT_KEYS_MAX: "10000000" });
+    expect(rateLimitKeysMax).toBe(10_000_000);
+    // The limiter takes the largest value the config accepts (no Redis needed to build one).
+    const limiter = new RedisRateLimiter({
+      url: "redis://127.0.0.1:1",
+      keyPrefix: "config-test",
+      localKeysMax: rateLimitKeysMax,
+    });
+    await limiter.close();
+    expect(refusal({ RATE_LIMIT_KEYS_MAX: "10000001" })).toBe(
+      "config RATE_LIMIT_KEYS_MAX: 10000001 is outside 100..10000000 " +
+        "(the Redis rate limiter's local fallback tracks at most that many keys)",
+    );
+  });
+
+  test("config - SLOT_BET_MAX keeps the top slot win a safe integer", () => {
+    // Every line at the top line pay plus the top scatter pay, in multiples of the total bet.
+    const winPerBetMax = Math.max(...Object.values(linePays).flat()) + Math.max(...scatterPays);
+    const betMax = Math.floor(Number.MAX_SAFE_INTEGER / winPerBetMax);
+    const step = 20;
+    const largestBet = betMax - (betMax % step);
+    const config = loadConfig({ SLOT_BET_MAX: String(largestBet), SLOT_BET_STEP: String(step) });
+    expect(config.slotBetMax).toBe(largestBet);
+    expect(Number.isSafeInteger(largestBet * winPerBetMax)).toBe(true);
+    // The stops of the reels' top win (docs/PAR-slot.md) pay a safe integer at that bet.
+    expect(Number.isSafeInteger(evaluateStops([30, 16, 19, 11, 7], largestBet).win)).toBe(true);
+    for (const tooLarge of [largestBet + step, 9_007_199_254_740_980]) {
+      expect(refusal({ SLOT_BET_MAX: String(tooLarge) })).toBe(
+        `config SLOT_BET_MAX: ${tooLarge} is outside 1..${betMax} ` +
+          `(a spin wins up to ${winPerBetMax} x its bet, which must stay a safe integer)`,
+      );
+    }
   });
 
   test("config - TABLES is a JSON array of tables, checked field by field", () => {

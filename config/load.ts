@@ -1,5 +1,7 @@
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
+import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
+import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { type Config, defaults } from "./defaults.ts";
 import { parseTables, type TableConfig, TableConfigError, validateTables } from "./tables.ts";
 
@@ -18,8 +20,27 @@ type IntegerKey = {
   [K in keyof Config]: Config[K] extends number ? K : never;
 }[keyof Config];
 
+/**
+ * The most a slot spin can win, in multiples of its total bet, from the paytable alone: every
+ * payline at the top line pay (a line's bet is the total bet over the lines) plus the top
+ * scatter pay. The reels allow less (docs/PAR-slot.md); this bound holds whatever they are.
+ */
+const slotWinPerTotalBetMax =
+  Math.max(...Object.values(linePays).flat()) + Math.max(...scatterPays);
+
+/** Keys the Redis rate limiter's local fallback tracks at most (src/redis/rateLimiter.ts). */
+const redisLimiterKeysMax = 10_000_000;
+
+interface IntegerSpec {
+  env: string;
+  min: number;
+  max: number;
+  /** Why the maximum is what it is, where another part of the node sets it. */
+  maxBecause?: string;
+}
+
 /** Environment variable for every integer key, with its allowed range. */
-const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }> = {
+const integerKeys: Record<IntegerKey, IntegerSpec> = {
   port: { env: "PORT", min: 0, max: 65_535 },
   startingBalance: { env: "DEV_STARTING_BALANCE", min: 0, max: Number.MAX_SAFE_INTEGER },
   sessionTtlMs: { env: "SESSION_TTL_MS", min: 1_000, max: 30 * 24 * 3_600_000 },
@@ -33,7 +54,12 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   upgradeBurstPerIp: { env: "RATE_UPGRADE_BURST_PER_IP", min: 1, max: 1_000_000 },
   sessionsPerSecondPerIp: { env: "RATE_SESSIONS_PER_SECOND_PER_IP", min: 1, max: 1_000_000 },
   sessionBurstPerIp: { env: "RATE_SESSION_BURST_PER_IP", min: 1, max: 1_000_000 },
-  rateLimitKeysMax: { env: "RATE_LIMIT_KEYS_MAX", min: 100, max: 100_000_000 },
+  rateLimitKeysMax: {
+    env: "RATE_LIMIT_KEYS_MAX",
+    min: 100,
+    max: redisLimiterKeysMax,
+    maxBecause: "the Redis rate limiter's local fallback tracks at most that many keys",
+  },
   mailboxCapacity: { env: "ACTOR_MAILBOX_CAPACITY", min: 1, max: 1_000_000 },
   actorIdleMs: { env: "ACTOR_IDLE_MS", min: 100, max: 24 * 3_600_000 },
   actorRestartsMax: { env: "ACTOR_RESTARTS_MAX", min: 0, max: 1_000 },
@@ -41,9 +67,19 @@ const integerKeys: Record<IntegerKey, { env: string; min: number; max: number }>
   groupCommitWindowMs: { env: "LEDGER_GROUP_COMMIT_MS", min: 0, max: 1_000 },
   groupCommitWritesMax: { env: "LEDGER_GROUP_COMMIT_WRITES_MAX", min: 1, max: 100_000 },
   ledgerQueueMax: { env: "LEDGER_QUEUE_MAX", min: 1, max: 10_000_000 },
-  replayEventsMax: { env: "REPLAY_EVENTS_MAX", min: 1, max: 1_000_000 },
+  replayEventsMax: {
+    env: "REPLAY_EVENTS_MAX",
+    min: 1,
+    max: readRowsMax,
+    maxBecause: "the ledger reads at most that many events at once",
+  },
   slotBetMin: { env: "SLOT_BET_MIN", min: 1, max: Number.MAX_SAFE_INTEGER },
-  slotBetMax: { env: "SLOT_BET_MAX", min: 1, max: Number.MAX_SAFE_INTEGER },
+  slotBetMax: {
+    env: "SLOT_BET_MAX",
+    min: 1,
+    max: Math.floor(Number.MAX_SAFE_INTEGER / slotWinPerTotalBetMax),
+    maxBecause: `a spin wins up to ${slotWinPerTotalBetMax} x its bet, which must stay a safe integer`,
+  },
   slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
   leaderboardEntriesMax: { env: "LEADERBOARD_ENTRIES_MAX", min: 1, max: 100_000 },
@@ -75,11 +111,13 @@ export const environmentKeys = [
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
-function parseInteger(key: string, raw: string, min: number, max: number): number {
-  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(key, `"${raw}" is not an integer`);
+function parseInteger(raw: string, spec: IntegerSpec): number {
+  const { env, min, max, maxBecause } = spec;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(env, `"${raw}" is not an integer`);
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(key, `${raw} is outside ${min}..${max}`);
+    const because = maxBecause === undefined ? "" : ` (${maxBecause})`;
+    throw new ConfigError(env, `${raw} is outside ${min}..${max}${because}`);
   }
   return value;
 }
@@ -109,8 +147,7 @@ export function loadConfig(
     (typeof integerKeys)[IntegerKey],
   ][]) {
     const raw = env[spec.env];
-    if (raw !== undefined && raw !== "")
-      config[key] = parseInteger(spec.env, raw, spec.min, spec.max);
+    if (raw !== undefined && raw !== "") config[key] = parseInteger(raw, spec);
   }
   const operatorKey = env.OPERATOR_KEY;
   if (operatorKey !== undefined && operatorKey !== "") {
