@@ -466,7 +466,7 @@ async function tableRun(databaseUrl: string | undefined): Promise<PhaseSummary> 
   const nodeEnv = {
     ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
     DATA_DIR: dataDir,
-    OPERATOR_KEY: "", // dev mode: sessions without an operator key
+    OPERATOR_KEY: undefined, // dev mode: sessions without an operator key
     DEV_STARTING_BALANCE: String(1_000_000_000_000),
     TABLES: JSON.stringify(tables),
   };

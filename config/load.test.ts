@@ -3,7 +3,7 @@ import { evaluateStops } from "../src/games/slot/evaluate.ts";
 import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
 import { RedisRateLimiter } from "../src/redis/rateLimiter.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
-import { ConfigError, loadConfig } from "./load.ts";
+import { ConfigError, loadConfig, setButEmptyReason } from "./load.ts";
 import type { TableConfig } from "./tables.ts";
 
 function refusal(env: Record<string, string>): string {
@@ -43,6 +43,11 @@ describe("config", () => {
     expect(refusal({ ACTOR_MAILBOX_CAPACITY: "0" })).toContain("ACTOR_MAILBOX_CAPACITY");
     expect(refusal({ OPERATOR_KEY: "short" })).toContain("OPERATOR_KEY");
     expect(refusal({ DATABASE_URL: "mysql://x" })).toContain("DATABASE_URL");
+    // Set but empty (an unfilled template) is not "unset": no silent dev mode or embedded ledger.
+    for (const key of ["OPERATOR_KEY", "DATABASE_URL", "REDIS_URL", "NATS_URL"]) {
+      expect(refusal({ [key]: "" })).toBe(`config ${key}: ${setButEmptyReason}`);
+      expect(refusal({ [key]: "  " })).toBe(`config ${key}: ${setButEmptyReason}`);
+    }
     expect(refusal({ REDIS_URL: "not a url" })).toBe("config REDIS_URL: is not a URL");
     expect(refusal({ CURRENCY: "euro" })).toContain("CURRENCY");
     expect(refusal({ SLOT_BET_MIN: "400", SLOT_BET_MAX: "200" })).toContain("SLOT_BET_MIN");

@@ -122,8 +122,20 @@ function parseInteger(raw: string, spec: IntegerSpec): number {
   return value;
 }
 
+/**
+ * Keys whose absence switches the node to an embedded or dev default: set to an empty string
+ * (an unfilled template, `KEY=${UNSET}`), they stop the node instead of silently running on that
+ * default, which would give away starting balances or keep money on a container's own disk.
+ */
+export const setButEmptyReason = "is set but empty; unset it to use the default, or give a value";
+
+function setButEmpty(key: string, raw: string | undefined): void {
+  if (raw !== undefined && raw.trim() === "") throw new ConfigError(key, setButEmptyReason);
+}
+
 function parseUrl(key: string, raw: string | undefined, protocols: string[]): string | undefined {
-  if (raw === undefined || raw === "") return undefined;
+  setButEmpty(key, raw);
+  if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
@@ -150,7 +162,8 @@ export function loadConfig(
     if (raw !== undefined && raw !== "") config[key] = parseInteger(raw, spec);
   }
   const operatorKey = env.OPERATOR_KEY;
-  if (operatorKey !== undefined && operatorKey !== "") {
+  setButEmpty("OPERATOR_KEY", operatorKey);
+  if (operatorKey !== undefined) {
     if (operatorKey.length < 16)
       throw new ConfigError("OPERATOR_KEY", "must be at least 16 characters");
     config.operatorKey = operatorKey;

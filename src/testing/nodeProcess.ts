@@ -23,15 +23,25 @@ export interface NodeProcess {
 
 /**
  * Starts `bun src/main.ts` (or another entry that prints the same banner) as a real child process
- * and waits for its "listening on" line.
+ * and waits for its "listening on" line. A variable given as undefined is removed from what the
+ * child inherits (e.g. `OPERATOR_KEY: undefined` for a dev-mode node).
  */
 export async function spawnNode(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   timeoutMs = 15_000,
   entryPath = mainPath,
 ): Promise<NodeProcess> {
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    ...generousLimitEnv,
+    ...env,
+  };
+  for (const [key, value] of Object.entries(childEnv))
+    if (value === undefined) delete childEnv[key];
   const child = Bun.spawn([process.execPath, entryPath], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...generousLimitEnv, ...env },
+    env: childEnv,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
