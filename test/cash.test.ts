@@ -48,6 +48,30 @@ describe("cash", () => {
     expect(older.body.next).toBeNull();
   });
 
+  test("cash - a deposit that would take the balance past 2^53-1 is LIMIT_EXCEEDED and moves nothing", async () => {
+    await using node = await startTestNode({ startingBalance: 0 });
+    const { token, playerId } = await newSession(node);
+    const half = 2 ** 52;
+    const first = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: half, id: "big-1" },
+    });
+    expect(first).toEqual({ status: 200, body: { balance: half } });
+    const second = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: half, id: "big-2" },
+    });
+    expect(second.status).toBe(400);
+    expect(second.body.error.code).toBe("LIMIT_EXCEEDED");
+    expect(await balanceOf(node, token)).toBe(half);
+    // The id stays unused: the same id with another amount is a new request, not a conflict.
+    const smaller = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: 1, id: "big-2" },
+    });
+    expect(smaller).toEqual({ status: 200, body: { balance: half + 1 } });
+  });
+
   test("cash - concurrent withdrawals never take the balance below zero", async () => {
     await using node = await startTestNode({ startingBalance: 0 });
     const { token, playerId } = await newSession(node);

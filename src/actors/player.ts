@@ -337,6 +337,15 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async deposit(
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
+    if (this.balance + message.amount > Number.MAX_SAFE_INTEGER) {
+      // The ledger would refuse it too, but as a failed write: answered here, it is a definite
+      // refusal that leaves the id unused, not an outcome in doubt.
+      return this.refuse(
+        message.id,
+        `deposit:${message.amount}`,
+        new CroupierError("LIMIT_EXCEEDED", "the balance would exceed 2^53-1 minor units"),
+      );
+    }
     const postings: Posting[] = [
       { account: "cash", amount: -message.amount },
       { account: this.account(), amount: message.amount, kind: "deposit" },
