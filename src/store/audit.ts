@@ -40,7 +40,11 @@ interface EntryRow {
   commandId: string | null;
 }
 
-/** Invariants 1 (no negative balance_after) and 2 (each entry and all postings sum to zero). */
+/**
+ * Invariants 1 (no negative balance_after) and 2 (each entry and all postings sum to zero, and
+ * every posting belongs to a journal entry: money moved with no command behind it, even in
+ * balance, is a movement nobody recorded). One lookup in the journal per entry, not per posting.
+ */
 function checkEntries(db: Database, failures: string[]): void {
   const unbalanced = new FailureList();
   const negative = new FailureList();
@@ -50,8 +54,9 @@ function checkEntries(db: Database, failures: string[]): void {
       `SELECT e.journal_id AS journalId, e.total, e.lowest, j.player_id AS playerId,
               j.command_id AS commandId
        FROM (SELECT journal_id, SUM(amount) AS total, MIN(balance_after) AS lowest
-             FROM postings GROUP BY journal_id HAVING total != 0 OR lowest < 0) e
-       LEFT JOIN journal j ON j.id = e.journal_id`,
+             FROM postings GROUP BY journal_id) e
+       LEFT JOIN journal j ON j.id = e.journal_id
+       WHERE e.total != 0 OR e.lowest < 0 OR j.id IS NULL`,
     )
     .iterate();
   for (const row of rows) {
@@ -61,6 +66,8 @@ function checkEntries(db: Database, failures: string[]): void {
         : `player ${row.playerId} command ${row.commandId}`;
     // Entries that balance add nothing, so the ledger-wide total is the sum of these.
     total += row.total;
+    if (row.playerId === null)
+      unbalanced.add(`invariant 2: ${name}: postings that belong to no journal entry`);
     if (row.total !== 0)
       unbalanced.add(`invariant 2: ${name}: postings sum to ${row.total}, not 0`);
     if (row.lowest !== null && row.lowest < 0) {

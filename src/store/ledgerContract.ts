@@ -25,6 +25,11 @@ export interface LedgerTamper {
     commandId: string,
     delta: number,
   ): Promise<void>;
+  /**
+   * Adds a balanced pair of postings (house:slot -amount, cash +amount) under a journal id no
+   * journal row has; returns that id.
+   */
+  addOrphanEntry(ledger: Ledger, amount: number): Promise<number>;
 }
 
 /** A deposit from the cash account, shaped as the wallet endpoint writes it. */
@@ -395,6 +400,18 @@ function tamperTests(fixture: Fixture, tamper: LedgerTamper): void {
     const text = report.failures.join("\n");
     expect(text).toContain("invariant 2: player p1 command s1: postings sum to 5");
     expect(text).toContain("invariant 2: all postings sum to 5");
+  });
+
+  test("ledger - audit reports balanced postings that belong to no journal entry", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    fixture.markCorrupted();
+    const journalId = await tamper.addOrphanEntry(ledger, 250);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    expect(report.failures).toEqual([
+      `invariant 2: journal entry ${journalId} (no journal row): postings that belong to no journal entry`,
+    ]);
   });
 }
 

@@ -45,7 +45,11 @@ interface EntryRow {
   failing: string;
 }
 
-/** Invariants 1 (no negative balance_after) and 2 (each entry and all postings sum to zero). */
+/**
+ * Invariants 1 (no negative balance_after) and 2 (each entry and all postings sum to zero, and
+ * every posting belongs to a journal entry: money moved with no command behind it, even in
+ * balance, is a movement nobody recorded; one index lookup per entry).
+ */
 async function checkEntries(sql: Connection, failures: string[]): Promise<number> {
   // Entries are grouped in primary-key order (postings are stored in journal order, so the
   // index scan reads the table sequentially and needs no memory; a hash of millions of entries
@@ -58,6 +62,7 @@ async function checkEntries(sql: Connection, failures: string[]): Promise<number
       FROM postings
       GROUP BY ROLLUP (journal_id)
       HAVING GROUPING(journal_id) = 1 OR sum(amount) <> 0 OR min(balance_after) < 0
+        OR NOT EXISTS (SELECT 1 FROM journal j WHERE j.id = postings.journal_id)
     ), shown AS (
       SELECT e.*, count(*) FILTER (WHERE NOT e.grand) OVER () AS failing FROM e
       ORDER BY e.grand DESC, e.journal_id
@@ -81,6 +86,8 @@ async function checkEntries(sql: Connection, failures: string[]): Promise<number
     const lowest = safeIntegerOrNull(row.lowest, "lowest balance_after");
     if (lowest !== null && lowest < 0)
       lines.push(`invariant 1: ${name}: balance after a posting is ${lowest}`);
+    if (row.player_id === null)
+      lines.push(`invariant 2: ${name}: postings that belong to no journal entry`);
     if (sum !== 0) lines.push(`invariant 2: ${name}: postings sum to ${sum}, not 0`);
   }
   if (total !== 0) failures.push(`invariant 2: all postings sum to ${total}, not 0`);

@@ -76,4 +76,20 @@ export const sqliteTamper: LedgerTamper = {
       commandId,
     );
   },
+  async addOrphanEntry(ledger, amount) {
+    const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
+    try {
+      const row = db
+        .query<{ id: number }, []>("SELECT COALESCE(MAX(id), 0) + 1000 AS id FROM journal")
+        .get();
+      const journalId = row?.id ?? 1000;
+      db.prepare(
+        `INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
+         VALUES (?, 0, 'house:slot', NULL, ?, NULL), (?, 1, 'cash', NULL, ?, NULL)`,
+      ).run(journalId, -amount, journalId, amount);
+      return journalId;
+    } finally {
+      db.close();
+    }
+  },
 };

@@ -100,4 +100,19 @@ export const postgresTamper: LedgerTamper = {
       }),
     );
   },
+  async addOrphanEntry(ledger, amount) {
+    return withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        const [row] = await tx<{ id: string }[]>`
+          SELECT (COALESCE(max(id), 0) + 1000)::text AS id FROM journal`;
+        const journalId = Number(row?.id ?? 1000);
+        await tx`
+          INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
+          VALUES (${journalId}, 0, 'house:slot', NULL, ${-amount}, NULL),
+                 (${journalId}, 1, 'cash', NULL, ${amount}, NULL)`;
+        return journalId;
+      }),
+    );
+  },
 };
