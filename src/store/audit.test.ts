@@ -372,5 +372,6 @@ test("ledger - audit reports a table bet in the journal that no round records, w
     "invariant 5: bet b1 of player p1 stakes 100 to house:roulette but has no table bet: it is in no round, never settled nor refunded",
   );
   expect(output).toContain("FAILED: 1 problem lines");
+  expect(output).not.toContain("not applicable");
   expect(code).toBe(auditExitCodes.invariantFailed);
 });
