@@ -74,14 +74,10 @@ describe("socket limits", () => {
   });
 
   test("socket limits - a revocation while the upgrade is still being checked closes that socket too", async () => {
-    const held = holdWrites(await openTempLedger());
-    await using node = await startTestNode({}, {}, { ledger: held.ledger });
-    const { token } = await newSession(node);
-    const first = await RecordingSocket.open(node, token);
-    // The player actor is busy with a slow commit, so an upgrade with lastSeq (which asks it for
-    // the player's seq) waits in its mailbox after the token was accepted.
-    held.hold("slow");
-    first.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    // An upgrade with lastSeq asks the busy player actor for the player's seq: it waits in the
+    // actor's mailbox after the token was accepted.
+    await using busy = await nodeWithBusyPlayer();
+    const { node, held, token, first } = busy;
     // Seen through the node's own session store: the late upgrade has accepted the token.
     const { sessions } = node.context;
     const find = sessions.find.bind(sessions);
@@ -105,14 +101,10 @@ describe("socket limits", () => {
   });
 
   test("socket limits - frames sent before the welcome are answered after it, up to a bound, then 1008", async () => {
-    const held = holdWrites(await openTempLedger());
-    await using node = await startTestNode({}, {}, { ledger: held.ledger });
-    const { token } = await newSession(node);
-    const first = await RecordingSocket.open(node, token);
-    // The player actor is busy with a slow commit: a new socket's welcome (which asks it for the
-    // player's state) waits, and so does every frame that socket sends meanwhile.
-    held.hold("slow");
-    first.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    // A new socket's welcome asks the busy player actor for the player's state: it waits, and so
+    // does every frame that socket sends meanwhile.
+    await using busy = await nodeWithBusyPlayer();
+    const { node, held, token } = busy;
     const patient = await openWithoutWelcome(`${node.wsUrl}/v1/ws?token=${token}`);
     const flooding = await openWithoutWelcome(`${node.wsUrl}/v1/ws?token=${token}`);
     for (let i = 0; i < 100; i++)
@@ -205,6 +197,18 @@ describe("socket limits", () => {
     }
   });
 });
+
+/** A node whose one player's actor is busy committing a spin ("slow") until it is released. */
+async function nodeWithBusyPlayer() {
+  const held = holdWrites(await openTempLedger());
+  const node = await startTestNode({}, {}, { ledger: held.ledger });
+  const { token } = await newSession(node);
+  const first = await RecordingSocket.open(node, token);
+  held.hold("slow");
+  first.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+  await held.reached("slow");
+  return { node, held, token, first, [Symbol.asyncDispose]: () => node[Symbol.asyncDispose]() };
+}
 
 /** A socket that is open (upgraded) but may not have its welcome yet; records what arrives. */
 async function openWithoutWelcome(url: string): Promise<{
