@@ -23,6 +23,21 @@ describe("health", () => {
     socket.close();
   });
 
+  test("health - HTTP requests are counted by the status they were answered with", async () => {
+    await using node = await startTestNode();
+    expect((await http(node, "GET", "/v1/wallet")).status).toBe(401);
+    expect((await http(node, "GET", "/v1/no-such-route")).status).toBe(404);
+    expect((await http(node, "POST", "/v1/sessions", { rawBody: "{" })).status).toBe(400);
+    expect((await http(node, "POST", "/v1/sessions", { body: { playerId: "m-1" } })).status).toBe(
+      201,
+    );
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('croupier_http_requests_total{method="GET",status="401"} 1');
+    expect(metrics).toContain('croupier_http_requests_total{method="GET",status="404"} 1');
+    expect(metrics).toContain('croupier_http_requests_total{method="POST",status="400"} 1');
+    expect(metrics).toContain('croupier_http_requests_total{method="POST",status="201"} 1');
+  });
+
   test("health - draining closes open sockets with 1012", async () => {
     const node = await startTestNode();
     const { token } = await newSession(node);

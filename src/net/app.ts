@@ -51,17 +51,20 @@ export function createApp(context: GatewayContext) {
       perMessageDeflate: false,
     },
   })
-    .onError(({ code, error }) => {
-      if (code === "NOT_FOUND") return errorResponse("NOT_FOUND", "no such route");
-      if (code === "PARSE" || code === "VALIDATION")
-        return errorResponse("BAD_REQUEST", "malformed request");
-      return responseForError(error);
+    .onError(({ code, error, set }) => {
+      const response =
+        code === "NOT_FOUND"
+          ? errorResponse("NOT_FOUND", "no such route")
+          : code === "PARSE" || code === "VALIDATION"
+            ? errorResponse("BAD_REQUEST", "malformed request")
+            : responseForError(error);
+      set.status = response.status; // for the request counter below
+      return response;
     })
-    .onAfterResponse(({ request, set }) => {
-      context.metrics.httpRequests.inc({
-        method: request.method,
-        status: String(set.status ?? 200),
-      });
+    .onAfterResponse(({ request, set, responseValue }) => {
+      // Routes answer with their own Response (errors included), which `set` knows nothing of.
+      const status = responseValue instanceof Response ? responseValue.status : (set.status ?? 200);
+      context.metrics.httpRequests.inc({ method: request.method, status: String(status) });
     })
     .get("/health/live", () => json(200, { status: "live" }))
     .get("/health/ready", () => {
