@@ -6,7 +6,9 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data
+# No HOST: operator mode (OPERATOR_KEY set) binds all interfaces by itself, while a container
+# started without a key stays on loopback instead of serving dev mode to the network.
+ENV NODE_ENV=production PORT=8080 DATA_DIR=/data
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY config ./config

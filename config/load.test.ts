@@ -31,6 +31,26 @@ describe("config", () => {
     expect(loadConfig({ OPERATOR_KEY: "k".repeat(32), HOST: "10.0.0.5" }).host).toBe("10.0.0.5");
   });
 
+  test("config - dev mode stays on loopback unless exposed on purpose", () => {
+    expect(refusal({ HOST: "0.0.0.0" })).toContain("config HOST: 0.0.0.0 is not loopback");
+    expect(refusal({ HOST: "10.0.0.5" })).toContain("DEV_MODE_PUBLIC=1");
+    expect(loadConfig({ HOST: "0.0.0.0", DEV_MODE_PUBLIC: "1" }).host).toBe("0.0.0.0");
+    expect(loadConfig({ HOST: "127.0.0.2" }).host).toBe("127.0.0.2");
+    expect(loadConfig({ HOST: "::1" }).host).toBe("::1");
+  });
+
+  test("config - an operator key that no Bearer header could carry is refused", () => {
+    for (const key of [
+      "operator-key-0123456789\n",
+      "operator key with spaces",
+      "operator-key-\t0123456",
+    ]) {
+      expect(refusal({ OPERATOR_KEY: key })).toBe(
+        "config OPERATOR_KEY: must be visible ASCII characters only (no spaces, newlines or other whitespace)",
+      );
+    }
+  });
+
   test("config - environment overrides are parsed as integers with units", () => {
     const config = loadConfig({ HEARTBEAT_MS: "250", ACTOR_MAILBOX_CAPACITY: "8", PORT: "0" });
     expect([config.heartbeatMs, config.mailboxCapacity, config.port]).toEqual([250, 8, 0]);

@@ -108,6 +108,7 @@ export const environmentKeys = [
   "CURRENCY",
   "REDIS_KEY_PREFIX",
   "TABLES",
+  "DEV_MODE_PUBLIC",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -166,6 +167,13 @@ export function loadConfig(
   if (operatorKey !== undefined) {
     if (operatorKey.length < 16)
       throw new ConfigError("OPERATOR_KEY", "must be at least 16 characters");
+    // A Bearer token is one run of visible characters: a key with a space or a trailing newline
+    // (read from a secret file) could never be presented, so no operator could ever sign in.
+    if (!/^[\x21-\x7e]+$/.test(operatorKey))
+      throw new ConfigError(
+        "OPERATOR_KEY",
+        "must be visible ASCII characters only (no spaces, newlines or other whitespace)",
+      );
     config.operatorKey = operatorKey;
   }
   config.databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL, ["postgres:", "postgresql:"]);
@@ -198,8 +206,18 @@ export function loadConfig(
       .replace(/[^A-Za-z0-9_.-]/g, "-")
       .slice(0, 40)}-${process.pid}`;
   if (!config.host) config.host = config.operatorKey ? "0.0.0.0" : "127.0.0.1";
+  if (!config.operatorKey && !isLoopback(config.host) && env.DEV_MODE_PUBLIC !== "1") {
+    throw new ConfigError(
+      "HOST",
+      `${config.host} is not loopback, and dev mode (no OPERATOR_KEY) lets anyone open a session for any player; set OPERATOR_KEY, or DEV_MODE_PUBLIC=1 to expose dev mode on purpose`,
+    );
+  }
   validate(config);
   return config;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function tablesOrThrow(read: () => TableConfig[]): TableConfig[] {
