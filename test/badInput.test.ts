@@ -119,6 +119,33 @@ describe("bad input", () => {
     socket.close();
   });
 
+  test("bad input - a chunked body past the server's own cap is refused, not logged as an internal error", async () => {
+    await using node = await startTestNode();
+    const { token } = await newSession(node);
+    const logged: unknown[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => logged.push(args);
+    try {
+      const response = await fetch(`${node.httpUrl}/v1/wallet/deposit`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "transfer-encoding": "chunked" },
+        body: new ReadableStream({
+          start(controller) {
+            for (let i = 0; i < 70; i++) controller.enqueue(new Uint8Array(1_000).fill(0x20));
+            controller.close();
+          },
+        }),
+        duplex: "half",
+      } as RequestInit);
+      expect(response.status).toBe(413);
+      await response.arrayBuffer();
+      expect(await balanceOf(node, token)).toBe(node.config.startingBalance);
+    } finally {
+      console.error = consoleError;
+    }
+    expect(logged).toEqual([]);
+  });
+
   test("bad input - HTTP errors are typed and change nothing", async () => {
     await using node = await startTestNode();
     const { token, playerId } = await newSession(node);
@@ -141,6 +168,23 @@ describe("bad input", () => {
       http(node, "POST", "/v1/sessions", {
         rawBody: JSON.stringify({ playerId: "x".repeat(20_000) }),
       }),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
+    // A chunked body declares no length: it is read up to the limit, then refused the same way.
+    const chunked = await fetch(`${node.httpUrl}/v1/wallet/deposit`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "transfer-encoding": "chunked" },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(1_000).fill(0x20));
+          controller.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    await expectError(
+      chunked.json().then((body) => ({ status: chunked.status, body })),
       413,
       "PAYLOAD_TOO_LARGE",
     );

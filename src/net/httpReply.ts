@@ -48,9 +48,7 @@ export async function readJsonBody(
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > bytesMax)
     throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
-  const text = await request.text();
-  if (Buffer.byteLength(text) > bytesMax)
-    throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
+  const text = await readBodyText(request, bytesMax);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -61,4 +59,32 @@ export async function readJsonBody(
     throw new CroupierError("BAD_REQUEST", "body must be a JSON object");
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * The body as text, read chunk by chunk and abandoned past `bytesMax`: a chunked body declares no
+ * length, and reading it whole first would hold up to the server's own cap. A body that cannot be
+ * read (the server's cap, a client gone mid-body) is the client's error, not an INTERNAL one.
+ */
+async function readBodyText(request: Request, bytesMax: number): Promise<string> {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > bytesMax) {
+        reader.cancel().catch(() => undefined);
+        throw new CroupierError("PAYLOAD_TOO_LARGE", `body over ${bytesMax} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof CroupierError) throw error;
+    throw new CroupierError("PAYLOAD_TOO_LARGE", `body could not be read within ${bytesMax} bytes`);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
