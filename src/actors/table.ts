@@ -124,7 +124,11 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   private readonly recent: number[] = [];
   /** Finished rounds whose settlement is running now. */
   private readonly settling = new Set<string>();
-  /** A settlement fell short: the next round starts with a recovery. */
+  /**
+   * A settlement fell short: the next round starts with a recovery, and an idle table schedules
+   * one of its own (recoverRetryMs later, again while it keeps failing), so players who left
+   * are paid without anyone joining.
+   */
   private needsRecovery = false;
 
   constructor(
@@ -199,6 +203,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     }
     this.cycling = false;
     if (step === "recover") {
+      this.needsRecovery = false;
       await this.guarded("recover", () => this.recover());
       if (this.cycling) return; // it failed again and scheduled the next attempt
     }
@@ -341,6 +346,12 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       if (!report.complete) {
         this.needsRecovery = true;
         this.deps.onError?.(this.tableId, `settling round ${roundId}`, report.lastError);
+        // A table in its cycle recovers when it opens the next round; an idle one must not wait
+        // for a player to join (nor passivate meanwhile: `cycling` keeps it active).
+        if (!this.cycling) {
+          this.cycling = true;
+          this.schedule("recover", this.deps.now() + recoverRetryMs);
+        }
         return;
       }
       if (result !== null) {
