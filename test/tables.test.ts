@@ -232,6 +232,40 @@ describe("tables", () => {
     ]);
   });
 
+  test("tables - a bet whose win could take the balance past 2^53-1 is LIMIT_EXCEEDED and moves nothing", async () => {
+    await using node = await startTestNode({
+      tables: [fastTable(table, { bettingWindowMs: 5_000 })],
+      startingBalance: 0,
+    });
+    const { token, playerId } = await newSession(node);
+    const nearTop = Number.MAX_SAFE_INTEGER - 50;
+    const deposit = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: nearTop, id: "top" },
+    });
+    expect(deposit.status).toBe(200);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table, 1_000);
+    const send = (id: string, amount: number, bet: WireBet) =>
+      socket.send({ type: "table.bet", id, table, bet, amount, roundId: round.roundId });
+    send("too-much", 100, { kind: "red" });
+    expect(await socket.waitFor((m) => m.id === "too-much")).toMatchObject({
+      type: "error",
+      code: "LIMIT_EXCEEDED",
+    });
+    expect(await balanceOf(node, token)).toBe(nearTop);
+    send("fits", 10, { kind: "red" });
+    expect((await socket.waitFor((m) => m.id === "fits")).type).toBe("table.bet.accepted");
+    // Alone it would fit (50 back on top of its own stake); counted with the bet before it (20
+    // more), it could not.
+    send("second", 50, { kind: "black" });
+    expect(await socket.waitFor((m) => m.id === "second")).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+    });
+    expect(await balanceOf(node, token)).toBe(nearTop - 10);
+  });
+
   test("tables - a bet sent twice, and 10 copies at once over two sockets, is debited once", async () => {
     await using node = await tableNode();
     const { token } = await newSession(node);

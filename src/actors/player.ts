@@ -2,7 +2,7 @@ import type { TableConfig } from "../../config/tables.ts";
 import type { CommandOrigin, PlayerEventBus } from "../cluster/playerEvents.ts";
 import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
-import type { RouletteBet } from "../games/roulette/bets.ts";
+import { payoutMultiplier, type RouletteBet } from "../games/roulette/bets.ts";
 import { storedBetOf } from "../games/roulette/settlement.ts";
 import { slotGame } from "../games/slot/play.ts";
 import type {
@@ -118,6 +118,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private readonly playerId: string;
   private balance = 0;
   private seq = 0;
+  /**
+   * The best-case credit of the table bets this activation placed in one round, so that no payout
+   * can take the balance past 2^53-1 (the ledger could not credit it, and the round could never
+   * be paid). Bets placed before a restart are not counted: the check is a guard for balances
+   * near that bound, not the ledger's own refusal.
+   */
+  private roundCredits: { roundId: string; bestCredit: number } | undefined;
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
@@ -277,6 +284,18 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }
       throw error;
     }
+    const bestCredit = amount * (payoutMultiplier(message.bet) + 1);
+    const earlierCredit = this.roundCredits?.roundId === roundId ? this.roundCredits.bestCredit : 0;
+    if (this.balance - amount + earlierCredit + bestCredit > Number.MAX_SAFE_INTEGER) {
+      return this.refuse(
+        id,
+        requestHash,
+        new CroupierError(
+          "LIMIT_EXCEEDED",
+          "if the round's bets win, the balance would pass 2^53-1 minor units",
+        ),
+      );
+    }
     const seq = this.seq + 1;
     const reply = JSON.stringify({
       type: "table.bet.accepted",
@@ -299,6 +318,8 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         reply,
       }),
     );
+    if (written.status === "committed")
+      this.roundCredits = { roundId, bestCredit: earlierCredit + bestCredit };
     return this.settle(written, seq, reply, message.origin);
   }
 
