@@ -9,6 +9,11 @@ export interface Config {
   port: number;
   /** Bind address; dev mode defaults to loopback. */
   host: string;
+  /**
+   * A port of its own for `GET /metrics` (on `host`), kept off the public port; unset: served on
+   * `port` (fine on one machine, not behind a public load balancer).
+   */
+  metricsPort: number | undefined;
   /** This node's name in `welcome` and metrics. */
   nodeId: string;
   /** Where the embedded ledger keeps its file. */
@@ -81,6 +86,7 @@ export interface Config {
 export const defaults: Config = {
   port: 8080,
   host: "", // resolved by mode: 127.0.0.1 in dev mode, 0.0.0.0 in operator mode
+  metricsPort: undefined,
   nodeId: "", // resolved to "<hostname>-<pid>"
   dataDir: "./data",
   operatorKey: undefined,

@@ -109,6 +109,7 @@ export const environmentKeys = [
   "REDIS_KEY_PREFIX",
   "TABLES",
   "DEV_MODE_PUBLIC",
+  "METRICS_PORT",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -162,6 +163,12 @@ export function loadConfig(
     const raw = env[spec.env];
     if (raw !== undefined && raw !== "") config[key] = parseInteger(raw, spec);
   }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== "")
+    config.metricsPort = parseInteger(env.METRICS_PORT, {
+      env: "METRICS_PORT",
+      min: 0,
+      max: 65_535,
+    });
   const operatorKey = env.OPERATOR_KEY;
   setButEmpty("OPERATOR_KEY", operatorKey);
   if (operatorKey !== undefined) {

@@ -8,9 +8,10 @@ import { LocalSettledRoundQueue } from "./cluster/settledRounds.ts";
 import { randomInt } from "./games/rng.ts";
 import { newServerSeed } from "./games/roulette/fairness.ts";
 import { WinRecorder } from "./leaderboard/winRecorder.ts";
-import { createApp } from "./net/app.ts";
+import { createApp, metricsResponse } from "./net/app.ts";
 import type { GatewayContext } from "./net/context.ts";
 import { endExcludedPlayerHere } from "./net/exclusion.ts";
+import { errorResponse } from "./net/httpReply.ts";
 import { createNodeMetrics } from "./net/nodeMetrics.ts";
 import { revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
@@ -26,6 +27,8 @@ export interface RunningNode {
   port: number;
   httpUrl: string;
   wsUrl: string;
+  /** Where `GET /metrics` is served when METRICS_PORT is set (else on `httpUrl`). */
+  metricsUrl: string | undefined;
   context: GatewayContext;
   actors: ActorSystem;
   /** Drains: not ready, sockets closed with 1012, actors passivated, ledger flushed and closed. */
@@ -227,11 +230,24 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     Math.max(10, Math.floor(heartbeatMs / 4)),
   );
 
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : Bun.serve({
+          hostname: config.host,
+          port: config.metricsPort,
+          fetch: (request) =>
+            new URL(request.url).pathname === "/metrics"
+              ? metricsResponse(context)
+              : errorResponse("NOT_FOUND", "only /metrics is served here"),
+        });
+
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   return {
     port,
     httpUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}`,
+    metricsUrl: metricsServer === undefined ? undefined : `http://${host}:${metricsServer.port}`,
     context,
     actors,
     describe: `ledger: ${ledger.durability()}; ${stores.describe}`,
@@ -243,6 +259,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       sockets.closeAll(closeCodes.draining, "node draining");
       await actors.stop(config.drainTimeoutMs);
       await app.stop(true);
+      await metricsServer?.stop(true);
       await sessions.close();
       await limiter.close();
       await leaderboards.close();

@@ -23,6 +23,18 @@ describe("health", () => {
     socket.close();
   });
 
+  test("health - with METRICS_PORT, metrics are served there and not on the public port", async () => {
+    await using node = await startTestNode({}, { METRICS_PORT: "0" });
+    expect(node.metricsUrl).toBeString();
+    const scraped = await fetch(`${node.metricsUrl}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain("croupier_sockets_open 0");
+    expect((await fetch(`${node.metricsUrl}/v1/tables`)).status).toBe(404);
+    const publicMetrics = await http(node, "GET", "/metrics");
+    expect(publicMetrics).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } });
+    expect(node.metricsUrl).not.toBe(node.httpUrl);
+  });
+
   test("health - HTTP requests are counted by the status they were answered with", async () => {
     await using node = await startTestNode();
     expect((await http(node, "GET", "/v1/wallet")).status).toBe(401);

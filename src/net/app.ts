@@ -34,6 +34,13 @@ function route(handler: () => Promise<Response>): Promise<Response> {
   return handler().catch(responseForError);
 }
 
+/** Prometheus text of the node's metrics. */
+export function metricsResponse(context: GatewayContext): Response {
+  return new Response(context.metrics.registry.render(), {
+    headers: { "content-type": "text/plain; version=0.0.4" },
+  });
+}
+
 /**
  * The HTTP and WebSocket surface of a node (docs/PROTOCOL.md). WebSocket limits live in the
  * server-wide `websocket` options: Bun ignores them anywhere else, and a test checks they apply.
@@ -74,12 +81,10 @@ export function createApp(context: GatewayContext) {
         ? json(200, { status: "ready" })
         : json(503, { status: "not-ready", failing });
     })
-    .get(
-      "/metrics",
-      () =>
-        new Response(context.metrics.registry.render(), {
-          headers: { "content-type": "text/plain; version=0.0.4" },
-        }),
+    .get("/metrics", () =>
+      context.config.metricsPort === undefined
+        ? metricsResponse(context)
+        : errorResponse("NOT_FOUND", "metrics are served on the metrics port"),
     )
     .post(
       "/v1/sessions",
