@@ -199,10 +199,10 @@ describe("tables", () => {
     socket.close();
   });
 
-  test("tables - a leave sent after a bet waits for it: the bet is in the round, then the player leaves", async () => {
+  test("tables - a leave sent after a bet waits for it, even past a command refused BUSY between them", async () => {
     const held = holdWrites(await openTempLedger());
     await using node = await startTestNode(
-      { tables: [fastTable(table, { bettingWindowMs: 10_000 })] },
+      { tables: [fastTable(table, { bettingWindowMs: 10_000 })], mailboxCapacity: 1 },
       {},
       { ledger: held.ledger },
     );
@@ -210,11 +210,14 @@ describe("tables", () => {
     const socket = await RecordingSocket.open(node, token);
     await joinTable(socket, table);
     await nextOpenRound(socket, table);
-    // The player actor is busy with a slow spin, so the bet waits in its mailbox.
+    // The player actor is busy with a slow spin; the bet waits in its mailbox (now full), so the
+    // next spin is refused BUSY at once: the leave must still wait for the bet, not for that spin.
     held.hold("slow");
     socket.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
     await held.reached("slow");
     socket.send({ type: "table.bet", id: "b", table, bet: { kind: "red" }, amount: 100 });
+    socket.send({ type: "spin", id: "busy", game: "slot", bet: 100 });
+    expect((await socket.waitFor((m) => m.id === "busy")).code).toBe("BUSY");
     socket.send({ type: "table.leave", id: "l", table });
     const [serverSide] = node.context.sockets.ofPlayer(playerId);
     // The leave has reached the server: either it is answered, or it waits (holding frames back).

@@ -50,8 +50,8 @@ export class SocketSession {
    * it on its own, so the socket never misses a seq. Bounded by the commands in flight.
    */
   private readonly awaitingReply = new Map<number, { seq: number; text: string } | null>();
-  /** The latest command this socket sent to the player actor (its mailbox runs them in order). */
-  private lastPlayerCommand: Promise<unknown> = Promise.resolve();
+  /** Resolved when `awaitingReply` next becomes empty (see `playerCommandsSettled`). */
+  private allReplied: PromiseWithResolvers<void> | undefined;
   /** The key of this player's command rate limit, built once (it is taken on every command). */
   readonly commandRateKey: string;
 
@@ -102,20 +102,21 @@ export class SocketSession {
     const held = this.awaitingReply.get(origin.serial);
     this.awaitingReply.delete(origin.serial);
     if (held) this.sendSequenced(held.seq, held.text);
+    if (this.awaitingReply.size === 0 && this.allReplied !== undefined) {
+      this.allReplied.resolve();
+      this.allReplied = undefined;
+    }
   }
 
-  /** Notes a command sent to the player actor; returns it unchanged. */
-  trackPlayerCommand<T>(command: Promise<T>): Promise<T> {
-    this.lastPlayerCommand = command;
-    return command;
-  }
-
-  /** Resolves once every command this socket sent to the player actor so far has its answer. */
+  /**
+   * Resolves once every command this socket has sent to the player actor so far has its answer
+   * (or has given up waiting for it). The caller holds later frames back meanwhile, so no command
+   * sent after it is waited for.
+   */
   playerCommandsSettled(): Promise<void> {
-    return this.lastPlayerCommand.then(
-      () => undefined,
-      () => undefined,
-    );
+    if (this.awaitingReply.size === 0) return Promise.resolve();
+    this.allReplied ??= Promise.withResolvers<void>();
+    return this.allReplied.promise;
   }
 
   setUnsubscribe(unsubscribe: () => void): void {

@@ -299,12 +299,10 @@ export class WsGateway {
       case "spin": {
         const origin = session.nextOrigin();
         try {
-          const reply = await session.trackPlayerCommand(
-            this.context.askPlayer(
-              session.playerId,
-              { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
-              `${command.id}|${spinRequestHash(command.game, command.bet)}`,
-            ),
+          const reply = await this.context.askPlayer(
+            session.playerId,
+            { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
+            `${command.id}|${spinRequestHash(command.game, command.bet)}`,
           );
           this.sendReply(session, reply, origin);
         } finally {
@@ -321,21 +319,19 @@ export class WsGateway {
         const origin = session.nextOrigin();
         const { id, table, bet, amount, roundId, clientSeed } = command;
         try {
-          const reply = await session.trackPlayerCommand(
-            this.context.askPlayer(
-              session.playerId,
-              {
-                type: "tableBet",
-                id,
-                table,
-                bet,
-                amount,
-                origin,
-                ...(roundId === undefined ? {} : { roundId }),
-                ...(clientSeed === undefined ? {} : { clientSeed }),
-              },
-              `${id}|${tableBetRequestHash(command)}`,
-            ),
+          const reply = await this.context.askPlayer(
+            session.playerId,
+            {
+              type: "tableBet",
+              id,
+              table,
+              bet,
+              amount,
+              origin,
+              ...(roundId === undefined ? {} : { roundId }),
+              ...(clientSeed === undefined ? {} : { clientSeed }),
+            },
+            `${id}|${tableBetRequestHash(command)}`,
           );
           this.sendReply(session, reply, origin);
         } finally {
