@@ -34,7 +34,9 @@ export type TableMessage =
   | { type: "betTarget"; playerId: string; roundId?: string }
   | { type: "summary" }
   /** The table's own timers. */
-  | { type: "step"; step: "close" | "open" | "recover"; roundId?: string };
+  | { type: "step"; step: "close" | "open" | "recover"; roundId?: string }
+  /** A settlement fell short while the table was idle: recover unless a round cycle took over. */
+  | { type: "retrySettlements" };
 
 export type TableReply =
   | { type: "state"; state: TableState }
@@ -125,11 +127,14 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   /** Finished rounds whose settlement is running now. */
   private readonly settling = new Set<string>();
   /**
-   * A settlement fell short: the next round starts with a recovery, and an idle table schedules
-   * one of its own (recoverRetryMs later, again while it keeps failing), so players who left
-   * are paid without anyone joining.
+   * A settlement fell short: the next round starts with a recovery, and an idle table asks for
+   * one of its own (recoverRetryMs later, again while it keeps failing), so players who left are
+   * paid without anyone joining.
    */
   private needsRecovery = false;
+  /** Pending `retrySettlements` (set outside a mailbox turn, so it never touches the cycle). */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private stoppedForGood = false;
 
   constructor(
     context: ActorContext,
@@ -145,16 +150,27 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     await this.recover();
   }
 
-  /** Never while players are joined, a round is running or a settlement is under way. */
+  /**
+   * Never while players are joined, a round is running, a settlement is under way or one that
+   * fell short waits for its retry.
+   */
   mayPassivate(): boolean {
-    return this.members.size === 0 && !this.cycling && this.settling.size === 0;
+    return (
+      this.members.size === 0 &&
+      !this.cycling &&
+      this.settling.size === 0 &&
+      this.retryTimer === undefined
+    );
   }
 
   async stopped(): Promise<void> {
-    // An open round stays open in the ledger: the next activation (here or on another node)
-    // voids and refunds it.
+    // An open round stays open in the ledger, and an unpaid one stays unpaid: the next
+    // activation (here or on another node) voids, refunds and pays them.
+    this.stoppedForGood = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   async receive(message: TableMessage): Promise<TableReply> {
@@ -178,6 +194,13 @@ export class TableActor implements Actor<TableMessage, TableReply> {
         return { type: "summary", players: this.members.size };
       case "step":
         await this.step(message.step, message.roundId);
+        return { type: "done" };
+      case "retrySettlements":
+        // A running cycle recovers when it opens its next round (and owns the timer meanwhile).
+        if (!this.cycling && this.needsRecovery) {
+          this.needsRecovery = false;
+          await this.guarded("recover", () => this.recover());
+        }
         return { type: "done" };
     }
   }
@@ -346,12 +369,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       if (!report.complete) {
         this.needsRecovery = true;
         this.deps.onError?.(this.tableId, `settling round ${roundId}`, report.lastError);
-        // A table in its cycle recovers when it opens the next round; an idle one must not wait
-        // for a player to join (nor passivate meanwhile: `cycling` keeps it active).
-        if (!this.cycling) {
-          this.cycling = true;
-          this.schedule("recover", this.deps.now() + recoverRetryMs);
-        }
+        this.scheduleSettlementRetry();
         return;
       }
       if (result !== null) {
@@ -364,10 +382,30 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     });
   }
 
+  /**
+   * Outside a mailbox turn (a settlement's callback), so it only sends the table a message later;
+   * the turn that handles it decides whether the round cycle already covers the recovery.
+   */
+  private scheduleSettlementRetry(): void {
+    if (this.stoppedForGood || this.retryTimer !== undefined) return;
+    const fire = () => {
+      if (this.stoppedForGood) {
+        this.retryTimer = undefined;
+        return;
+      }
+      // A full mailbox must not lose the retry: try again shortly.
+      if (this.deps.tellSelf(this.tableId, { type: "retrySettlements" }))
+        this.retryTimer = undefined;
+      else this.retryTimer = setTimeout(fire, timerRetryMs);
+    };
+    this.retryTimer = setTimeout(fire, recoverRetryMs);
+  }
+
   private schedule(step: "close" | "open" | "recover", atMs: number, roundId?: string): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const fire = () => {
       this.timer = undefined;
+      if (this.stoppedForGood) return;
       const message: TableMessage =
         roundId === undefined ? { type: "step", step } : { type: "step", step, roundId };
       // A full mailbox must not lose the cycle: try again shortly.
