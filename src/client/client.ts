@@ -63,7 +63,14 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
   /** The command as sent, kept to send again with the same id after a resync reconnection. */
   frame: string;
+  /** Whether it went out on a socket (commands issued during a resync wait for the new one). */
+  sent: boolean;
+  /** Keyed by its id on the server (money-moving): sent again, it is answered, not redone. */
+  idempotent: boolean;
 }
+
+/** Commands the server deduplicates by id (PROTOCOL.md, idempotency). */
+const idempotentCommandTypes: ReadonlySet<string> = new Set(["spin", "table.bet"]);
 
 /** How long a reconnection made to fill a seq gap waits for its welcome. */
 const resyncWelcomeTimeoutMs = 5_000;
@@ -184,10 +191,30 @@ export class CroupierClient {
     );
   }
 
+  /**
+   * After a resync reconnection: commands issued meanwhile go out now, money-moving ones already
+   * sent go out again (the server answers a repeat from its record). Any other command already
+   * sent (a join or leave) may or may not have run, and running it twice would not be the same
+   * (a second leave is NOT_SEATED): it fails with CLOSED for the caller to check and retry.
+   */
   private resendPending(): void {
     const socket = this.socket;
     if (socket === undefined) return;
-    for (const pending of this.pending.values()) socket.send(pending.frame);
+    for (const [id, pending] of this.pending) {
+      if (pending.sent && !pending.idempotent) {
+        this.pending.delete(id);
+        clearTimeout(pending.timer);
+        pending.reject(
+          new CommandFailed(
+            "CLOSED",
+            "the connection was replaced before the answer; check and retry",
+          ),
+        );
+        continue;
+      }
+      pending.sent = true;
+      socket.send(pending.frame);
+    }
   }
 
   /** Resolves or rejects the pending command a reply or error answers, if any. */
@@ -222,7 +249,8 @@ export class CroupierClient {
       reject(new CommandTimeout(`no reply to ${id} within ${timeoutMs} ms`));
     }, timeoutMs);
     const frame = JSON.stringify({ ...command, id });
-    this.pending.set(id, { resolve, reject, timer, frame });
+    const idempotent = idempotentCommandTypes.has(command.type);
+    this.pending.set(id, { resolve, reject, timer, frame, sent: !this.resyncing, idempotent });
     // During a resync it goes out with the other pending commands once the new socket is welcomed.
     if (!this.resyncing) this.socket?.send(frame);
     return promise;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Server, ServerWebSocket } from "bun";
 import { balanceOf, http, newSession, startTestNode } from "../../test/harness.ts";
+import { fastTable } from "../../test/tableHelpers.ts";
 import { waitFor } from "../testing/waitFor.ts";
 import { CroupierClient, type ServerMessage, type Welcome } from "./client.ts";
 
@@ -230,6 +231,30 @@ describe("client seq gaps", () => {
     const net = spun.reduce((sum, reply) => sum + (reply.win as number) - (reply.bet as number), 0);
     expect(await balanceOf(t.node, t.token)).toBe(before + 300 + net);
     expect(duringResyncReply.balance).toBe(before + 300 + net);
+  });
+
+  test("client seq gaps - a leave already sent is not sent again by the resync: it fails CLOSED, not NOT_SEATED", async () => {
+    await using t = await setUp({ tables: [fastTable("t-fast", { bettingWindowMs: 10_000 })] });
+    await t.client.joinTable("t-fast", "join-1");
+    const missed = t.start + 1;
+    // The first socket misses a deposit's event and the leave's answer: the leave ran, but the
+    // client cannot know; sending it again would answer NOT_SEATED for a leave that succeeded.
+    t.relay.drop = (message, connection) =>
+      connection === 0 && (message.seq === missed || message.id === "leave-1");
+    await t.deposit(100, "dep-missed");
+    await t.nodeSent(missed);
+    const leave = t.client.leaveTable("t-fast", "leave-1").then(
+      (message) => `answered ${message.type}`,
+      (error: { code?: string }) => `failed ${error.code}`,
+    );
+    await waitFor(
+      () => t.relay.connections[0]?.fromNode.some((m) => m.id === "leave-1") ?? false,
+      waitMs,
+      "the node to answer the leave",
+    );
+    await t.deposit(200, "dep-after-gap");
+    expect(await leave).toBe("failed CLOSED");
+    expect(t.relay.connections[1]?.fromNode.some((m) => m.id === "leave-1")).toBe(false);
   });
 
   test("client seq gaps - missed messages the server no longer stores are skipped, without reconnecting again", async () => {
