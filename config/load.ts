@@ -213,6 +213,15 @@ export function loadConfig(
       .replace(/[^A-Za-z0-9_.-]/g, "-")
       .slice(0, 40)}-${process.pid}`;
   if (!config.host) config.host = config.operatorKey ? "0.0.0.0" : "127.0.0.1";
+  if (
+    config.metricsPort !== undefined &&
+    config.metricsPort !== 0 &&
+    config.metricsPort === config.port
+  )
+    throw new ConfigError(
+      "METRICS_PORT",
+      `${config.metricsPort} is PORT too; give metrics a port of their own`,
+    );
   if (!config.operatorKey && !isLoopback(config.host) && env.DEV_MODE_PUBLIC !== "1") {
     throw new ConfigError(
       "HOST",
@@ -223,8 +232,17 @@ export function loadConfig(
   return config;
 }
 
+const loopbackNames: ReadonlySet<string> = new Set([
+  "localhost",
+  "ip6-localhost",
+  "ip6-loopback",
+  "::1",
+  "0:0:0:0:0:0:0:1",
+]);
+
 function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return loopbackNames.has(name) || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 function tablesOrThrow(read: () => TableConfig[]): TableConfig[] {

@@ -188,6 +188,11 @@ describe("bad input", () => {
       413,
       "PAYLOAD_TOO_LARGE",
     );
+    // A body that starts with a UTF-8 byte-order mark is still JSON.
+    const withMark = await http(node, "POST", "/v1/sessions", {
+      rawBody: `\uFEFF${JSON.stringify({ playerId: "bom-1" })}`,
+    });
+    expect(withMark.status).toBe(201);
     await expectError(http(node, "GET", "/v1/wallet"), 401, "UNAUTHENTICATED");
     await expectError(http(node, "GET", "/v1/wallet", { token: "forged" }), 401, "UNAUTHENTICATED");
     await expectError(

@@ -86,5 +86,8 @@ async function readBodyText(request: Request, bytesMax: number): Promise<string>
     if (error instanceof CroupierError) throw error;
     throw new CroupierError("PAYLOAD_TOO_LARGE", `body could not be read within ${bytesMax} bytes`);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  // TextDecoder drops a leading byte-order mark, as request.text() does; JSON.parse would not.
+  return bodyDecoder.decode(Buffer.concat(chunks));
 }
+
+const bodyDecoder = new TextDecoder();
