@@ -126,17 +126,7 @@ describe("bad input", () => {
     const consoleError = console.error;
     console.error = (...args: unknown[]) => logged.push(args);
     try {
-      const response = await fetch(`${node.httpUrl}/v1/wallet/deposit`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "transfer-encoding": "chunked" },
-        body: new ReadableStream({
-          start(controller) {
-            for (let i = 0; i < 70; i++) controller.enqueue(new Uint8Array(1_000).fill(0x20));
-            controller.close();
-          },
-        }),
-        duplex: "half",
-      } as RequestInit);
+      const response = await postChunked(`${node.httpUrl}/v1/wallet/deposit`, token, 70);
       expect(response.status).toBe(413);
       await response.arrayBuffer();
       expect(await balanceOf(node, token)).toBe(node.config.startingBalance);
@@ -172,17 +162,7 @@ describe("bad input", () => {
       "PAYLOAD_TOO_LARGE",
     );
     // A chunked body declares no length: it is read up to the limit, then refused the same way.
-    const chunked = await fetch(`${node.httpUrl}/v1/wallet/deposit`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "transfer-encoding": "chunked" },
-      body: new ReadableStream({
-        start(controller) {
-          for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(1_000).fill(0x20));
-          controller.close();
-        },
-      }),
-      duplex: "half",
-    } as RequestInit);
+    const chunked = await postChunked(`${node.httpUrl}/v1/wallet/deposit`, token, 20);
     await expectError(
       chunked.json().then((body) => ({ status: chunked.status, body })),
       413,
@@ -233,3 +213,18 @@ describe("bad input", () => {
     expect(await balanceOf(node, token)).toBe(before);
   });
 });
+
+/** POSTs `chunks` chunks of 1,000 spaces with no declared length (chunked transfer encoding). */
+function postChunked(url: string, token: string, chunks: number): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "transfer-encoding": "chunked" },
+    body: new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < chunks; i++) controller.enqueue(new Uint8Array(1_000).fill(0x20));
+        controller.close();
+      },
+    }),
+    duplex: "half",
+  } as RequestInit);
+}
