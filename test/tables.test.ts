@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { tableBetsPerRoundMax } from "../src/actors/player.ts";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
@@ -267,6 +268,34 @@ describe("tables", () => {
       code: "LIMIT_EXCEEDED",
     });
     expect(await balanceOf(node, token)).toBe(nearTop - 10);
+  });
+
+  test("tables - one player's bets in one round are bounded; past the bound LIMIT_EXCEEDED moves nothing", async () => {
+    await using node = await startTestNode({
+      tables: [fastTable(table, { bettingWindowMs: 10_000 })],
+    });
+    const { token } = await newSession(node);
+    const before = await balanceOf(node, token);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table, 5_000);
+    const bets = tableBetsPerRoundMax + 1;
+    const isAnswer = (m: { id?: unknown }) => String(m.id).startsWith("many-");
+    // In groups that fit a mailbox, so that no bet is refused BUSY on the way.
+    for (let i = 0; i < bets; i++) {
+      const bet = { kind: "straight", number: i % 37 };
+      const { roundId } = round;
+      socket.send({ type: "table.bet", id: `many-${i}`, table, bet, amount: 10, roundId });
+      if (i % 25 === 24) await socket.waitForCount(isAnswer, i + 1);
+    }
+    const answers = await socket.waitForCount(isAnswer, bets);
+    const accepted = answers.filter((m) => m.type === "table.bet.accepted");
+    expect(accepted).toHaveLength(tableBetsPerRoundMax);
+    expect(answers.find((m) => m.id === `many-${bets - 1}`)).toMatchObject({
+      type: "error",
+      code: "LIMIT_EXCEEDED",
+    });
+    expect(await balanceOf(node, token)).toBe(before - 10 * tableBetsPerRoundMax);
   });
 
   test("tables - a bet sent twice, and 10 copies at once over two sockets, is debited once", async () => {

@@ -52,6 +52,9 @@ function hashField(text: string): string {
   return text.replaceAll("%", "%25").replaceAll(":", "%3A");
 }
 
+/** Table bets one player may place in one round (a full cover of the wheel takes 37). */
+export const tableBetsPerRoundMax = 100;
+
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =
   | { type: "state" }
@@ -119,12 +122,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private balance = 0;
   private seq = 0;
   /**
-   * The best-case credit of the table bets this activation placed in one round, so that no payout
-   * can take the balance past 2^53-1 (the ledger could not credit it, and the round could never
-   * be paid). Bets placed before a restart are not counted: the check is a guard for balances
-   * near that bound, not the ledger's own refusal.
+   * The table bets this activation placed in the current round: how many (at most
+   * `tableBetsPerRoundMax`, which bounds the round's client seeds and its broadcasts) and their
+   * best-case credit, so that no payout can take the balance past 2^53-1 (the ledger could not
+   * credit it, and the round could never be paid). Bets placed before a restart are not counted:
+   * both are guards, not the ledger's own refusals.
    */
-  private roundCredits: { roundId: string; bestCredit: number } | undefined;
+  private roundBets: { roundId: string; count: number; bestCredit: number } | undefined;
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
@@ -284,9 +288,20 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }
       throw error;
     }
+    const earlier =
+      this.roundBets?.roundId === roundId ? this.roundBets : { count: 0, bestCredit: 0 };
+    if (earlier.count >= tableBetsPerRoundMax) {
+      return this.refuse(
+        id,
+        requestHash,
+        new CroupierError(
+          "LIMIT_EXCEEDED",
+          `at most ${tableBetsPerRoundMax} bets of one player in one round`,
+        ),
+      );
+    }
     const bestCredit = amount * (payoutMultiplier(message.bet) + 1);
-    const earlierCredit = this.roundCredits?.roundId === roundId ? this.roundCredits.bestCredit : 0;
-    if (this.balance - amount + earlierCredit + bestCredit > Number.MAX_SAFE_INTEGER) {
+    if (this.balance - amount + earlier.bestCredit + bestCredit > Number.MAX_SAFE_INTEGER) {
       return this.refuse(
         id,
         requestHash,
@@ -318,8 +333,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         reply,
       }),
     );
-    if (written.status === "committed")
-      this.roundCredits = { roundId, bestCredit: earlierCredit + bestCredit };
+    if (written.status === "committed") {
+      this.roundBets = {
+        roundId,
+        count: earlier.count + 1,
+        bestCredit: earlier.bestCredit + bestCredit,
+      };
+    }
     return this.settle(written, seq, reply, message.origin);
   }
 
