@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { Redis } from "ioredis";
 import {
   describeWithRedisServer,
   randomKeyPrefix,
@@ -92,5 +93,28 @@ describeWithRedisServer("outage - Redis", () => {
     expect((await spinOnce(freshSocket, "after-1")).type).toBe("spin.result");
     freshSocket.close();
     console.info(`redis outage: ready ${readyAgainAfterMs.toFixed(0)} ms after the restart`);
+  });
+
+  test("outage - Redis: a revocation answered too late still closes the session's sockets on every node", async () => {
+    await using redis = await startThrowawayRedis();
+    const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() };
+    await using a = await startTestNode({}, { ...env, NODE_ID: "node-a" });
+    await using b = await startTestNode({}, { ...env, NODE_ID: "node-b" });
+    const { token } = await newSession(a);
+    const onA = await RecordingSocket.open(a, token);
+    const onB = await RecordingSocket.open(b, token);
+    const admin = new Redis(redis.url);
+    try {
+      // Writes stall past the node's command timeout: the revocation's outcome is unknown to A.
+      await admin.call("CLIENT", "PAUSE", "1500", "WRITE");
+      const revoked = await http(a, "DELETE", "/v1/sessions/current", { token });
+      expect(revoked.status).toBe(503);
+      // The node that could not confirm it closes its own sockets anyway (they may reconnect if
+      // the session outlived it); the revocation, once applied, reaches the other node.
+      expect(await onA.waitForClose(readinessBoundMs)).toBe(4001);
+      expect(await onB.waitForClose(readinessBoundMs)).toBe(4001);
+    } finally {
+      admin.disconnect();
+    }
   });
 });

@@ -32,6 +32,9 @@ import {
   resolveSessionStoreOptions,
 } from "./sessionStoreOptions.ts";
 
+/** Unconfirmed revocations remembered at most (the oldest are forgotten first). */
+const unconfirmedRevocationsMax = 10_000;
+
 export class RedisSessionStore implements SessionStore {
   /** Tells this store's own revocations apart from other nodes' on the shared channel. */
   readonly nodeId = randomBytes(8).toString("hex");
@@ -40,6 +43,8 @@ export class RedisSessionStore implements SessionStore {
   private readonly feed: RevocationFeed;
   private readonly cache: SessionCache;
   private readonly revokedListeners = new Set<(token: string) => void>();
+  /** Revocations whose transaction failed on this node: applied or not, nobody knows yet. */
+  private readonly unconfirmedRevocations = new Set<string>();
   private readonly excludedListeners = new Set<(playerId: string) => void>();
   private readonly reconnectedListeners = new Set<() => void>();
   private readonly healthWaiters = new Set<() => void>();
@@ -134,6 +139,13 @@ export class RedisSessionStore implements SessionStore {
       if (replies === null) throw new Error("the revocation transaction was discarded");
       for (const [error] of replies) if (error) throw error;
     } catch (error) {
+      // The revocation may have been applied (a reply too late) or not: this node's sockets of
+      // the session are closed either way (if it survived, they reconnect), and this node acts
+      // on the transaction's own message too, should it arrive after all (a socket may have
+      // opened with the token meanwhile).
+      this.cache.invalidate(token);
+      this.rememberUnconfirmed(token);
+      this.notifyRevoked(token);
       throw new RedisUnavailableError("revoke a session", error);
     }
     // Again: a find that began during the transaction may have cached the token meanwhile.
@@ -239,8 +251,18 @@ export class RedisSessionStore implements SessionStore {
 
   private heardRevocation(message: RevocationMessage): void {
     this.cache.invalidate(message.token);
-    // This node's own revocations were announced by `revoke` already.
-    if (message.origin !== this.nodeId) this.notifyRevoked(message.token);
+    // This node's own revocations were announced by `revoke` already, except those whose reply
+    // came too late to know they were applied.
+    const unconfirmed = this.unconfirmedRevocations.delete(message.token);
+    if (message.origin !== this.nodeId || unconfirmed) this.notifyRevoked(message.token);
+  }
+
+  private rememberUnconfirmed(token: string): void {
+    if (this.unconfirmedRevocations.size >= unconfirmedRevocationsMax) {
+      const oldest = this.unconfirmedRevocations.values().next();
+      if (!oldest.done) this.unconfirmedRevocations.delete(oldest.value);
+    }
+    this.unconfirmedRevocations.add(token);
   }
 
   private heardExclusion(message: ExclusionMessage): void {
