@@ -84,6 +84,7 @@ export async function closedLoop(
   const result = emptyResult();
   const sentAt = new Float64Array(sockets.length);
   const sequence = new Uint32Array(sockets.length);
+  const awaitedIds: string[] = new Array(sockets.length).fill("");
   const startedAt = performance.now();
   const endAt = startedAt + durationMs;
   const done = Promise.withResolvers<void>();
@@ -91,9 +92,12 @@ export async function closedLoop(
   const send = (index: number) => {
     sequence[index] = (sequence[index] as number) + 1;
     sentAt[index] = performance.now();
-    (sockets[index] as WebSocket).send(frameFor(index, sequence[index] as number)[1]);
+    const [id, frame] = frameFor(index, sequence[index] as number);
+    awaitedIds[index] = id;
+    (sockets[index] as WebSocket).send(frame);
   };
   attach(sockets, (index, message) => {
+    if (message.id !== awaitedIds[index]) return; // not the answer this socket waits for
     const now = performance.now();
     result.latenciesMs.push(now - (sentAt[index] as number));
     countReply(result, message);
@@ -101,11 +105,22 @@ export async function closedLoop(
     else if (--active === 0) done.resolve();
   });
   for (let i = 0; i < sockets.length; i++) send(i);
-  const guard = setTimeout(() => done.resolve(), durationMs + 30_000);
+  const guard = setTimeout(() => done.resolve(), durationMs + unansweredAfterMs);
   await done.promise;
   clearTimeout(guard);
   result.elapsedMs = performance.now() - startedAt;
+  countUnanswered(result, active); // sockets whose last command never got its answer
   return result;
+}
+
+/** How long past the run a command may still be answered before it counts as unanswered. */
+const unansweredAfterMs = 30_000;
+
+/** Commands that never got an answer are errors too (a lost reply, a closed socket). */
+function countUnanswered(result: RunResult, unanswered: number): void {
+  if (unanswered === 0) return;
+  result.errors += unanswered;
+  result.errorCodes.UNANSWERED = (result.errorCodes.UNANSWERED ?? 0) + unanswered;
 }
 
 /**
@@ -149,10 +164,12 @@ export async function openLoop(
     if (sent < total) setTimeout(tick, 1);
   };
   tick();
-  const guard = setTimeout(() => done.resolve(), durationMs + 30_000);
+  const guard = setTimeout(() => done.resolve(), durationMs + unansweredAfterMs);
   await done.promise;
   clearTimeout(guard);
   result.elapsedMs = performance.now() - startedAt;
+  // Left out of the latencies (they have none), so they must show as errors.
+  countUnanswered(result, total - answered);
   return result;
 }
 

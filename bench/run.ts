@@ -11,7 +11,7 @@
  * of each side in all, and the open loop),
  * BENCH_IDLE_SOCKETS (default 10000), BENCH_IDLE_ACTORS (default 100000).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAuditCli } from "../src/testing/auditRun.ts";
@@ -88,6 +88,22 @@ function pooled(results: readonly RunResult[]): RunResult {
   return all;
 }
 
+/**
+ * The file system under the ledger: on a tmpfs an fsync costs nothing, and synchronous=FULL in the
+ * banner would not mean what it says.
+ */
+function fileSystemOf(path: string): string {
+  const names: Record<number, string> = {
+    61267: "ext2/3/4",
+    16914836: "tmpfs (fsync costs nothing: not a durable measurement)",
+    1481003842: "xfs",
+    2435016766: "btrfs",
+    2035054128: "overlayfs",
+  };
+  const type = statfsSync(path).type;
+  return names[type] ?? `file system type 0x${type.toString(16)}`;
+}
+
 async function croupierRun(echo: EchoBaseline, databaseUrl?: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-bench-"));
   const node = await spawnNode({
@@ -97,6 +113,7 @@ async function croupierRun(echo: EchoBaseline, databaseUrl?: string): Promise<vo
     ASK_TIMEOUT_MS: "30000",
   });
   console.log(`node: ${node.banner}`);
+  if (databaseUrl === undefined) console.log(`data dir: ${dataDir} on ${fileSystemOf(dataDir)}`);
   try {
     const sockets = await openSockets(await devSocketUrls(node.httpUrl, clients, "bench-"), true);
     const spinFrames = spinPhases("s", bet);

@@ -26,7 +26,7 @@ export async function measureIdleSockets(count: number): Promise<void> {
     const perSocket = (after - before) / count;
     console.log(
       `idle sockets: ${count} authenticated sockets, node RSS ${(before / 2 ** 20).toFixed(1)} MiB -> ${(after / 2 ** 20).toFixed(1)} MiB, ` +
-        `${(perSocket / 1024).toFixed(1)} KiB per socket (player actors included: each socket's player is active)`,
+        `${(perSocket / 1024).toFixed(1)} KiB per socket (the sockets alone: sessions and their active players exist before the first sample; RSS without a collection first, so +-2 KiB between runs)`,
     );
     for (const socket of sockets) socket.close();
   } finally {

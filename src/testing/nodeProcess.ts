@@ -19,7 +19,12 @@ export interface NodeProcess {
   port: number;
   /** The node's "listening on" line, which also names the ledger's durability settings. */
   banner: string;
+  /** The last `stderrTailChars` characters the node wrote to stderr since it started listening. */
+  stderrTail(): string;
 }
+
+/** Stderr kept per node process (older output is dropped: a chatty node must not grow it). */
+const stderrTailChars = 64 * 1024;
 
 /**
  * Starts `bun src/main.ts` (or another entry that prints the same banner) as a real child process
@@ -57,7 +62,19 @@ export async function spawnNode(
     const match = /listening on (http:\/\/[\d.]+:(\d+))/.exec(output);
     if (match) {
       reader.releaseLock();
-      void child.stdout.pipeTo(new WritableStream()); // keep draining so the child never blocks on a full pipe
+      // Both pipes are drained from now on, so the child never blocks on a full one.
+      void child.stdout.pipeTo(new WritableStream());
+      let stderr = "";
+      const stderrDecoder = new TextDecoder();
+      void child.stderr.pipeTo(
+        new WritableStream({
+          write(chunk) {
+            stderr = (stderr + stderrDecoder.decode(chunk, { stream: true })).slice(
+              -stderrTailChars,
+            );
+          },
+        }),
+      );
       const httpUrl = match[1] as string;
       const banner = output.split("\n").find((line) => line.includes("listening on")) ?? "";
       return {
@@ -66,6 +83,7 @@ export async function spawnNode(
         wsUrl: httpUrl.replace("http", "ws"),
         port: Number(match[2]),
         banner,
+        stderrTail: () => stderr,
       };
     }
   }
