@@ -95,6 +95,23 @@ describeWithRedisServer("outage - Redis", () => {
     console.info(`redis outage: ready ${readyAgainAfterMs.toFixed(0)} ms after the restart`);
   });
 
+  test("outage - Redis: a server that hangs with its connection open turns readiness 503 without any traffic, and back", async () => {
+    await using redis = await startThrowawayRedis();
+    await using node = await startTestNode(
+      {},
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() },
+    );
+    const readiness = async () => (await http(node, "GET", "/health/ready")).status;
+    expect(await readiness()).toBe(200);
+    redis.pause();
+    try {
+      await waitFor(async () => (await readiness()) === 503, readinessBoundMs, "not ready");
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await readiness()) === 200, readinessBoundMs, "ready again");
+  });
+
   test("outage - Redis: a revocation answered too late still closes the session's sockets on every node", async () => {
     await using redis = await startThrowawayRedis();
     const env = { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() };

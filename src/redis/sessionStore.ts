@@ -32,6 +32,13 @@ import {
   resolveSessionStoreOptions,
 } from "./sessionStoreOptions.ts";
 
+/**
+ * How often the store pings Redis. A Redis that hangs with the connection open is only noticed
+ * while a command is pending (`socketTimeoutMs`); without traffic the node would go on reporting
+ * ready until the next session lookup.
+ */
+const pingIntervalMs = 1_000;
+
 /** Unconfirmed revocations remembered at most (the oldest are forgotten first). */
 const unconfirmedRevocationsMax = 10_000;
 
@@ -48,6 +55,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly excludedListeners = new Set<(playerId: string) => void>();
   private readonly reconnectedListeners = new Set<() => void>();
   private readonly healthWaiters = new Set<() => void>();
+  private readonly pinger: ReturnType<typeof setInterval>;
   private evictionPolicy: string | undefined;
   private policyRead: Promise<void> = Promise.resolve();
   private commandConnected = false;
@@ -75,6 +83,11 @@ export class RedisSessionStore implements SessionStore {
     this.client = createRedisClient(this.connection, "sessions");
     this.client.on("ready", () => this.commandReady());
     this.client.on("close", () => this.commandLost());
+    // A failed ping needs no handling here: a silent server drops the connection (socketTimeoutMs).
+    this.pinger = setInterval(() => {
+      if (this.client.status === "ready") this.client.ping().catch(() => undefined);
+    }, pingIntervalMs);
+    this.pinger.unref();
     this.feed = new RevocationFeed(this.connection, {
       onRevocation: (message) => this.heardRevocation(message),
       onExclusion: (message) => this.heardExclusion(message),
@@ -212,6 +225,7 @@ export class RedisSessionStore implements SessionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.pinger);
     this.revokedListeners.clear();
     this.excludedListeners.clear();
     this.reconnectedListeners.clear();

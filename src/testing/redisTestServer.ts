@@ -222,6 +222,9 @@ export interface ThrowawayRedis extends AsyncDisposable {
   kill(): Promise<void>;
   /** Starts a fresh, empty server on the same port. */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs with its connections still open, then recovers. */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -262,6 +265,8 @@ export async function startThrowawayRedis(extraArgs: string[] = []): Promise<Thr
       await kill();
       running = await spawnRedisServer(binary, port, dir, extraArgs);
     },
+    pause: () => running.kill("SIGSTOP"),
+    resume: () => running.kill("SIGCONT"),
     async [Symbol.asyncDispose]() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
