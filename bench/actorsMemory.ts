@@ -62,15 +62,22 @@ function playerId(index: number): string {
 
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 
-/** The same ids and state without the runtime: what the actors themselves cost. */
-function measureBareStateBytes(): number {
+/**
+ * The same ids, actor objects (with their closures) and started state without the runtime: what
+ * the actors themselves cost, so that the difference is the runtime's own.
+ */
+async function measureBareStateBytes(): Promise<number> {
   const before = sample();
-  const states = new Map<string, { state: PlayerState }>();
+  const actors = new Map<string, Actor<"balance", number>>();
   for (let index = 0; index < actorCount; index += 1) {
-    states.set(playerId(index), { state: newPlayerState() });
+    const id = playerId(index);
+    const actor = playerFactory({ address: { kind: "player", id }, restarts: 0 });
+    await actor.started?.();
+    actors.set(id, actor);
   }
   const after = sample();
-  if (states.size !== actorCount) throw new Error("bare state count");
+  if (actors.size !== actorCount) throw new Error("bare actor count");
+  actors.clear(); // gone before the runtime's own sample
   return (after.heapUsedBytes - before.heapUsedBytes) / actorCount;
 }
 
@@ -89,7 +96,7 @@ async function activateAll(system: ActorSystem): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const bareStateBytes = measureBareStateBytes();
+  const bareStateBytes = await measureBareStateBytes();
   const system = new ActorSystem({ idleMs: 3_600_000 }); // nothing passivates during the run
   system.register("player", playerFactory);
   const before = sample();
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
   console.log(`rss before / after:       ${mib(before.rssBytes)} / ${mib(after.rssBytes)}`);
   console.log(`heap per actor:           ${perActorBytes.toFixed(0)} B`);
   console.log(
-    `  of which ids + state:   ${bareStateBytes.toFixed(0)} B (measured without the runtime)`,
+    `  of which the actors:    ${bareStateBytes.toFixed(0)} B (ids, actor objects and state, measured without the runtime)`,
   );
   console.log(
     `  runtime overhead:       ${overheadBytes.toFixed(0)} B (target < ${runtimeOverheadBytesMax} B)`,
