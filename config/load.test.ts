@@ -3,7 +3,7 @@ import { evaluateStops } from "../src/games/slot/evaluate.ts";
 import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
 import { RedisRateLimiter } from "../src/redis/rateLimiter.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
-import { ConfigError, loadConfig, setButEmptyReason } from "./load.ts";
+import { ConfigError, environmentKeys, loadConfig, setButEmptyReason } from "./load.ts";
 import type { TableConfig } from "./tables.ts";
 
 function refusal(env: Record<string, string>): string {
@@ -169,5 +169,11 @@ describe("config", () => {
     );
     expect(result.exitCode).toBe(78);
     expect(result.stderr.toString()).toContain("HEARTBEAT_MS");
+  });
+
+  test("config - every environment key the node reads has its row in the README", async () => {
+    const readme = await Bun.file(new URL("../README.md", import.meta.url)).text();
+    const undocumented = environmentKeys.filter((key) => !readme.includes(`| \`${key}\` |`));
+    expect(undocumented).toEqual([]);
   });
 });
