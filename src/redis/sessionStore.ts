@@ -84,8 +84,12 @@ export class RedisSessionStore implements SessionStore {
     this.client.on("ready", () => this.commandReady());
     this.client.on("close", () => this.commandLost());
     // A failed ping needs no handling here: a silent server drops the connection (socketTimeoutMs).
+    // Only while nothing is pending: any pending command arms that timeout already, and pings
+    // sent behind unanswered ones (a timed-out command stays queued) would pile up in front of
+    // real lookups on a slow server.
     this.pinger = setInterval(() => {
-      if (this.client.status === "ready") this.client.ping().catch(() => undefined);
+      if (this.client.status === "ready" && this.client.commandQueue.length === 0)
+        this.client.ping().catch(() => undefined);
     }, pingIntervalMs);
     this.pinger.unref();
     this.feed = new RevocationFeed(this.connection, {
