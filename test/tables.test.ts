@@ -270,32 +270,42 @@ describe("tables", () => {
     expect(await balanceOf(node, token)).toBe(nearTop - 10);
   });
 
-  test("tables - one player's bets in one round are bounded; past the bound LIMIT_EXCEEDED moves nothing", async () => {
+  test("tables - one player's bets in one round are bounded per table; past the bound LIMIT_EXCEEDED moves nothing", async () => {
+    const tables = [table, "t-other"];
     await using node = await startTestNode({
-      tables: [fastTable(table, { bettingWindowMs: 10_000 })],
+      tables: tables.map((id) => fastTable(id, { bettingWindowMs: 10_000 })),
     });
     const { token } = await newSession(node);
     const before = await balanceOf(node, token);
     const socket = await RecordingSocket.open(node, token);
-    await joinTable(socket, table);
-    const round = await nextOpenRound(socket, table, 5_000);
-    const bets = tableBetsPerRoundMax + 1;
+    const roundIds: string[] = [];
+    for (const id of tables) {
+      await joinTable(socket, id);
+      roundIds.push((await nextOpenRound(socket, id, 5_000)).roundId);
+    }
+    // Alternating between the tables: each keeps its own count.
+    const betsPerTable = tableBetsPerRoundMax + 1;
     const isAnswer = (m: { id?: unknown }) => String(m.id).startsWith("many-");
-    // In groups that fit a mailbox, so that no bet is refused BUSY on the way.
-    for (let i = 0; i < bets; i++) {
+    for (let i = 0; i < betsPerTable * 2; i++) {
+      const t = i % 2;
       const bet = { kind: "straight", number: i % 37 };
-      const { roundId } = round;
-      socket.send({ type: "table.bet", id: `many-${i}`, table, bet, amount: 10, roundId });
+      const roundId = roundIds[t];
+      const id = `many-${tables[t]}-${Math.floor(i / 2)}`;
+      socket.send({ type: "table.bet", id, table: tables[t], bet, amount: 10, roundId });
+      // In groups that fit a mailbox, so that no bet is refused BUSY on the way.
       if (i % 25 === 24) await socket.waitForCount(isAnswer, i + 1);
     }
-    const answers = await socket.waitForCount(isAnswer, bets);
-    const accepted = answers.filter((m) => m.type === "table.bet.accepted");
-    expect(accepted).toHaveLength(tableBetsPerRoundMax);
-    expect(answers.find((m) => m.id === `many-${bets - 1}`)).toMatchObject({
-      type: "error",
-      code: "LIMIT_EXCEEDED",
-    });
-    expect(await balanceOf(node, token)).toBe(before - 10 * tableBetsPerRoundMax);
+    const answers = await socket.waitForCount(isAnswer, betsPerTable * 2);
+    for (const id of tables) {
+      const ofTable = answers.filter((m) => m.id.startsWith(`many-${id}-`));
+      const accepted = ofTable.filter((m) => m.type === "table.bet.accepted");
+      expect(accepted).toHaveLength(tableBetsPerRoundMax);
+      expect(ofTable.find((m) => m.id === `many-${id}-${betsPerTable - 1}`)).toMatchObject({
+        type: "error",
+        code: "LIMIT_EXCEEDED",
+      });
+    }
+    expect(await balanceOf(node, token)).toBe(before - 2 * 10 * tableBetsPerRoundMax);
   });
 
   test("tables - a bet sent twice, and 10 copies at once over two sockets, is debited once", async () => {

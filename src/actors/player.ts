@@ -122,13 +122,18 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private balance = 0;
   private seq = 0;
   /**
-   * The table bets this activation placed in the current round: how many (at most
+   * Per table, the bets this activation placed in that table's latest round: how many (at most
    * `tableBetsPerRoundMax`, which bounds the round's client seeds and its broadcasts) and their
-   * best-case credit, so that no payout can take the balance past 2^53-1 (the ledger could not
-   * credit it, and the round could never be paid). Bets placed before a restart are not counted:
-   * both are guards, not the ledger's own refusals.
+   * best-case credit. The credits of every table count together, so that no payouts can take
+   * the balance past 2^53-1 (the ledger could not credit them, and a round could never be paid);
+   * a round already paid still counts until the table's next one, which errs on the safe side.
+   * Bets placed before a restart are not counted: both are guards, not the ledger's refusals.
+   * At most one entry per configured table.
    */
-  private roundBets: { roundId: string; count: number; bestCredit: number } | undefined;
+  private readonly roundBets = new Map<
+    string,
+    { roundId: string; count: number; bestCredit: number }
+  >();
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
@@ -288,8 +293,8 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }
       throw error;
     }
-    const earlier =
-      this.roundBets?.roundId === roundId ? this.roundBets : { count: 0, bestCredit: 0 };
+    const latest = this.roundBets.get(tableId);
+    const earlier = latest?.roundId === roundId ? latest : { roundId, count: 0, bestCredit: 0 };
     if (earlier.count >= tableBetsPerRoundMax) {
       return this.refuse(
         id,
@@ -301,7 +306,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       );
     }
     const bestCredit = amount * (payoutMultiplier(message.bet) + 1);
-    if (this.balance - amount + earlier.bestCredit + bestCredit > Number.MAX_SAFE_INTEGER) {
+    let otherTablesCredit = 0;
+    for (const [other, bets] of this.roundBets)
+      if (other !== tableId) otherTablesCredit += bets.bestCredit;
+    const creditMax = otherTablesCredit + earlier.bestCredit + bestCredit;
+    if (this.balance - amount + creditMax > Number.MAX_SAFE_INTEGER) {
       return this.refuse(
         id,
         requestHash,
@@ -334,11 +343,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }),
     );
     if (written.status === "committed") {
-      this.roundBets = {
+      this.roundBets.set(tableId, {
         roundId,
         count: earlier.count + 1,
         bestCredit: earlier.bestCredit + bestCredit,
-      };
+      });
     }
     return this.settle(written, seq, reply, message.origin);
   }
