@@ -562,7 +562,7 @@ async function tableRun(databaseUrl: string | undefined): Promise<PhaseSummary> 
     const exitCode = await node.process.exited;
     if (exitCode !== 0) {
       problems.push(`node exited with ${exitCode}`);
-      console.log(`node stderr: ${node.stderrTail()}`);
+      console.log(`node stderr: ${await node.stderrTail()}`);
     }
   }
   const audit = runAuditCli({ dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) });

@@ -19,8 +19,11 @@ export interface NodeProcess {
   port: number;
   /** The node's "listening on" line, which also names the ledger's durability settings. */
   banner: string;
-  /** The last `stderrTailChars` characters the node wrote to stderr since it started listening. */
-  stderrTail(): string;
+  /**
+   * The last `stderrTailChars` characters the node wrote to stderr since it started listening;
+   * after the process exited, up to its very end (waits up to `timeoutMs` for the pipe to drain).
+   */
+  stderrTail(timeoutMs?: number): Promise<string>;
 }
 
 /** Stderr kept per node process (older output is dropped: a chatty node must not grow it). */
@@ -66,15 +69,17 @@ export async function spawnNode(
       void child.stdout.pipeTo(new WritableStream());
       let stderr = "";
       const stderrDecoder = new TextDecoder();
-      void child.stderr.pipeTo(
-        new WritableStream({
-          write(chunk) {
-            stderr = (stderr + stderrDecoder.decode(chunk, { stream: true })).slice(
-              -stderrTailChars,
-            );
-          },
-        }),
-      );
+      const keep = (text: string) => {
+        stderr = (stderr + text).slice(-stderrTailChars);
+      };
+      const stderrDrained = child.stderr
+        .pipeTo(
+          new WritableStream({
+            write: (chunk) => keep(stderrDecoder.decode(chunk, { stream: true })),
+            close: () => keep(stderrDecoder.decode()),
+          }),
+        )
+        .catch(() => undefined);
       const httpUrl = match[1] as string;
       const banner = output.split("\n").find((line) => line.includes("listening on")) ?? "";
       return {
@@ -83,7 +88,18 @@ export async function spawnNode(
         wsUrl: httpUrl.replace("http", "ws"),
         port: Number(match[2]),
         banner,
-        stderrTail: () => stderr,
+        async stderrTail(timeoutMs = 2_000) {
+          // A process that exited may still have output in the pipe: wait for its end, bounded.
+          if (child.exitCode !== null || child.signalCode !== null) {
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const timedOut = new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, timeoutMs);
+            });
+            await Promise.race([stderrDrained, timedOut]);
+            clearTimeout(timer);
+          }
+          return stderr;
+        },
       };
     }
   }
