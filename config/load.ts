@@ -232,16 +232,11 @@ export function loadConfig(
   return config;
 }
 
-const loopbackNames: ReadonlySet<string> = new Set([
-  "localhost",
-  "ip6-localhost",
-  "ip6-loopback",
-  "::1",
-  "0:0:0:0:0:0:0:1",
-]);
+const loopbackNames: ReadonlySet<string> = new Set(["localhost", "::1", "0:0:0:0:0:0:0:1"]);
 
+/** Loopback as a bind address: `localhost`, 127.x.x.x, or IPv6 `::1` (bare or in brackets). */
 function isLoopback(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const name = host.toLowerCase().replace(/^\[(.*:.*)\]$/, "$1");
   return loopbackNames.has(name) || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
