@@ -175,4 +175,12 @@ export class InstantLedger implements Ledger {
   async voidedTableRoundCount(): Promise<number> {
     return 0;
   }
+
+  async setTableSeat(): Promise<void> {
+    return unsupported("table seats");
+  }
+
+  async tableSeats(): Promise<string[]> {
+    return [];
+  }
 }

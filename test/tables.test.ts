@@ -1,4 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { tableBetsPerRoundMax } from "../src/actors/player.ts";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
@@ -11,6 +14,7 @@ import {
   RecordingSocket,
   startTestNode,
   type TestNode,
+  uniquePlayerId,
 } from "./harness.ts";
 import {
   commitOfSeed,
@@ -392,6 +396,43 @@ describe("tables", () => {
     expect(firstOpen.roundId).toBeDefined();
     expect((await node.context.ledger.audit()).failures).toEqual([]);
     for (const socket of sockets) socket.close();
+  });
+
+  test("tables - a seat outlives a restart of the node: the player reconnects seated and bets without joining", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "croupier-seats-"));
+    try {
+      const playerId = uniquePlayerId();
+      {
+        await using node = await startTestNode({ dataDir, tables: [fastTable(table)] });
+        const { token } = await newSession(node, playerId);
+        const socket = await RecordingSocket.open(node, token);
+        await joinTable(socket, table);
+        socket.close();
+      }
+      await using restarted = await startTestNode({ dataDir, tables: [fastTable(table)] });
+      const { token } = await newSession(restarted, playerId);
+      const socket = await RecordingSocket.open(restarted, token);
+      // Still joined: the reconnect restores the table (PROTOCOL.md: joined until table.leave).
+      const state = await socket.waitFor((m) => m.type === "table.state" && m.table === table);
+      expect(state.state).toMatchObject({ table, game: "roulette" });
+      const round = await nextOpenRound(socket, table);
+      socket.send({
+        type: "table.bet",
+        id: "after-restart",
+        table,
+        bet: { kind: "red" },
+        amount: 10,
+      });
+      expect(await socket.waitFor((m) => m.id === "after-restart")).toMatchObject({
+        type: "table.bet.accepted",
+        roundId: round.roundId,
+      });
+      socket.send({ type: "table.leave", id: "bye", table });
+      expect((await socket.waitFor((m) => m.id === "bye")).type).toBe("table.left");
+      expect(await restarted.context.ledger.tableSeats(table)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test("tables - a player who reconnects mid-round gets table.state, and the missed payout via lastSeq", async () => {

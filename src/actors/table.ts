@@ -146,8 +146,15 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     this.table = table;
   }
 
+  /**
+   * Seats outlive a restart (the ledger holds them): a table with seated players takes up its
+   * round cycle again at once, after recovering what the previous activation left.
+   */
   async started(): Promise<void> {
+    for (const playerId of await this.deps.ledger.tableSeats(this.tableId))
+      this.members.add(playerId);
     await this.recover();
+    if (this.members.size > 0 && !this.cycling) await this.guarded("open", () => this.openRound());
   }
 
   /**
@@ -176,11 +183,16 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   async receive(message: TableMessage): Promise<TableReply> {
     switch (message.type) {
       case "join":
-        this.members.add(message.playerId);
+        if (!this.members.has(message.playerId)) {
+          await this.storeSeat(message.playerId, true);
+          this.members.add(message.playerId);
+        }
         if (!this.cycling) await this.guarded("open", () => this.openRound());
         return { type: "state", state: this.state() };
       case "leave":
-        if (!this.members.delete(message.playerId)) throw notSeated(this.tableId);
+        if (!this.members.has(message.playerId)) throw notSeated(this.tableId);
+        await this.storeSeat(message.playerId, false);
+        this.members.delete(message.playerId);
         return { type: "left" };
       case "membership":
         return {
@@ -202,6 +214,20 @@ export class TableActor implements Actor<TableMessage, TableReply> {
           await this.guarded("recover", () => this.recover());
         }
         return { type: "done" };
+    }
+  }
+
+  /**
+   * A seat change is stored before it takes effect here. A failure is answered BUSY (no money
+   * moves with a seat; a retry stores it again harmlessly) rather than thrown, which would restart
+   * the table and void its open round.
+   */
+  private async storeSeat(playerId: string, seated: boolean): Promise<void> {
+    try {
+      await this.deps.ledger.setTableSeat(this.tableId, playerId, seated);
+    } catch (error) {
+      this.deps.onError?.(this.tableId, seated ? "seat" : "unseat", error);
+      throw new CroupierError("BUSY", "the seat could not be stored; try again", { cause: error });
     }
   }
 

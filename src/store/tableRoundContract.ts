@@ -215,6 +215,22 @@ export function tableRoundTests(fixture: RoundFixture): void {
     expect(await ledger.voidedTableRoundCount("t2")).toBe(0);
   });
 
+  test("rounds - seats: a player seated stays seated until unseated; doing either twice changes nothing", async () => {
+    const ledger = fixture.ledger();
+    expect(await ledger.tableSeats("t1")).toEqual([]);
+    await ledger.setTableSeat("t1", "p2", true);
+    await ledger.setTableSeat("t1", "p1", true);
+    await ledger.setTableSeat("t1", "p1", true);
+    await ledger.setTableSeat("t2", "p1", true);
+    expect(await ledger.tableSeats("t1")).toEqual(["p1", "p2"]);
+    expect(await ledger.tableSeats("t2")).toEqual(["p1"]);
+    await ledger.setTableSeat("t1", "p1", false);
+    await ledger.setTableSeat("t1", "p1", false);
+    await ledger.setTableSeat("t1", "p3", false);
+    expect(await ledger.tableSeats("t1")).toEqual(["p2"]);
+    expect(await ledger.tableSeats("t2")).toEqual(["p1"]);
+  });
+
   test("rounds - a payout needs a settled round and happens once per (round, player)", async () => {
     const ledger = fixture.ledger();
     const round = newRound();

@@ -123,4 +123,11 @@ export interface TableRoundStore {
   unfinishedTableRounds(table: string): Promise<TableRoundRecord[]>;
   /** Rounds of the table that ended voided (fairness: voided rounds are counted and published). */
   voidedTableRoundCount(table: string): Promise<number>;
+  /**
+   * Seats a player at a table, or unseats them (durable when it resolves; doing it twice changes
+   * nothing): a player stays joined until `table.leave`, across reconnects and restarts.
+   */
+  setTableSeat(table: string, playerId: string, seated: boolean): Promise<void>;
+  /** The players seated at the table, in id order. */
+  tableSeats(table: string): Promise<string[]>;
 }

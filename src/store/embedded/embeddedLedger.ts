@@ -128,6 +128,14 @@ export class EmbeddedLedger implements Ledger {
     return this.#rounds.voidedTableRoundCount(table);
   }
 
+  async setTableSeat(table: string, playerId: string, seated: boolean): Promise<void> {
+    await this.#writer.tableRound({ kind: "seat", table, playerId, seated });
+  }
+
+  async tableSeats(table: string): Promise<string[]> {
+    return this.#rounds.tableSeats(table);
+  }
+
   /** Runs on the read connection (a snapshot; writes go on in the worker meanwhile). */
   async audit(): Promise<AuditReport> {
     return auditSqliteLedger(this.#readDb);

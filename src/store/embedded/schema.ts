@@ -23,6 +23,9 @@ import { join } from "node:path";
  *
  * - Table rounds (`table_rounds`) and the bets recorded against them (`table_bets`, keyed like the
  *   journal entry that debited the bet) are written a few times per round, not per spin.
+ * - `table_seats` holds who is joined to which table (until `table.leave`), so seats outlive a
+ *   restart. It moves no money; created wherever it is missing (no version step: a file with or
+ *   without it is read the same by every version 4 build).
  *
  * Version 2 added the loss columns and `player_limits`, version 3 the table-round tables, version 4
  * the chain (`prev_id`, `last_id`) in place of the index `journal_by_seq`; older files are
@@ -86,6 +89,12 @@ CREATE TABLE IF NOT EXISTS table_bets (
   PRIMARY KEY (player_id, command_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS table_bets_by_round ON table_bets (round_id);
+
+CREATE TABLE IF NOT EXISTS table_seats (
+  table_id TEXT NOT NULL,
+  player_id TEXT NOT NULL,
+  PRIMARY KEY (table_id, player_id)
+) WITHOUT ROWID;
 `;
 
 const schemaSql = `

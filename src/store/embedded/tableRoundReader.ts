@@ -30,6 +30,7 @@ export class TableRoundReader {
   readonly #bets;
   readonly #unfinished;
   readonly #voided;
+  readonly #seats;
 
   constructor(db: Database) {
     this.#round = db.prepare<RoundRow, [string]>(
@@ -53,6 +54,13 @@ export class TableRoundReader {
     this.#voided = db.prepare<{ rounds: number }, [string]>(
       "SELECT COUNT(*) AS rounds FROM table_rounds WHERE table_id = ? AND status = 'voided'",
     );
+    this.#seats = db.prepare<{ playerId: string }, [string]>(
+      "SELECT player_id AS playerId FROM table_seats WHERE table_id = ? ORDER BY player_id",
+    );
+  }
+
+  tableSeats(table: string): string[] {
+    return this.#seats.all(table).map((row) => row.playerId);
   }
 
   tableRound(roundId: string): TableRoundRecord | undefined {

@@ -14,6 +14,7 @@ import type { TableRoundAnswer, TableRoundOp } from "./writerProtocol.ts";
 const roundIdLengthMax = 128;
 const tableIdLengthMax = 64;
 const gameIdLengthMax = 64;
+const playerIdLengthMax = 64;
 /** Lowercase hex of 32 bytes: the server seed and its SHA-256 commit (games/roulette/fairness.ts). */
 const seedHex = /^[0-9a-f]{64}$/;
 /** The pockets of a European wheel, 0..36: the only results a round settles with. */
@@ -98,6 +99,12 @@ export class TableRoundSteps {
       markPaid: db.prepare<never, [string]>(
         "UPDATE table_rounds SET paid = 1 WHERE round_id = ? AND status IN ('settled', 'voided')",
       ),
+      seat: db.prepare<never, [string, string]>(
+        "INSERT INTO table_seats (table_id, player_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+      ),
+      unseat: db.prepare<never, [string, string]>(
+        "DELETE FROM table_seats WHERE table_id = ? AND player_id = ?",
+      ),
     };
   }
 
@@ -131,7 +138,17 @@ export class TableRoundSteps {
         return this.#statements.void.run(nowMs, op.roundId).changes > 0;
       case "mark_paid":
         return this.#statements.markPaid.run(op.roundId).changes > 0;
+      case "seat":
+        return this.#seat(op.table, op.playerId, op.seated);
     }
+  }
+
+  /** True when the seat changed (false: it already was as asked). */
+  #seat(table: string, playerId: string, seated: boolean): boolean {
+    check(isText(table, tableIdLengthMax), "table must be 1-64 characters");
+    check(isText(playerId, playerIdLengthMax), "playerId must be 1-64 characters");
+    const { seat, unseat } = this.#statements;
+    return (seated ? seat : unseat).run(table, playerId).changes > 0;
   }
 
   #open(round: NewTableRound): boolean {

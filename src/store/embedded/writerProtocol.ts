@@ -45,13 +45,14 @@ export const writesTag = "writes";
 /** First element of a flat results message, then busyMs, then per write: id, code, value. */
 export const resultsTag = "results";
 
-/** A step of a table round's life (tableRounds.ts), each a transaction of its own. */
+/** A step of a table round's life, or a seat change (tableRounds.ts), each a transaction of its own. */
 export type TableRoundOp =
   | { kind: "open"; round: NewTableRound }
   | { kind: "close"; roundId: string }
   | { kind: "settle"; roundId: string; result: number }
   | { kind: "void"; roundId: string }
-  | { kind: "mark_paid"; roundId: string };
+  | { kind: "mark_paid"; roundId: string }
+  | { kind: "seat"; table: string; playerId: string; seated: boolean };
 
 /** What each table-round step answers. */
 export interface TableRoundAnswers {
@@ -60,6 +61,7 @@ export interface TableRoundAnswers {
   settle: boolean;
   void: boolean;
   mark_paid: boolean;
+  seat: boolean;
 }
 
 export type TableRoundAnswer = TableRoundAnswers[TableRoundOp["kind"]];

@@ -177,6 +177,14 @@ export class PostgresLedger implements Ledger {
     return this.#pool.use((sql) => roundReader.voidedTableRoundCount(sql, table));
   }
 
+  setTableSeat(table: string, playerId: string, seated: boolean): Promise<void> {
+    return rounds.setTableSeat(this.#pool, table, playerId, seated);
+  }
+
+  tableSeats(table: string): Promise<string[]> {
+    return this.#pool.use((sql) => roundReader.tableSeats(sql, table));
+  }
+
   /**
    * One autocommitted upsert. A write's transaction reads the limits after taking its player's
    * row lock, so every write that starts after this resolves is checked against them.

@@ -182,6 +182,18 @@ RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 `,
   },
+  {
+    version: 4,
+    name: "table seats",
+    sql: `
+-- Who is joined to which table, until table.leave: seats outlive a restart. No money moves here.
+CREATE TABLE table_seats (
+  table_id text NOT NULL,
+  player_id text NOT NULL,
+  PRIMARY KEY (table_id, player_id)
+);
+`,
+  },
 ];
 
 export const schemaVersion = migrations.at(-1)?.version ?? 0;

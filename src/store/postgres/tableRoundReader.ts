@@ -124,3 +124,9 @@ export async function voidedTableRoundCount(sql: Connection, table: string): Pro
     SELECT count(*) AS voided FROM table_rounds WHERE table_id = ${table} AND status = 'voided'`;
   return safeInteger(row?.voided ?? "0", "voided rounds");
 }
+
+export async function tableSeats(sql: Connection, table: string): Promise<string[]> {
+  const rows = await sql<{ player_id: string }[]>`
+    SELECT player_id FROM table_seats WHERE table_id = ${table} ORDER BY player_id`;
+  return rows.map((row) => row.player_id);
+}

@@ -174,3 +174,21 @@ export function markTableRoundPaid(pool: ConnectionPool, roundId: string): Promi
     return updated.count === 1;
   });
 }
+
+/** Seats or unseats a player at a table; doing it twice changes nothing. */
+export function setTableSeat(
+  pool: ConnectionPool,
+  table: string,
+  playerId: string,
+  seated: boolean,
+): Promise<void> {
+  return step(pool, "seat", async (sql) => {
+    if (seated) {
+      await sql`
+        INSERT INTO table_seats (table_id, player_id) VALUES (${table}, ${playerId})
+        ON CONFLICT DO NOTHING`;
+    } else {
+      await sql`DELETE FROM table_seats WHERE table_id = ${table} AND player_id = ${playerId}`;
+    }
+  });
+}
