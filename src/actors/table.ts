@@ -414,30 +414,35 @@ export class TableActor implements Actor<TableMessage, TableReply> {
    */
   private scheduleSettlementRetry(): void {
     if (this.stoppedForGood || this.retryTimer !== undefined) return;
-    const fire = () => {
-      if (this.stoppedForGood) {
-        this.retryTimer = undefined;
-        return;
-      }
-      // A full mailbox must not lose the retry: try again shortly.
-      if (this.deps.tellSelf(this.tableId, { type: "retrySettlements" }))
-        this.retryTimer = undefined;
-      else this.retryTimer = setTimeout(fire, timerRetryMs);
-    };
-    this.retryTimer = setTimeout(fire, recoverRetryMs);
+    this.tellSelfLater({ type: "retrySettlements" }, recoverRetryMs, (timer) => {
+      this.retryTimer = timer;
+    });
   }
 
   private schedule(step: "close" | "open" | "recover", atMs: number, roundId?: string): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
+    const message: TableMessage =
+      roundId === undefined ? { type: "step", step } : { type: "step", step, roundId };
+    this.tellSelfLater(message, Math.max(0, atMs - this.deps.now()), (timer) => {
+      this.timer = timer;
+    });
+  }
+
+  /**
+   * Sends this table `message` after `delayMs`. A full mailbox must not lose it: it is tried
+   * again every `timerRetryMs` until taken, or until the table has stopped. `track` is handed
+   * the pending timer each time, and undefined once there is none.
+   */
+  private tellSelfLater(
+    message: TableMessage,
+    delayMs: number,
+    track: (timer: ReturnType<typeof setTimeout> | undefined) => void,
+  ): void {
     const fire = () => {
-      this.timer = undefined;
-      if (this.stoppedForGood) return;
-      const message: TableMessage =
-        roundId === undefined ? { type: "step", step } : { type: "step", step, roundId };
-      // A full mailbox must not lose the cycle: try again shortly.
-      if (!this.deps.tellSelf(this.tableId, message)) this.timer = setTimeout(fire, timerRetryMs);
+      if (this.stoppedForGood || this.deps.tellSelf(this.tableId, message)) track(undefined);
+      else track(setTimeout(fire, timerRetryMs));
     };
-    this.timer = setTimeout(fire, Math.max(0, atMs - this.deps.now()));
+    track(setTimeout(fire, delayMs));
   }
 
   private publish(event: Record<string, unknown>): void {
