@@ -1,5 +1,10 @@
 import type { ServerWebSocket } from "bun";
-import { type PlayerReply, spinRequestHash, tableBetRequestHash } from "../actors/player.ts";
+import {
+  type PlayerMessage,
+  type PlayerReply,
+  spinRequestHash,
+  tableBetRequestHash,
+} from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
 import type { CommandOrigin } from "../cluster/playerEvents.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
@@ -298,16 +303,12 @@ export class WsGateway {
         return;
       case "spin": {
         const origin = session.nextOrigin();
-        try {
-          const reply = await this.context.askPlayer(
-            session.playerId,
-            { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
-            `${command.id}|${spinRequestHash(command.game, command.bet)}`,
-          );
-          this.sendReply(session, reply, origin);
-        } finally {
-          session.endCommand(origin);
-        }
+        await this.askAndReply(
+          session,
+          origin,
+          { type: "spin", id: command.id, game: command.game, bet: command.bet, origin },
+          `${command.id}|${spinRequestHash(command.game, command.bet)}`,
+        );
         return;
       }
       case "table.join":
@@ -318,27 +319,42 @@ export class WsGateway {
         this.requireTable(command.table);
         const origin = session.nextOrigin();
         const { id, table, bet, amount, roundId, clientSeed } = command;
-        try {
-          const reply = await this.context.askPlayer(
-            session.playerId,
-            {
-              type: "tableBet",
-              id,
-              table,
-              bet,
-              amount,
-              origin,
-              ...(roundId === undefined ? {} : { roundId }),
-              ...(clientSeed === undefined ? {} : { clientSeed }),
-            },
-            `${id}|${tableBetRequestHash(command)}`,
-          );
-          this.sendReply(session, reply, origin);
-        } finally {
-          session.endCommand(origin);
-        }
+        await this.askAndReply(
+          session,
+          origin,
+          {
+            type: "tableBet",
+            id,
+            table,
+            bet,
+            amount,
+            origin,
+            ...(roundId === undefined ? {} : { roundId }),
+            ...(clientSeed === undefined ? {} : { clientSeed }),
+          },
+          `${id}|${tableBetRequestHash(command)}`,
+        );
         return;
       }
+    }
+  }
+
+  /**
+   * Asks the player actor for one of this socket's commands (`origin` from `nextOrigin`) and
+   * answers it; whatever happens, the command then ends on the socket, which sends a sequenced
+   * message it produced if the reply did not carry it.
+   */
+  private async askAndReply(
+    session: SocketSession,
+    origin: CommandOrigin,
+    message: PlayerMessage,
+    dedupeKey: string,
+  ): Promise<void> {
+    try {
+      const reply = await this.context.askPlayer(session.playerId, message, dedupeKey);
+      this.sendReply(session, reply, origin);
+    } finally {
+      session.endCommand(origin);
     }
   }
 
