@@ -156,18 +156,18 @@ export class RedisSessionStore implements SessionStore {
       if (replies === null) throw new Error("the revocation transaction was discarded");
       for (const [error] of replies) if (error) throw error;
     } catch (error) {
-      // The revocation may have been applied (a reply too late) or not: this node's sockets of
-      // the session are closed either way (if it survived, they reconnect), and this node acts
-      // on the transaction's own message too, should it arrive after all (a socket may have
-      // opened with the token meanwhile).
-      this.cache.invalidate(token);
+      // The revocation may have been applied (a reply too late) or not: this node acts on the
+      // transaction's own message too, should it arrive after all (a socket may have opened
+      // with the token meanwhile).
       this.rememberUnconfirmed(token);
-      this.notifyRevoked(token);
       throw new RedisUnavailableError("revoke a session", error);
+    } finally {
+      // Again: a find that began during the transaction may have cached the token meanwhile.
+      // This node's sockets of the session are closed whether or not the revocation was
+      // confirmed (if the session survived, they reconnect).
+      this.cache.invalidate(token);
+      this.notifyRevoked(token);
     }
-    // Again: a find that began during the transaction may have cached the token meanwhile.
-    this.cache.invalidate(token);
-    this.notifyRevoked(token);
   }
 
   /** Runs for revocations made on this node (before `revoke` resolves) and on every other node. */
