@@ -4,6 +4,7 @@
  * EventEmitter 'error' without a listener throws).
  */
 import { Redis } from "ioredis";
+import { settleWithin } from "../deadline.ts";
 import type { ResolvedRedisConnection } from "./options.ts";
 
 export function createRedisClient(options: ResolvedRedisConnection, role: string): Redis {
@@ -61,30 +62,4 @@ export async function closeClient(client: Redis, timeoutMs: number): Promise<voi
     await settleWithin(client.quit(), timeoutMs);
   }
   client.disconnect(false);
-}
-
-/** What `settleWithin` answers when the deadline came first. */
-export const timedOut: unique symbol = Symbol("timed out");
-
-/**
- * The value of `promise` if it settles within `timeoutMs`; otherwise `timedOut`. A rejection
- * becomes `{ error }`. The promise is always observed, so a late rejection is never unhandled.
- */
-export async function settleWithin<T>(
-  promise: Promise<T>,
-  timeoutMs: number,
-): Promise<{ value: T } | { error: unknown } | typeof timedOut> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<typeof timedOut>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs, timedOut);
-  });
-  const outcome = promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  try {
-    return await Promise.race([outcome, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -10,8 +10,9 @@
  * may get up to one extra burst per node, never less than its limit.
  */
 import type { Redis } from "ioredis";
+import { settleWithin, timedOut } from "../deadline.ts";
 import { MemoryRateLimiter, type RateLimit, type RateLimiter } from "../net/rateLimiter.ts";
-import { closeClient, createRedisClient, settleWithin, timedOut, waitForReady } from "./client.ts";
+import { closeClient, createRedisClient, waitForReady } from "./client.ts";
 import { asError, RedisUnavailableError } from "./errors.ts";
 import { rateBucketKey } from "./keys.ts";
 import {

@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { settleWithin } from "../deadline.ts";
 
 /** Rate limits raised far beyond any test or bench load; suites that test limits set their own. */
 export const generousLimitEnv: Record<string, string> = {
@@ -90,14 +91,8 @@ export async function spawnNode(
         banner,
         async stderrTail(timeoutMs = 2_000) {
           // A process that exited may still have output in the pipe: wait for its end, bounded.
-          if (child.exitCode !== null || child.signalCode !== null) {
-            let timer: ReturnType<typeof setTimeout> | undefined;
-            const timedOut = new Promise<void>((resolve) => {
-              timer = setTimeout(resolve, timeoutMs);
-            });
-            await Promise.race([stderrDrained, timedOut]);
-            clearTimeout(timer);
-          }
+          if (child.exitCode !== null || child.signalCode !== null)
+            await settleWithin(stderrDrained, timeoutMs);
           return stderr;
         },
       };
