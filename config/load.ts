@@ -165,9 +165,8 @@ export function loadConfig(
   }
   if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== "")
     config.metricsPort = parseInteger(env.METRICS_PORT, {
+      ...integerKeys.port,
       env: "METRICS_PORT",
-      min: 0,
-      max: 65_535,
     });
   const operatorKey = env.OPERATOR_KEY;
   setButEmpty("OPERATOR_KEY", operatorKey);

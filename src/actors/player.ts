@@ -387,12 +387,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async deposit(
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
+    const requestHash = `deposit:${message.amount}`;
     if (this.balance + message.amount > Number.MAX_SAFE_INTEGER) {
       // The ledger would refuse it too, but as a failed write: answered here, it is a definite
       // refusal that leaves the id unused, not an outcome in doubt.
       return this.refuse(
         message.id,
-        `deposit:${message.amount}`,
+        requestHash,
         new CroupierError("LIMIT_EXCEEDED", "the balance would exceed 2^53-1 minor units"),
       );
     }
@@ -400,12 +401,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       { account: "cash", amount: -message.amount },
       { account: this.account(), amount: message.amount, kind: "deposit" },
     ];
-    return this.moveCash(
-      message,
-      `deposit:${message.amount}`,
-      this.balance + message.amount,
-      postings,
-    );
+    return this.moveCash(message, requestHash, this.balance + message.amount, postings);
   }
 
   private async withdraw(
