@@ -39,6 +39,11 @@ export interface Config {
   upgradeBurstPerIp: number;
   sessionsPerSecondPerIp: number;
   sessionBurstPerIp: number;
+  /**
+   * Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client for the limits
+   * per address; empty: the peer address counts and the header is ignored.
+   */
+  trustedProxies: readonly string[];
   /** Distinct keys the in-memory rate limiter tracks (least recently used are dropped). */
   rateLimitKeysMax: number;
   mailboxCapacity: number;
@@ -106,6 +111,7 @@ export const defaults: Config = {
   upgradeBurstPerIp: 40,
   sessionsPerSecondPerIp: 10,
   sessionBurstPerIp: 20,
+  trustedProxies: [],
   rateLimitKeysMax: 1_000_000,
   mailboxCapacity: 64,
   actorIdleMs: 10 * 60 * 1000,

@@ -45,6 +45,21 @@ describe("config", () => {
     );
   });
 
+  test("config - trusted proxies are addresses or CIDR networks, each checked", () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(
+      loadConfig({ TRUSTED_PROXIES: "10.0.0.0/8, fd00::/8,192.0.2.7" }).trustedProxies,
+    ).toEqual(["10.0.0.0/8", "fd00::/8", "192.0.2.7"]);
+    expect(refusal({ TRUSTED_PROXIES: "10.0.0.0/8,10.0.0.0/33" })).toBe(
+      'config TRUSTED_PROXIES: "10.0.0.0/33" is not an IP address or CIDR network (e.g. 10.0.0.0/8, fd00::/8)',
+    );
+    expect(refusal({ TRUSTED_PROXIES: "10.0.0.0/8," })).toContain('"" is not an IP address');
+    expect(refusal({ TRUSTED_PROXIES: "lb.internal" })).toContain('"lb.internal" is not');
+    expect(refusal({ TRUSTED_PROXIES: " " })).toBe(
+      "config TRUSTED_PROXIES: is set but empty; unset it to use the default, or give a value",
+    );
+  });
+
   test("config - an operator key that no Bearer header could carry is refused", () => {
     for (const key of [
       "operator-key-0123456789\n",

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
 import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
+import { parseNetwork } from "../src/net/clientAddress.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { type Config, defaults } from "./defaults.ts";
 import { parseTables, type TableConfig, TableConfigError, validateTables } from "./tables.ts";
@@ -110,6 +111,7 @@ export const environmentKeys = [
   "TABLES",
   "DEV_MODE_PUBLIC",
   "METRICS_PORT",
+  "TRUSTED_PROXIES",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -204,6 +206,9 @@ export function loadConfig(
     config.nodeId = env.NODE_ID;
   }
   config.host = env.HOST || "";
+  setButEmpty("TRUSTED_PROXIES", env.TRUSTED_PROXIES);
+  if (env.TRUSTED_PROXIES !== undefined)
+    config.trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
   if (env.TABLES) config.tables = tablesOrThrow(() => parseTables(env.TABLES as string));
   Object.assign(config, overrides);
   config.tables = tablesOrThrow(() => validateTables(config.tables));
@@ -237,6 +242,19 @@ const loopbackNames: ReadonlySet<string> = new Set(["localhost", "::1", "0:0:0:0
 function isLoopback(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[(.*:.*)\]$/, "$1");
   return loopbackNames.has(name) || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** Comma-separated addresses or CIDR networks, each checked here so a typo stops the node. */
+function parseTrustedProxies(raw: string): string[] {
+  const entries = raw.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (parseNetwork(entry) === undefined)
+      throw new ConfigError(
+        "TRUSTED_PROXIES",
+        `"${entry}" is not an IP address or CIDR network (e.g. 10.0.0.0/8, fd00::/8)`,
+      );
+  }
+  return entries;
 }
 
 function tablesOrThrow(read: () => TableConfig[]): TableConfig[] {

@@ -18,15 +18,25 @@ export class RawWebSocket {
       this.closeLatch.reject(error);
     });
     socket.on("close", () => this.closeLatch.reject(new Error("TCP closed without a close frame")));
+    // Read through closeCode(); a socket destroyed by its test without waiting is no failure.
+    this.closeLatch.promise.catch(() => {});
   }
 
-  static async open(port: number, path: string): Promise<RawWebSocket> {
+  static async open(
+    port: number,
+    path: string,
+    headers: Record<string, string> = {},
+  ): Promise<RawWebSocket> {
     const socket = tcpConnect(port, "127.0.0.1");
     const client = new RawWebSocket(socket);
     socket.on("connect", () => {
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+          Object.entries(headers)
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          "\r\n",
       );
     });
     await client.upgradedLatch.promise;

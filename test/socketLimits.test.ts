@@ -179,6 +179,70 @@ describe("socket limits", () => {
     for (const socket of sockets) socket.close();
   });
 
+  test("socket limits - behind a trusted proxy each forwarded client has its own budget", async () => {
+    const limits = {
+      sessionsPerSecondPerIp: 1,
+      sessionBurstPerIp: 1,
+      upgradesPerSecondPerIp: 1,
+      upgradeBurstPerIp: 1,
+    };
+    const statuses = async (
+      node: { httpUrl: string },
+      path: string,
+      forwardedFor: string[],
+      init: RequestInit = {},
+    ) => {
+      const seen: number[] = [];
+      for (const address of forwardedFor) {
+        const headers = {
+          ...(init.headers as Record<string, string>),
+          "x-forwarded-for": `198.51.100.77, ${address}`,
+        };
+        seen.push((await fetch(`${node.httpUrl}${path}`, { ...init, headers })).status);
+      }
+      return seen;
+    };
+    const sessionRequest = (i: number): RequestInit => ({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ playerId: `proxied-${i}` }),
+    });
+    const clients = ["203.0.113.1", "203.0.113.2", "203.0.113.1", "::ffff:203.0.113.2"];
+    {
+      await using node = await startTestNode({ ...limits, trustedProxies: ["127.0.0.0/8", "::1"] });
+      const seen: number[] = [];
+      for (const [i, address] of clients.entries())
+        seen.push(...(await statuses(node, "/v1/sessions", [address], sessionRequest(i))));
+      // The spoofed leftmost entry is ignored; the two clients are limited apart.
+      expect(seen).toEqual([201, 201, 429, 429]);
+      const { token } = await newSession(node, "proxied-0");
+      const from = (address: string) => ({ "x-forwarded-for": address });
+      const first = await RawWebSocket.open(
+        node.port,
+        `/v1/ws?token=${token}`,
+        from("203.0.113.3"),
+      );
+      const second = await RawWebSocket.open(
+        node.port,
+        `/v1/ws?token=${token}`,
+        from("203.0.113.4"),
+      );
+      await expect(
+        RawWebSocket.open(node.port, `/v1/ws?token=${token}`, from("203.0.113.3")),
+      ).rejects.toThrow("HTTP/1.1 429");
+      first.destroy();
+      second.destroy();
+    }
+    {
+      // Not trusted: the header cannot buy a client a fresh budget.
+      await using node = await startTestNode(limits);
+      const seen: number[] = [];
+      for (const [i, address] of clients.entries())
+        seen.push(...(await statuses(node, "/v1/sessions", [address], sessionRequest(i))));
+      expect(seen).toEqual([201, 429, 429, 429]);
+    }
+  });
+
   test("socket limits - a WebSocket without a valid token is refused with 401 before the upgrade", async () => {
     await using node = await startTestNode();
     for (const query of ["", "?token=", "?token=forged"]) {

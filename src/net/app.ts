@@ -1,6 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import { Elysia } from "elysia";
 import { frameBytesMax } from "../../config/defaults.ts";
+import { trustedProxiesFrom } from "./clientAddress.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, json, responseForError } from "./httpReply.ts";
 import {
@@ -23,12 +24,7 @@ interface ConnectionData {
   message?: (ws: unknown, frame: unknown) => void;
 }
 
-function clientIp(
-  server: { requestIP(request: Request): { address: string } | null } | null,
-  request: Request,
-): string {
-  return server?.requestIP(request)?.address ?? "unknown";
-}
+type PeerSource = { requestIP(request: Request): { address: string } | null } | null;
 
 function route(handler: () => Promise<Response>): Promise<Response> {
   return handler().catch(responseForError);
@@ -47,6 +43,12 @@ export function metricsResponse(context: GatewayContext): Response {
  */
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
+  const proxies = trustedProxiesFrom(context.config.trustedProxies);
+  const clientIp = (server: PeerSource, request: Request): string =>
+    proxies.clientAddress(
+      server?.requestIP(request)?.address ?? "unknown",
+      request.headers.get("x-forwarded-for"),
+    );
   return new Elysia({
     serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },
     websocket: {
