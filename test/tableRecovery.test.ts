@@ -80,6 +80,56 @@ describe("table recovery", () => {
     expect((await node.context.ledger.audit()).failures).toEqual([]);
   });
 
+  test("table recovery - a payout that failed during the next round is paid when the table empties", async () => {
+    const table = "t-cycle-retry";
+    const held = holdWrites(await openTempLedger());
+    // Long rounds: the settlement gives up, and its retry comes, while the next round is open.
+    await using node = await startTestNode(
+      { tables: [fastTable(table, { bettingWindowMs: 3_000 })], mailboxCapacity: 4 },
+      {},
+      { ledger: held.ledger },
+    );
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table, 300);
+    const bets = [{ kind: "red" }, { kind: "black" }, { kind: "straight", number: 0 }];
+    for (const [i, bet] of bets.entries()) {
+      socket.send({
+        type: "table.bet",
+        id: `b${i}`,
+        table,
+        bet,
+        amount: 10,
+        roundId: round.roundId,
+      });
+      await socket.waitFor((m) => m.id === `b${i}` && m.type === "table.bet.accepted");
+    }
+    held.hold("slow");
+    socket.send({ type: "spin", id: "slow", game: "slot", bet: 20 });
+    await held.reached("slow");
+    for (let i = 0; i < 4; i++) socket.send({ type: "spin", id: `q${i}`, game: "slot", bet: 20 });
+    await waitFor(
+      async () =>
+        (await (await fetch(`${node.httpUrl}/metrics`)).text()).includes(
+          `croupier_table_settlements_incomplete_total{table="${table}"} 1`,
+        ),
+      15_000,
+      "the settlement to give up",
+    );
+    held.release("slow");
+    // The player leaves while the next round still takes bets: that round ends with nobody
+    // seated, and no round opens after it to take the recovery up.
+    socket.send({ type: "table.leave", id: "leave", table });
+    await socket.waitFor((m) => m.id === "leave" && m.type === "table.left", 10_000);
+    await waitFor(
+      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+      15_000,
+      "the round to be paid",
+    );
+    expect((await node.context.ledger.audit()).failures).toEqual([]);
+  });
+
   test("table recovery - a settled round left half paid is completed once; recovery again pays nothing", async () => {
     const table = "t-recover";
     const dataDir = mkdtempSync(join(tmpdir(), "croupier-table-recovery-"));

@@ -159,14 +159,15 @@ export class TableActor implements Actor<TableMessage, TableReply> {
 
   /**
    * Never while players are joined, a round is running, a settlement is under way or one that
-   * fell short waits for its retry.
+   * fell short waits for its retry or recovery.
    */
   mayPassivate(): boolean {
     return (
       this.members.size === 0 &&
       !this.cycling &&
       this.settling.size === 0 &&
-      this.retryTimer === undefined
+      this.retryTimer === undefined &&
+      !this.needsRecovery
     );
   }
 
@@ -256,8 +257,17 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       await this.guarded("recover", () => this.recover());
       if (this.cycling) return; // it failed again and scheduled the next attempt
     }
-    if (this.members.size > 0) await this.guarded("open", () => this.openRound());
-    else this.round = undefined;
+    if (this.members.size > 0) {
+      await this.guarded("open", () => this.openRound());
+      return;
+    }
+    this.round = undefined;
+    // A settlement that fell short while the cycle ran was left to the next round's opening;
+    // with nobody seated there is none, so the table recovers now, before it goes idle.
+    if (this.needsRecovery) {
+      this.needsRecovery = false;
+      await this.guarded("recover", () => this.recover());
+    }
   }
 
   /** A failed step leaves the cycle to a recovery a little later; the table never stops for good. */
