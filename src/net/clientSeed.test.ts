@@ -50,6 +50,16 @@ describe("client seeds", () => {
     }
   });
 
+  test("client seeds - a lone surrogate, which has no UTF-8 form, is BAD_REQUEST", () => {
+    for (const seed of ["\ud800", "a\udfff", "\udc00\ud83d", "😀\ud83d"]) {
+      // JSON.stringify writes a lone surrogate as an escape, as a client's JSON may.
+      expect(refusalOf(JSON.stringify(betWithSeed(seed)))).toEqual({
+        code: "BAD_REQUEST",
+        id: "b1",
+      });
+    }
+  });
+
   test("client seeds - printable text of any script, spaces included, is accepted as sent", () => {
     for (const seed of ["lucky", "a b", "é", "😀", "ｚ", "\u00a0", "x".repeat(64), '"quoted"\\']) {
       expect(parseCommand(JSON.stringify(betWithSeed(seed)))).toMatchObject({ clientSeed: seed });

@@ -36,7 +36,9 @@ function isClientSeed(value: unknown): value is string {
     const code = value.charCodeAt(index);
     if (code === seedSeparatorCode || isControlCharacter(code)) return false;
   }
-  return true;
+  // A lone surrogate (JSON allows "\ud800") has no UTF-8 form: the ledger would store U+FFFD,
+  // publish another seed than the one sent, and refuse the bet's retry as a conflict.
+  return value.isWellFormed();
 }
 
 export class CommandError extends CroupierError {

@@ -147,6 +147,22 @@ export function tableRoundTests(fixture: RoundFixture): void {
     expect(await ledger.findCommand("p1", "b1")).toBeUndefined();
   });
 
+  test("rounds - a bet whose client seed has no UTF-8 form is refused and moves nothing", async () => {
+    const ledger = fixture.ledger();
+    await funded(ledger, "p1");
+    const round = newRound();
+    await ledger.openTableRound(round);
+    for (const clientSeed of ["a\ud800", "\udfffb"]) {
+      const refusal = await ledger.write(betWriteOn(round, "p1", 2, "b1", { clientSeed })).then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(refusal).toMatchObject({ code: "INTERNAL" });
+    }
+    expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
+    expect(await ledger.findCommand("p1", "b1")).toBeUndefined();
+  });
+
   test("rounds - close fixes the sorted client seeds; later bets are refused, retries still answered", async () => {
     const ledger = fixture.ledger();
     const round = newRound();

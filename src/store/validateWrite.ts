@@ -130,7 +130,8 @@ function isClientSeed(seed: string): boolean {
     const code = seed.charCodeAt(index);
     if (code === seedSeparatorCode || isControlCharacter(code)) return false;
   }
-  return true;
+  // Stored as UTF-8, a lone surrogate would come back as U+FFFD: another seed than the bet's.
+  return seed.isWellFormed();
 }
 
 function validateTableRound(write: WalletWrite): void {
