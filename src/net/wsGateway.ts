@@ -15,6 +15,13 @@ import { errorResponse, responseForError } from "./httpReply.ts";
 import type { Session } from "./sessions.ts";
 import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSession.ts";
 
+/**
+ * Times a reconnect asks a busy or slow table for the player's seat before giving the socket up,
+ * and the first pause between asks (doubled each time: 0.1 + 0.2 + 0.4 + 0.8 s).
+ */
+const rejoinAttemptsMax = 5;
+const rejoinRetryBaseMs = 100;
+
 /** What the upgrade check found; kept on the connection for `open`. */
 export interface UpgradeGrant {
   session: Session;
@@ -151,30 +158,41 @@ export class WsGateway {
 
   /**
    * A player stays joined across reconnects (docs/PROTOCOL.md): a new socket of a joined player
-   * watches its tables again and gets each one's `table.state`.
+   * watches its tables again and gets each one's `table.state`. A table that is busy or slow to
+   * answer is asked again a few times; should it still not answer, the socket is closed with 1011
+   * (reconnect) rather than left open without the table's events.
    */
   private async rejoinTables(session: SocketSession): Promise<void> {
+    await Promise.all(this.context.liveTables().map((table) => this.rejoinTable(session, table)));
+  }
+
+  private async rejoinTable(session: SocketSession, table: string): Promise<void> {
     const { context } = this;
-    await Promise.all(
-      context.liveTables().map(async (table) => {
-        try {
-          context.tableFanout.watch(table, session);
-          const answer = await context.askTable(table, {
-            type: "membership",
-            playerId: session.playerId,
-          });
-          if (answer.type !== "membership" || !answer.member) {
-            context.tableFanout.unwatch(table, session);
-            return;
-          }
-          const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
-          session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
-        } catch (error) {
+    context.tableFanout.watch(table, session);
+    for (let attempt = 1; !session.closed; attempt++) {
+      try {
+        const answer = await context.askTable(table, {
+          type: "membership",
+          playerId: session.playerId,
+        });
+        if (answer.type !== "membership" || !answer.member) {
           context.tableFanout.unwatch(table, session);
-          console.warn(`could not restore table ${table} for ${session.playerId}`, error);
+          return;
         }
-      }),
-    );
+        const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
+        session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
+        return;
+      } catch (error) {
+        if (attempt >= rejoinAttemptsMax) {
+          console.warn(`could not restore table ${table} for ${session.playerId}`, error);
+          context.tableFanout.unwatch(table, session);
+          session.close(closeCodes.internalError, `could not restore table ${table}; reconnect`);
+          return;
+        }
+        await Bun.sleep(rejoinRetryBaseMs * 2 ** (attempt - 1));
+      }
+    }
+    context.tableFanout.unwatch(table, session);
   }
 
   /** The player's own bets in the table's current round, from the ledger (what a reconnect shows). */
