@@ -16,7 +16,12 @@ import type {
   WalletWrite,
   WriteOutcome,
 } from "../src/store/ledger.ts";
-import type { CloseOutcome, TableBetRecord, TableRoundRecord } from "../src/store/tableRounds.ts";
+import type {
+  CloseOutcome,
+  PendingTableBet,
+  TableBetRecord,
+  TableRoundRecord,
+} from "../src/store/tableRounds.ts";
 
 interface Player {
   balance: number;
@@ -169,6 +174,10 @@ export class InstantLedger implements Ledger {
   }
 
   async unfinishedTableRounds(): Promise<TableRoundRecord[]> {
+    return [];
+  }
+
+  async pendingTableBets(): Promise<PendingTableBet[]> {
     return [];
   }
 

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
-import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
+import { winPerTotalBetMax as slotWinPerTotalBetMax } from "../src/games/slot/paytable.ts";
 import { parseNetwork } from "../src/net/clientAddress.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { type Config, defaults } from "./defaults.ts";
@@ -20,14 +20,6 @@ export class ConfigError extends Error {
 type IntegerKey = {
   [K in keyof Config]: Config[K] extends number ? K : never;
 }[keyof Config];
-
-/**
- * The most a slot spin can win, in multiples of its total bet, from the paytable alone: every
- * payline at the top line pay (a line's bet is the total bet over the lines) plus the top
- * scatter pay. The reels allow less (docs/PAR-slot.md); this bound holds whatever they are.
- */
-const slotWinPerTotalBetMax =
-  Math.max(...Object.values(linePays).flat()) + Math.max(...scatterPays);
 
 /** Keys the Redis rate limiter's local fallback tracks at most (src/redis/rateLimiter.ts). */
 const redisLimiterKeysMax = 10_000_000;

@@ -272,6 +272,84 @@ describe("tables", () => {
       code: "LIMIT_EXCEEDED",
     });
     expect(await balanceOf(node, token)).toBe(nearTop - 10);
+    // What "fits" may win (20) stays reserved: neither a deposit nor a spin may take the room.
+    const depositOf = (id: string, amount: number) =>
+      http(node, "POST", "/v1/wallet/deposit", { token, body: { playerId, amount, id } });
+    const over = await depositOf("over", 41);
+    expect(over.status).toBe(400);
+    expect(over.body.error.code).toBe("LIMIT_EXCEEDED");
+    socket.send({ type: "spin", id: "spin-top", game: "slot", bet: 20 });
+    expect(await socket.waitFor((m) => m.id === "spin-top")).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+    });
+    expect(await balanceOf(node, token)).toBe(nearTop - 10);
+    expect((await depositOf("to-the-brim", 40)).status).toBe(200);
+    // Whatever the number, the round settles and pays in full.
+    await waitFor(
+      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+      15_000,
+      "the round to be paid",
+    );
+    const result = (await node.context.ledger.tableRound(round.roundId))?.result as number;
+    const credit = expectedCredit({ kind: "red" }, 10, result);
+    expect(await balanceOf(node, token)).toBe(Number.MAX_SAFE_INTEGER - 20 + credit);
+  });
+
+  test("tables - the bound on bets per round holds across a restart of the player actor", async () => {
+    const ledger = await openTempLedger();
+    // One spin's write fails as a disk would: the outcome is in doubt, the actor reloads.
+    const failing = new Proxy(ledger, {
+      get(target, property) {
+        if (property === "write")
+          return async (write: { commandId: string }) => {
+            if (write.commandId === "doubt") throw new Error("the disk failed (test)");
+            return target.write(write as Parameters<typeof target.write>[0]);
+          };
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await using node = await startTestNode(
+      { tables: [fastTable(table, { bettingWindowMs: 10_000 })] },
+      {},
+      { ledger: failing },
+    );
+    const { token, playerId } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table, 5_000);
+    const isBet = (m: { id?: unknown }) => String(m.id).startsWith("cap-");
+    for (let i = 0; i < tableBetsPerRoundMax; i++) {
+      const bet = { kind: "straight", number: i % 37 };
+      socket.send({
+        type: "table.bet",
+        id: `cap-${i}`,
+        table,
+        bet,
+        amount: 10,
+        roundId: round.roundId,
+      });
+      if (i % 25 === 24) await socket.waitForCount(isBet, i + 1);
+    }
+    const answers = await socket.waitForCount(isBet, tableBetsPerRoundMax);
+    expect(answers.every((m) => m.type === "table.bet.accepted")).toBe(true);
+    socket.send({ type: "spin", id: "doubt", game: "slot", bet: 20 });
+    expect(await socket.waitFor((m) => m.id === "doubt")).toMatchObject({ code: "INTERNAL" });
+    const bet = { kind: "red" };
+    socket.send({
+      type: "table.bet",
+      id: "cap-over",
+      table,
+      bet,
+      amount: 10,
+      roundId: round.roundId,
+    });
+    expect(await socket.waitFor((m) => m.id === "cap-over")).toMatchObject({
+      type: "error",
+      code: "LIMIT_EXCEEDED",
+    });
+    const stored = await node.context.ledger.tableRoundBets(round.roundId);
+    expect(stored.filter((b) => b.playerId === playerId)).toHaveLength(tableBetsPerRoundMax);
   });
 
   test("tables - one player's bets in one round are bounded per table; past the bound LIMIT_EXCEEDED moves nothing", async () => {

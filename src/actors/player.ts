@@ -3,7 +3,8 @@ import type { CommandOrigin, PlayerEventBus } from "../cluster/playerEvents.ts";
 import { assertNever, CroupierError } from "../errors.ts";
 import type { RandomSource } from "../games/rng.ts";
 import { payoutMultiplier, type RouletteBet } from "../games/roulette/bets.ts";
-import { storedBetOf } from "../games/roulette/settlement.ts";
+import { rouletteBetOf, storedBetOf } from "../games/roulette/settlement.ts";
+import { winPerTotalBetMax } from "../games/slot/paytable.ts";
 import { slotGame } from "../games/slot/play.ts";
 import type {
   Ledger,
@@ -50,6 +51,11 @@ export function spinRequestHash(game: string, bet: number): string {
  */
 function hashField(text: string): string {
   return text.replaceAll("%", "%25").replaceAll(":", "%3A");
+}
+
+/** What a roulette bet credits if it wins: the stake and its winnings. */
+function bestCreditOf(bet: RouletteBet, amount: number): number {
+  return amount * (payoutMultiplier(bet) + 1);
 }
 
 /** Table bets one player may place in one round (a full cover of the wheel takes 37). */
@@ -122,18 +128,14 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private balance = 0;
   private seq = 0;
   /**
-   * Per table, the bets this activation placed in that table's latest round: how many (at most
-   * `tableBetsPerRoundMax`, which bounds the round's client seeds and its broadcasts) and their
-   * best-case credit. The credits of every table count together, so that no payouts can take
-   * the balance past 2^53-1 (the ledger could not credit them, and a round could never be paid);
-   * a round already paid still counts until the table's next one, which errs on the safe side.
-   * Bets placed before a restart are not counted: both are guards, not the ledger's refusals.
-   * At most one entry per configured table.
+   * The player's bets in rounds not yet settled with the player, per round: how many (at most
+   * `tableBetsPerRoundMax` in one round, which bounds its client seeds and broadcasts) and their
+   * best-case credit. Loaded from the ledger with the balance, so a restart forgets none, and kept
+   * up as bets commit and settlements arrive. Every command that credits leaves room for
+   * `pendingCreditMax` (their sum) under 2^53-1, so every payout can always be credited.
    */
-  private readonly roundBets = new Map<
-    string,
-    { roundId: string; count: number; bestCredit: number }
-  >();
+  private readonly openRounds = new Map<string, { count: number; bestCredit: number }>();
+  private pendingCreditMax = 0;
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
@@ -173,9 +175,33 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   }
 
   private async reload(): Promise<void> {
-    const state = await this.deps.ledger.loadPlayer(this.playerId);
+    const [state, pendingBets] = await Promise.all([
+      this.deps.ledger.loadPlayer(this.playerId),
+      this.deps.ledger.pendingTableBets(this.playerId),
+    ]);
     this.balance = state.balance;
     this.seq = state.seq;
+    this.openRounds.clear();
+    this.pendingCreditMax = 0;
+    for (const bet of pendingBets)
+      this.countBet(bet.roundId, bestCreditOf(rouletteBetOf(bet), bet.amount));
+  }
+
+  private countBet(roundId: string, bestCredit: number): void {
+    const open = this.openRounds.get(roundId);
+    if (open === undefined) this.openRounds.set(roundId, { count: 1, bestCredit });
+    else {
+      open.count += 1;
+      open.bestCredit += bestCredit;
+    }
+    this.pendingCreditMax += bestCredit;
+  }
+
+  private roundSettled(roundId: string): void {
+    const open = this.openRounds.get(roundId);
+    if (open === undefined) return;
+    this.openRounds.delete(roundId);
+    this.pendingCreditMax -= open.bestCredit;
   }
 
   private async creditStartingBalance(): Promise<void> {
@@ -226,6 +252,21 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         message.id,
         requestHash,
         new CroupierError("INSUFFICIENT_FUNDS", "bet exceeds balance"),
+      );
+    }
+    // Decided before the draw, on the best case: a refusal that depended on the outcome would let
+    // a retry draw again.
+    if (
+      this.balance - message.bet + message.bet * winPerTotalBetMax + this.pendingCreditMax >
+      Number.MAX_SAFE_INTEGER
+    ) {
+      return this.refuse(
+        message.id,
+        requestHash,
+        new CroupierError(
+          "LIMIT_EXCEEDED",
+          "if this spin won its most, the balance would pass 2^53-1 minor units",
+        ),
       );
     }
     const outcome = slotGame.play(message.bet, this.deps.random);
@@ -293,9 +334,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }
       throw error;
     }
-    const latest = this.roundBets.get(tableId);
-    const earlier = latest?.roundId === roundId ? latest : { roundId, count: 0, bestCredit: 0 };
-    if (earlier.count >= tableBetsPerRoundMax) {
+    if ((this.openRounds.get(roundId)?.count ?? 0) >= tableBetsPerRoundMax) {
       return this.refuse(
         id,
         requestHash,
@@ -305,18 +344,14 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         ),
       );
     }
-    const bestCredit = amount * (payoutMultiplier(message.bet) + 1);
-    let otherTablesCredit = 0;
-    for (const [other, bets] of this.roundBets)
-      if (other !== tableId) otherTablesCredit += bets.bestCredit;
-    const creditMax = otherTablesCredit + earlier.bestCredit + bestCredit;
-    if (this.balance - amount + creditMax > Number.MAX_SAFE_INTEGER) {
+    const bestCredit = bestCreditOf(message.bet, amount);
+    if (this.balance - amount + this.pendingCreditMax + bestCredit > Number.MAX_SAFE_INTEGER) {
       return this.refuse(
         id,
         requestHash,
         new CroupierError(
           "LIMIT_EXCEEDED",
-          "if the round's bets win, the balance would pass 2^53-1 minor units",
+          "if this bet and the player's other unsettled bets win, the balance would pass 2^53-1 minor units",
         ),
       );
     }
@@ -342,13 +377,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         reply,
       }),
     );
-    if (written.status === "committed") {
-      this.roundBets.set(tableId, {
-        roundId,
-        count: earlier.count + 1,
-        bestCredit: earlier.bestCredit + bestCredit,
-      });
-    }
+    if (written.status === "committed") this.countBet(roundId, bestCredit);
     return this.settle(written, seq, reply, message.origin);
   }
 
@@ -381,20 +410,27 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
         event,
       }),
     );
-    return this.settle(written, seq, event, undefined);
+    const settled = await this.settle(written, seq, event, undefined);
+    // Paid, refunded or lost, now or before: the round holds nothing more for this player.
+    this.roundSettled(message.roundId);
+    return settled;
   }
 
   private async deposit(
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
     const requestHash = `deposit:${message.amount}`;
-    if (this.balance + message.amount > Number.MAX_SAFE_INTEGER) {
+    if (this.balance + this.pendingCreditMax + message.amount > Number.MAX_SAFE_INTEGER) {
       // The ledger would refuse it too, but as a failed write: answered here, it is a definite
-      // refusal that leaves the id unused, not an outcome in doubt.
+      // refusal that leaves the id unused, not an outcome in doubt. What unsettled table bets
+      // may still win counts too: their payouts must always fit.
       return this.refuse(
         message.id,
         requestHash,
-        new CroupierError("LIMIT_EXCEEDED", "the balance would exceed 2^53-1 minor units"),
+        new CroupierError(
+          "LIMIT_EXCEEDED",
+          "the balance, with what unsettled table bets may win, would exceed 2^53-1 minor units",
+        ),
       );
     }
     const postings: Posting[] = [

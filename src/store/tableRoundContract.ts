@@ -292,6 +292,75 @@ export function tableRoundTests(fixture: RoundFixture): void {
     expect(await ledger.markTableRoundPaid(round.roundId)).toBe(true);
   });
 
+  test("rounds - a player's pending bets are those of rounds not yet settled with that player", async () => {
+    const ledger = fixture.ledger();
+    const [won, lost, voided, open] = [
+      newRound("pa"),
+      newRound("pb"),
+      newRound("pc"),
+      newRound("pd"),
+    ];
+    for (const playerId of ["p1", "p2"]) await funded(ledger, playerId, 10_000);
+    let seq = 1;
+    for (const round of [won, lost, voided, open]) {
+      await ledger.openTableRound(round);
+      balanceOf(
+        await ledger.write(betWriteOn(round, "p1", ++seq, `b-${round.table}`, { amount: 100 })),
+      );
+    }
+    balanceOf(
+      await ledger.write(
+        betWriteOn(won, "p1", ++seq, "b-pa-2", {
+          kind: "straight",
+          pick: 7,
+          amount: 20,
+          clientSeed: "s",
+        }),
+      ),
+    );
+    balanceOf(await ledger.write(betWriteOn(won, "p2", 2, "b-pa-p2", { amount: 30 })));
+    const pendingOf = async (playerId: string) =>
+      (await ledger.pendingTableBets(playerId)).map(
+        (bet) => `${bet.table}:${bet.kind}:${bet.pick}:${bet.amount}`,
+      );
+    expect(await pendingOf("p1")).toEqual([
+      "pa:red:null:100",
+      "pa:straight:7:20",
+      "pb:red:null:100",
+      "pc:red:null:100",
+      "pd:red:null:100",
+    ]);
+    expect(await ledger.pendingTableBets("p1")).toContainEqual({
+      table: "pa",
+      roundId: won.roundId,
+      kind: "straight",
+      pick: 7,
+      amount: 20,
+      clientSeed: "s",
+    });
+    // 1 is red (p1's red wins 200, the straight on 7 nothing); 2 is black (p1's red loses).
+    for (const [round, result] of [
+      [won, 1],
+      [lost, 2],
+    ] as const) {
+      await ledger.closeTableRound(round.roundId);
+      await ledger.settleTableRound(round.roundId, result);
+    }
+    await ledger.voidTableRound(voided.roundId);
+    // Finished but not settled with p1: still pending.
+    expect(await pendingOf("p1")).toHaveLength(5);
+    balanceOf(await ledger.write(settlementWriteOn(won, "p1", ++seq, "payout", 200)));
+    balanceOf(await ledger.write(settlementWriteOn(lost, "p1", ++seq, "payout", 0)));
+    balanceOf(await ledger.write(settlementWriteOn(voided, "p1", ++seq, "refund", 100)));
+    expect(await pendingOf("p1")).toEqual(["pd:red:null:100"]);
+    // Another player's settlement is theirs alone; a paid round holds nothing pending.
+    expect(await pendingOf("p2")).toEqual(["pa:red:null:30"]);
+    balanceOf(await ledger.write(settlementWriteOn(won, "p2", 3, "payout", 60)));
+    expect(await ledger.markTableRoundPaid(won.roundId)).toBe(true);
+    expect(await pendingOf("p2")).toEqual([]);
+    expect(await pendingOf("nobody")).toEqual([]);
+  });
+
   test("rounds - a voided round refunds each player's stakes once", async () => {
     const ledger = fixture.ledger();
     const round = newRound();

@@ -90,6 +90,12 @@ export interface TableRoundRecord extends NewTableRound {
   paid: boolean;
 }
 
+/** A player's bet in a round that has no settlement (payout or refund) of that player yet. */
+export interface PendingTableBet extends StoredTableBet {
+  table: string;
+  roundId: string;
+}
+
 export interface TableBetRecord extends StoredTableBet {
   playerId: string;
   /** The bet's command id (its idempotency key). */
@@ -121,6 +127,13 @@ export interface TableRoundStore {
   tableRoundBets(roundId: string): Promise<TableBetRecord[]>;
   /** The table's rounds that are open, closed, or finished but not paid; oldest first. */
   unfinishedTableRounds(table: string): Promise<TableRoundRecord[]>;
+  /**
+   * The player's bets in rounds that have not settled with the player yet (open or closed rounds,
+   * and finished ones whose payout or refund to the player is still missing), oldest round first
+   * and by command id within a round:
+   * what the player actor counts against its limits after a restart.
+   */
+  pendingTableBets(playerId: string): Promise<PendingTableBet[]>;
   /** Rounds of the table that ended voided (fairness: voided rounds are counted and published). */
   voidedTableRoundCount(table: string): Promise<number>;
   /**

@@ -32,6 +32,14 @@ export const linePays: Readonly<Record<LineSymbol, readonly [number, number, num
 /** Scatter pays in multiples of the total bet, by the number of scatters in the window (0..5). */
 export const scatterPays: readonly number[] = [0, 0, 0, 5, 25, 100];
 
+/**
+ * The most a spin can win, in multiples of its total bet, from the paytable alone: every payline
+ * at the top line pay (a line's bet is the total bet over the lines) plus the top scatter pay.
+ * The reels allow less (docs/PAR-slot.md); this bound holds whatever they are.
+ */
+export const winPerTotalBetMax =
+  Math.max(...Object.values(linePays).flat()) + Math.max(...scatterPays);
+
 /** The pay, in multiples of the bet per line, for `count` of `symbol` from reel 1. */
 export function linePayFor(symbol: LineSymbol, count: number): number {
   if (!Number.isInteger(count) || count < 0 || count > lineCountMax) {

@@ -192,8 +192,16 @@ function rewriteFile(path: string, change: (db: Database) => void): void {
   }
 }
 
+/** Back to the version 4 layout: bets indexed by round alone. */
+function backToVersion4(db: Database): void {
+  db.run("DROP INDEX table_bets_by_round_player");
+  db.run("CREATE INDEX table_bets_by_round ON table_bets (round_id)");
+  db.run("PRAGMA user_version = 4");
+}
+
 /** Back to the version 3 layout: the index by (player, seq), no chain columns. */
 function backToVersion3(db: Database): void {
+  backToVersion4(db);
   db.run("CREATE UNIQUE INDEX journal_by_seq ON journal (player_id, seq)");
   db.run("ALTER TABLE journal DROP COLUMN prev_id");
   db.run("ALTER TABLE players DROP COLUMN last_id");
@@ -259,6 +267,30 @@ test("ledger - a version 2 file is upgraded in place: money kept, table rounds w
     expect((await upgraded.audit()).ok).toBe(true);
   } finally {
     await upgraded.close();
+  }
+});
+
+test("ledger - a version 4 file is upgraded in place: bets are indexed by round and player", async () => {
+  const upgraded = await upgradedAfter(backToVersion4);
+  try {
+    const round = newRound("t1");
+    await upgraded.openTableRound(round);
+    await upgraded.write(betWriteOn(round, "p1", 2, "b1"));
+    expect(await upgraded.pendingTableBets("p1")).toMatchObject([{ roundId: round.roundId }]);
+  } finally {
+    await upgraded.close();
+  }
+  const check = new Database(upgraded.path, { readonly: true });
+  try {
+    expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
+    const indexes = check
+      .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'table_bets'")
+      .values()
+      .flat();
+    expect(indexes).toContain("table_bets_by_round_player");
+    expect(indexes).not.toContain("table_bets_by_round");
+  } finally {
+    check.close();
   }
 });
 

@@ -16,6 +16,7 @@ import type {
 import type {
   CloseOutcome,
   NewTableRound,
+  PendingTableBet,
   TableBetRecord,
   TableRoundRecord,
 } from "../tableRounds.ts";
@@ -126,6 +127,10 @@ export class EmbeddedLedger implements Ledger {
 
   async voidedTableRoundCount(table: string): Promise<number> {
     return this.#rounds.voidedTableRoundCount(table);
+  }
+
+  async pendingTableBets(playerId: string): Promise<PendingTableBet[]> {
+    return this.#rounds.pendingTableBets(playerId);
   }
 
   async setTableSeat(table: string, playerId: string, seated: boolean): Promise<void> {

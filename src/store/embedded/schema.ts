@@ -28,13 +28,14 @@ import { join } from "node:path";
  *   without it is read the same by every version 4 build).
  *
  * Version 2 added the loss columns and `player_limits`, version 3 the table-round tables, version 4
- * the chain (`prev_id`, `last_id`) in place of the index `journal_by_seq`; older files are
- * upgraded in place.
+ * the chain (`prev_id`, `last_id`) in place of the index `journal_by_seq`, version 5 the player
+ * in the index of bets by round (a player's bets in a round are a seek, not a scan of the
+ * round); older files are upgraded in place.
  */
-export const schemaVersion = 4;
+export const schemaVersion = 5;
 
 /** Versions `openWriterDatabase` upgrades in place (0 is a new, empty file). */
-const upgradableVersions: ReadonlySet<number> = new Set([0, 1, 2, 3]);
+const upgradableVersions: ReadonlySet<number> = new Set([0, 1, 2, 3, 4]);
 
 export const ledgerFileName = "ledger.db";
 
@@ -88,7 +89,7 @@ CREATE TABLE IF NOT EXISTS table_bets (
   at INTEGER NOT NULL,
   PRIMARY KEY (player_id, command_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS table_bets_by_round ON table_bets (round_id);
+CREATE INDEX IF NOT EXISTS table_bets_by_round_player ON table_bets (round_id, player_id);
 
 CREATE TABLE IF NOT EXISTS table_seats (
   table_id TEXT NOT NULL,
@@ -157,6 +158,11 @@ WHERE journal.id = chain.id AND chain.prev_id IS NOT NULL;
 UPDATE players SET last_id = (SELECT j.id FROM journal j WHERE j.player_id = players.player_id
                               ORDER BY j.seq DESC LIMIT 1);
 DROP INDEX IF EXISTS journal_by_seq;
+`;
+
+/** Steps from versions 3-4 to 5 (version 2 files get the new index with the tables of version 3). */
+const upgradeTo5Sql = `
+DROP INDEX IF EXISTS table_bets_by_round;
 `;
 
 export interface WriterPragmas {
@@ -238,6 +244,7 @@ export function openWriterDatabase(path: string, pragmas: WriterPragmas): Databa
     // Creates what is missing: everything in a new file, the table-round tables in a version 2 one.
     db.run(schemaSql);
     if (version >= 1 && version <= 3) db.run(upgradeTo4Sql);
+    if (version >= 3 && version <= 4) db.run(upgradeTo5Sql);
     db.run(`PRAGMA user_version = ${schemaVersion}`);
     db.run("COMMIT");
     return db;

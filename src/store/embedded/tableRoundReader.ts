@@ -1,5 +1,10 @@
 import type { Database } from "bun:sqlite";
-import type { TableBetRecord, TableRoundRecord } from "../tableRounds.ts";
+import {
+  type PendingTableBet,
+  type TableBetRecord,
+  type TableRoundRecord,
+  tableSettlementCommandId,
+} from "../tableRounds.ts";
 
 /**
  * Table-round reads on the main thread's read-only connection (see reader.ts: each read sees
@@ -31,6 +36,7 @@ export class TableRoundReader {
   readonly #unfinished;
   readonly #voided;
   readonly #seats;
+  readonly #pending;
 
   constructor(db: Database) {
     this.#round = db.prepare<RoundRow, [string]>(
@@ -54,6 +60,20 @@ export class TableRoundReader {
     this.#voided = db.prepare<{ rounds: number }, [string]>(
       "SELECT COUNT(*) AS rounds FROM table_rounds WHERE table_id = ? AND status = 'voided'",
     );
+    // Unfinished rounds by their partial index (its WHERE repeated), then the player's bets in
+    // each by (round_id, player_id), less the rounds whose settlement of the player is in. The
+    // join order is forced: without statistics SQLite would rather read all the player's bets
+    // ever made by the primary key.
+    this.#pending = db.prepare<PendingTableBet, [string, string]>(
+      `SELECT r.table_id AS "table", r.round_id AS roundId, b.kind, b.pick, b.amount,
+              b.client_seed AS clientSeed
+       FROM table_rounds r INDEXED BY table_rounds_unfinished
+       CROSS JOIN table_bets b INDEXED BY table_bets_by_round_player
+         ON b.round_id = r.round_id AND b.player_id = ?1
+       WHERE (r.status IN ('open', 'closed') OR r.paid = 0)
+         AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.player_id = ?1 AND j.command_id = ?2 || r.round_id)
+       ORDER BY r.opened_at, r.round_id, b.command_id`,
+    );
     this.#seats = db.prepare<{ playerId: string }, [string]>(
       "SELECT player_id AS playerId FROM table_seats WHERE table_id = ? ORDER BY player_id",
     );
@@ -61,6 +81,10 @@ export class TableRoundReader {
 
   tableSeats(table: string): string[] {
     return this.#seats.all(table).map((row) => row.playerId);
+  }
+
+  pendingTableBets(playerId: string): PendingTableBet[] {
+    return this.#pending.all(playerId, tableSettlementCommandId(""));
   }
 
   tableRound(roundId: string): TableRoundRecord | undefined {

@@ -15,6 +15,7 @@ import { noLimits, validateLimits } from "../limits.ts";
 import type {
   CloseOutcome,
   NewTableRound,
+  PendingTableBet,
   TableBetRecord,
   TableRoundRecord,
 } from "../tableRounds.ts";
@@ -175,6 +176,10 @@ export class PostgresLedger implements Ledger {
 
   voidedTableRoundCount(table: string): Promise<number> {
     return this.#pool.use((sql) => roundReader.voidedTableRoundCount(sql, table));
+  }
+
+  pendingTableBets(playerId: string): Promise<PendingTableBet[]> {
+    return this.#pool.use((sql) => roundReader.pendingTableBets(sql, playerId));
   }
 
   setTableSeat(table: string, playerId: string, seated: boolean): Promise<void> {

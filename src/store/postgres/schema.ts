@@ -194,6 +194,15 @@ CREATE TABLE table_seats (
 );
 `,
   },
+  {
+    version: 5,
+    name: "bets by round and player",
+    sql: `
+-- A player's bets in a round are a seek (what a player actor reloads), not a scan of the round.
+CREATE INDEX table_bets_round_player ON table_bets (round_id, player_id);
+DROP INDEX table_bets_round;
+`,
+  },
 ];
 
 export const schemaVersion = migrations.at(-1)?.version ?? 0;

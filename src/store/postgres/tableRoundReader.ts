@@ -1,11 +1,17 @@
-import type { TableBetRecord, TableRoundRecord, TableRoundStatus } from "../tableRounds.ts";
+import {
+  type PendingTableBet,
+  type TableBetRecord,
+  type TableRoundRecord,
+  type TableRoundStatus,
+  tableSettlementCommandId,
+} from "../tableRounds.ts";
 import { safeInteger, safeIntegerOrNull } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 import { isStorableText } from "./text.ts";
 
 /**
  * Reads of table rounds and their bets, each one index-driven statement: a round by its key, a
- * round's bets by `table_bets_round`, a table's unfinished rounds by `table_rounds_unpaid` (a
+ * round's bets by `table_bets_round_player`, a table's unfinished rounds by `table_rounds_unpaid` (a
  * round is marked paid only once finished, so the unpaid ones are exactly the open, the closed
  * and the finished-but-unpaid), and its voided ones by `table_rounds_voided`. Times are epoch
  * milliseconds, floored, as everywhere in the store.
@@ -117,6 +123,40 @@ export async function unfinishedTableRounds(
     WHERE table_id = ${table} AND NOT paid
     ORDER BY opened_at_ms, round_id`;
   return rows.map(roundOf);
+}
+
+/** Unpaid rounds by `table_rounds_unpaid`, the player's bets in each by `table_bets_round_player`. */
+export async function pendingTableBets(
+  sql: Connection,
+  playerId: string,
+): Promise<PendingTableBet[]> {
+  if (!isStorableText(playerId)) return [];
+  const rows = await sql<
+    {
+      table_id: string;
+      round_id: string;
+      kind: string;
+      pick: number | null;
+      amount: string;
+      client_seed: string | null;
+    }[]
+  >`
+    SELECT r.table_id, r.round_id, b.kind, b.pick, b.amount, b.client_seed
+    FROM table_rounds r
+    JOIN table_bets b ON b.round_id = r.round_id AND b.player_id = ${playerId}
+    WHERE NOT r.paid
+      AND NOT EXISTS (SELECT 1 FROM journal j
+                      WHERE j.player_id = ${playerId}
+                        AND j.command_id = ${tableSettlementCommandId("")} || r.round_id)
+    ORDER BY r.opened_at_ms, r.round_id, b.command_id`;
+  return rows.map((row) => ({
+    table: row.table_id,
+    roundId: row.round_id,
+    kind: row.kind,
+    pick: safeIntegerOrNull(row.pick, "pick"),
+    amount: safeInteger(row.amount, "amount"),
+    clientSeed: row.client_seed,
+  }));
 }
 
 export async function voidedTableRoundCount(sql: Connection, table: string): Promise<number> {
