@@ -47,4 +47,30 @@ describeWithRedis(target, "redis nodes", (url) => {
     onA.close();
     onB.close();
   });
+
+  test("redis nodes - a burst sent at once is answered in order like in memory: the burst passes, the rest is RATE_LIMITED", async () => {
+    // The defaults (50/s, burst 100); 150 frames in one go, each waiting on a Redis check.
+    const limits = { commandsPerSecond: 50, commandBurst: 100 };
+    await using node = await startTestNode(limits, env);
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const frames = 150;
+    for (let i = 0; i < frames; i++) socket.send({ type: "ping", id: `burst-${i}` });
+    // A malformed frame past the limit is answered RATE_LIMITED too, with its id.
+    socket.send({ type: "spin", id: "bad-and-late", bet: "x" });
+    const answers = await socket.waitForCount((m) => String(m.id).startsWith("burst-"), frames);
+    expect(answers.map((m) => m.id)).toEqual(
+      Array.from({ length: frames }, (_, i) => `burst-${i}`),
+    );
+    expect(answers.slice(0, 100).every((m) => m.type === "pong")).toBe(true);
+    // The bucket refills at 50/s while the burst arrives: a few more than 100 may pass.
+    const limited = answers.filter((m) => m.code === "RATE_LIMITED").length;
+    expect(limited).toBeGreaterThan(40);
+    expect(answers.filter((m) => m.type === "pong").length + limited).toBe(frames);
+    expect(await socket.waitFor((m) => m.id === "bad-and-late")).toMatchObject({
+      code: "RATE_LIMITED",
+    });
+    expect(socket.isOpen).toBe(true);
+    socket.close();
+  });
 });

@@ -145,6 +145,11 @@ describe("socket limits", () => {
     const answers = await socket.waitForCount((m) => String(m.id).startsWith("r-"), 10);
     expect(answers.filter((m) => m.type === "pong")).toHaveLength(5);
     expect(answers.filter((m) => m.type === "error" && m.code === "RATE_LIMITED")).toHaveLength(5);
+    // A malformed command past the limit is answered too, with its id.
+    socket.send({ type: "nosuch", id: "limited-unknown" });
+    expect(await socket.waitFor((m) => m.id === "limited-unknown")).toMatchObject({
+      code: "RATE_LIMITED",
+    });
     expect(socket.isOpen).toBe(true);
     for (let i = 0; i < 50; i++) socket.send({ type: "ping", id: `flood-${i}` });
     expect(await socket.waitForClose()).toBe(1008);

@@ -15,9 +15,25 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-interface Bucket {
+/** One token bucket: `tokens` as of `refilledAtMs`. */
+export interface Bucket {
   tokens: number;
   refilledAtMs: number;
+}
+
+/** A bucket that starts full. */
+export function fullBucket(limit: RateLimit, nowMs: number): Bucket {
+  return { tokens: limit.burst, refilledAtMs: nowMs };
+}
+
+/** Refills the bucket up to `nowMs`, then takes one token if there is one. */
+export function takeToken(bucket: Bucket, limit: RateLimit, nowMs: number): boolean {
+  const refill = ((nowMs - bucket.refilledAtMs) / 1000) * limit.perSecond;
+  bucket.tokens = Math.min(limit.burst, bucket.tokens + refill);
+  bucket.refilledAtMs = nowMs;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
 }
 
 /**
@@ -41,16 +57,10 @@ export class MemoryRateLimiter implements RateLimiter {
         const oldest = this.buckets.keys().next();
         if (!oldest.done) this.buckets.delete(oldest.value);
       }
-      bucket = { tokens: limit.burst, refilledAtMs: now };
+      bucket = fullBucket(limit, now);
       this.buckets.set(key, bucket);
-    } else {
-      const refill = ((now - bucket.refilledAtMs) / 1000) * limit.perSecond;
-      bucket.tokens = Math.min(limit.burst, bucket.tokens + refill);
-      bucket.refilledAtMs = now;
     }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return takeToken(bucket, limit, now);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { CommandOrigin } from "../cluster/playerEvents.ts";
+import type { Bucket } from "./rateLimiter.ts";
 
 /** Close codes (docs/PROTOCOL.md, "Close codes"). */
 export const closeCodes = {
@@ -17,10 +18,11 @@ export const closeCodes = {
 export const replayBufferEventsMax = 1_000;
 
 /**
- * Client frames held per socket while earlier ones wait their turn (the welcome being prepared,
- * a shared rate limiter answering); past this the socket is closed with 1008. Above the default
- * command burst, so a client that sends its queued commands on connect is never cut off; at most
- * 128 x 4 KiB per socket.
+ * Client frames that may run held per socket while earlier ones wait their turn (the welcome
+ * being prepared, a shared rate limiter answering); past this the socket is closed with 1008.
+ * Above the default command burst, so a client that sends its queued commands on connect is never
+ * cut off; at most 128 x 4 KiB per socket. Frames refused for rate are not counted: the strikes
+ * (`RATE_LIMIT_STRIKES_MAX` in a row) bound them.
  */
 export const inboundFramesWaitingMax = 128;
 
@@ -52,6 +54,8 @@ export class SocketSession {
   private readonly awaitingReply = new Map<number, { seq: number; text: string } | null>();
   /** Resolved when `awaitingReply` next becomes empty (see `playerCommandsSettled`). */
   private allReplied: PromiseWithResolvers<void> | undefined;
+  /** This socket's own command bucket (see WsGateway.allowed); infinite tokens: it starts full. */
+  readonly commandBucket: Bucket = { tokens: Number.POSITIVE_INFINITY, refilledAtMs: 0 };
   /** The key of this player's command rate limit, built once (it is taken on every command). */
   readonly commandRateKey: string;
 

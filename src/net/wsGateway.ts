@@ -12,6 +12,7 @@ import { rouletteBetOf } from "../games/roulette/settlement.ts";
 import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, responseForError } from "./httpReply.ts";
+import { type RateLimit, takeToken } from "./rateLimiter.ts";
 import type { Session } from "./sessions.ts";
 import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSession.ts";
 
@@ -21,6 +22,12 @@ import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSess
  */
 const rejoinAttemptsMax = 5;
 const rejoinRetryBaseMs = 100;
+
+/** A shared limiter that failed outright (it falls back by itself; this is the last resort). */
+function refuseOnFailure(error: unknown): boolean {
+  console.warn("command rate check failed; the frame is refused", error);
+  return false;
+}
 
 /** What the upgrade check found; kept on the connection for `open`. */
 export interface UpgradeGrant {
@@ -76,7 +83,12 @@ export class WsGateway {
   /** `commands{type, code="OK"}` per command type, resolved once (counted on every command). */
   readonly #okCounters = new Map<string, { inc(): void }>();
 
-  constructor(private readonly context: GatewayContext) {}
+  readonly #commandLimit: RateLimit;
+
+  constructor(private readonly context: GatewayContext) {
+    const { commandsPerSecond, commandBurst } = context.config;
+    this.#commandLimit = { perSecond: commandsPerSecond, burst: commandBurst };
+  }
 
   open(ws: ServerWebSocket<unknown>, grant: UpgradeGrant): SocketSession {
     socketCounter += 1;
@@ -211,13 +223,25 @@ export class WsGateway {
 
   /**
    * Handles one client frame. Frames of a socket are applied in the order they arrived: while the
-   * welcome is being prepared (or an earlier frame waits on a shared rate limiter) later frames
-   * queue behind it; otherwise a frame goes straight to its actor, with no extra turn.
+   * welcome is being prepared (or an earlier frame waits on a shared rate limiter, or a join
+   * waits for earlier commands) later frames queue behind it; otherwise a frame goes straight to
+   * its actor, with no extra turn. The rate is decided as the frame arrives, so a shared
+   * limiter's checks of a burst run together instead of one round trip after another.
    */
   message(session: SocketSession, frame: unknown): void {
     session.lastHeardAtMs = Date.now();
+    if (session.closed) return;
+    const verdict = this.allowed(session);
+    if (session.closed) return; // a flood that went past the strikes
     const queued = session.inbound;
-    if (queued !== undefined) {
+    if (queued === undefined && typeof verdict === "boolean") {
+      const pending = this.handle(session, frame, verdict);
+      if (pending !== undefined) this.holdLaterFrames(session, pending);
+      return;
+    }
+    // Frames that may run are bounded here; refused ones are bounded by the strikes.
+    const mayRun = verdict !== false;
+    if (mayRun) {
       if (session.framesWaiting >= inboundFramesWaitingMax) {
         this.context.metrics.closes.inc({ code: String(closeCodes.policyViolation) });
         session.close(
@@ -227,80 +251,70 @@ export class WsGateway {
         return;
       }
       session.framesWaiting += 1;
-      const next: Promise<void> = queued.then(() => {
-        session.framesWaiting -= 1;
-        return this.handleInOrder(session, frame, next);
-      });
-      session.inbound = next;
-      return;
     }
-    const pending = this.handle(session, frame);
-    if (pending !== undefined) {
-      const next = pending.then(() => {
-        if (session.inbound === next) session.inbound = undefined;
-      });
-      session.inbound = next;
-    }
+    const decided = typeof verdict === "boolean" ? verdict : verdict.catch(refuseOnFailure);
+    this.holdLaterFrames(
+      session,
+      Promise.all([queued, decided]).then(([, allowed]) => {
+        if (mayRun) session.framesWaiting -= 1;
+        return this.handle(session, frame, allowed);
+      }),
+    );
   }
 
-  private async handleInOrder(
-    session: SocketSession,
-    frame: unknown,
-    link: Promise<void>,
-  ): Promise<void> {
-    await this.handle(session, frame);
-    if (session.inbound === link) session.inbound = undefined;
+  /** Frames that arrive until `pending` settles wait behind it. */
+  private holdLaterFrames(session: SocketSession, pending: Promise<void>): void {
+    const settled = () => {
+      if (session.inbound === next) session.inbound = undefined;
+    };
+    const next: Promise<void> = pending.then(settled, (error: unknown) => {
+      // A frame's handling never throws by design; should one, later frames must still run.
+      console.error("a client frame failed", error);
+      settled();
+    });
+    session.inbound = next;
   }
 
   /**
-   * Returns a promise only when this frame must hold back later ones (an async rate limiter, a
-   * table join or leave).
+   * Answers one frame whose rate is decided. Returns a promise only when this frame must hold
+   * back later ones (a table join or leave).
    */
-  private handle(session: SocketSession, frame: unknown): Promise<void> | undefined {
+  private handle(
+    session: SocketSession,
+    frame: unknown,
+    allowed: boolean,
+  ): Promise<void> | undefined {
     if (session.closed) return undefined;
     let command: ClientCommand;
     try {
       command = parseCommand(frame);
     } catch (error) {
       const id = error instanceof CommandError ? error.commandId : null;
-      return this.whenAllowed(session, () =>
-        this.sendError(session, id, toCroupierError(error), "invalid"),
-      );
-    }
-    return this.whenAllowed(
-      session,
-      () => {
-        if (command.type !== "table.join" && command.type !== "table.leave") {
-          void this.run(session, command);
-          return undefined;
-        }
-        // Joins and leaves go to the table, not through the player's mailbox: they wait for this
-        // socket's earlier commands (a bet must not find its player already gone) and hold back
-        // later ones, so the player's commands apply in the order they were sent.
-        return session.playerCommandsSettled().then(() => this.run(session, command));
-      },
-      () =>
-        this.sendError(
-          session,
-          command.id,
-          new CroupierError("RATE_LIMITED", "too many commands; back off"),
-          command.type,
-        ),
-    );
-  }
-
-  private whenAllowed(
-    session: SocketSession,
-    onAllowed: () => Promise<void> | undefined | void,
-    onRefused?: () => void,
-  ): Promise<void> | undefined {
-    const allowed = this.allowed(session);
-    if (typeof allowed === "boolean") {
-      if (allowed) return onAllowed() ?? undefined;
-      onRefused?.();
+      if (allowed) this.sendError(session, id, toCroupierError(error), "invalid");
+      else this.sendRateLimited(session, id, "invalid");
       return undefined;
     }
-    return allowed.then((ok) => (ok ? onAllowed() : onRefused?.()));
+    if (!allowed) {
+      this.sendRateLimited(session, command.id, command.type);
+      return undefined;
+    }
+    if (command.type !== "table.join" && command.type !== "table.leave") {
+      void this.run(session, command);
+      return undefined;
+    }
+    // Joins and leaves go to the table, not through the player's mailbox: they wait for this
+    // socket's earlier commands (a bet must not find its player already gone) and hold back
+    // later ones, so the player's commands apply in the order they were sent.
+    return session.playerCommandsSettled().then(() => this.run(session, command));
+  }
+
+  private sendRateLimited(session: SocketSession, id: string | null, type: string): void {
+    this.sendError(
+      session,
+      id,
+      new CroupierError("RATE_LIMITED", "too many commands; back off"),
+      type,
+    );
   }
 
   private async run(session: SocketSession, command: ClientCommand): Promise<void> {
@@ -437,16 +451,19 @@ export class WsGateway {
     else session.send(reply.reply);
   }
 
-  /** Per-player command rate; sustained abuse after being limited closes the socket with 1008. */
+  /**
+   * Per-player command rate; sustained abuse after being limited closes the socket with 1008.
+   * The socket's own bucket (the same limit) answers first and at once: it never allows what the
+   * player's would refuse, and it keeps a flood from waiting on a shared limiter. Strikes are
+   * counted as frames arrive; a shared limiter's later refusal adds one, its approval resets none.
+   */
   private allowed(session: SocketSession): boolean | Promise<boolean> {
-    const { config } = this.context;
-    const taken = this.context.limiter.take(session.commandRateKey, {
-      perSecond: config.commandsPerSecond,
-      burst: config.commandBurst,
-    });
-    return typeof taken === "boolean"
-      ? this.countStrike(session, taken)
-      : taken.then((ok) => this.countStrike(session, ok));
+    const limit = this.#commandLimit;
+    if (!takeToken(session.commandBucket, limit, performance.now()))
+      return this.countStrike(session, false);
+    const taken = this.context.limiter.take(session.commandRateKey, limit);
+    if (typeof taken === "boolean") return this.countStrike(session, taken);
+    return taken.then((ok) => ok || this.countStrike(session, false));
   }
 
   private countStrike(session: SocketSession, allowed: boolean): boolean {
