@@ -10,6 +10,9 @@ export class RawWebSocket {
   private readonly upgradedLatch = Promise.withResolvers<void>();
   private readonly closeLatch = Promise.withResolvers<number>();
   textFrames = 0;
+  /** Ping frames the server sent; `onServerPing` runs on each (it never answers with a pong). */
+  serverPings = 0;
+  onServerPing: (() => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -54,6 +57,11 @@ export class RawWebSocket {
     const mask = Buffer.from([1, 2, 3, 4]);
     const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] as number)));
     return this.socket.write(Buffer.concat([header, mask, masked]));
+  }
+
+  /** A masked, empty ping frame of the client's own. */
+  sendPing(): boolean {
+    return this.socket.write(Buffer.from([0x89, 0x80, 1, 2, 3, 4]));
   }
 
   /** Stops reading from the socket: the server's frames pile up in the kernel, then in the server. */
@@ -113,6 +121,10 @@ export class RawWebSocket {
         return;
       }
       if (opcode === 0x1) this.textFrames += 1;
+      if (opcode === 0x9) {
+        this.serverPings += 1;
+        this.onServerPing?.();
+      }
       this.buffer = this.buffer.subarray(offset + length);
     }
   }

@@ -20,6 +20,24 @@ describe("socket limits", () => {
     answering.close();
   });
 
+  test("socket limits - a client that sends its own pings, and never a pong, is heard and kept", async () => {
+    await using node = await startTestNode({ heartbeatMs: 100 });
+    const { token } = await newSession(node);
+    const pinging = await RawWebSocket.open(node.port, `/v1/ws?token=${token}`);
+    pinging.onServerPing = () => pinging.sendPing();
+    let closeCode: number | undefined;
+    pinging.closeCode(10_000).then(
+      (code) => {
+        closeCode = code;
+      },
+      () => {}, // destroyed at the end without a close frame
+    );
+    // Six server pings span three silence windows (2 x heartbeatMs each).
+    await waitFor(() => pinging.serverPings >= 6 || closeCode !== undefined, 5_000, "six pings");
+    expect(closeCode).toBeUndefined();
+    pinging.destroy();
+  });
+
   test("socket limits - a client that stops reading is closed with 4002, not buffered without bound", async () => {
     await using node = await startTestNode({ socketBackpressureBytesMax: 64 * 1024 });
     const { token } = await newSession(node);

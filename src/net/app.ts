@@ -146,11 +146,17 @@ export function createApp(context: GatewayContext) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
         if (socket !== undefined) gateway.message(socket, message);
       },
-      // Elysia hands ping/pong handlers Bun's own socket, not its wrapper.
+      // Elysia hands ping/pong handlers Bun's own socket, not its wrapper. A client's own ping
+      // frame is heard like any other frame (Bun answers it with a pong by itself).
+      ping(ws) {
+        const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
+        const socket = raw.data.socket;
+        if (socket !== undefined) gateway.heard(socket);
+      },
       pong(ws) {
         const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
         const socket = raw.data.socket;
-        if (socket !== undefined) gateway.pong(socket);
+        if (socket !== undefined) gateway.heard(socket);
       },
       close(ws) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;

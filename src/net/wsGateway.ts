@@ -492,7 +492,8 @@ export class WsGateway {
     session.send(JSON.stringify({ type: "error", id, code: error.code, message: error.message }));
   }
 
-  pong(session: SocketSession): void {
+  /** A control frame (ping or pong) arrived: the connection is alive. */
+  heard(session: SocketSession): void {
     session.lastHeardAtMs = Date.now();
   }
 
