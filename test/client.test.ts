@@ -1,8 +1,23 @@
-import { describe, expect, test } from "bun:test";
-import { CroupierClient, type ServerMessage } from "../src/client/client.ts";
+import { afterAll, describe, expect, test } from "bun:test";
+import {
+  CommandFailed,
+  CommandTimeout,
+  CroupierClient,
+  type ServerMessage,
+} from "../src/client/client.ts";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
-import { http, newSession, startTestNode } from "./harness.ts";
+import {
+  holdSeats,
+  holdWrites,
+  http,
+  newSession,
+  RecordingSocket,
+  startTestNode,
+} from "./harness.ts";
 import { fastTable } from "./tableHelpers.ts";
+
+afterAll(removeDataDirs);
 
 describe("client", () => {
   test("client - a retry after the socket dropped reconnects with lastSeq and gets the stored reply", async () => {
@@ -60,6 +75,53 @@ describe("client", () => {
       events.some((m) => m.type === "table.round.result" && m.roundId === accepted.roundId),
     ).toBe(true);
     expect((await client.leaveTable("t-client")).type).toBe("table.left");
+    client.close();
+  });
+
+  test("client - a connect that times out closes its socket", async () => {
+    // The welcome waits for the player actor, busy with a held spin.
+    const held = holdWrites(await openTempLedger());
+    await using node = await startTestNode({}, {}, { ledger: held.ledger });
+    const { token } = await newSession(node);
+    const busy = await RecordingSocket.open(node, token);
+    held.hold("slow");
+    busy.send({ type: "spin", id: "slow", game: "slot", bet: 100 });
+    await held.reached("slow");
+    const client = new CroupierClient({ baseUrl: node.wsUrl, token });
+    await expect(client.connect(200)).rejects.toBeInstanceOf(CommandTimeout);
+    await waitFor(() => node.context.sockets.size === 1, 5_000, "the given-up socket to close");
+    held.release("slow");
+    busy.close();
+  });
+
+  test("client - a join refused BUSY is not sent again: only spins, table bets and pings are retried", async () => {
+    const table = "t-retry";
+    const seats = holdSeats(await openTempLedger());
+    await using node = await startTestNode(
+      { tables: [fastTable(table)], tableMailboxCapacity: 1 },
+      {},
+      { ledger: seats.ledger },
+    );
+    // Another player's join holds the table's turn, and an ask fills its one mailbox slot.
+    seats.hold();
+    const other = await RecordingSocket.open(node, (await newSession(node)).token);
+    other.send({ type: "table.join", id: "j-other", table });
+    await seats.reached();
+    const waiting = node.context.askTable(table, { type: "summary" });
+    const client = new CroupierClient({
+      baseUrl: node.wsUrl,
+      token: (await newSession(node)).token,
+    });
+    await client.connect();
+    const join = client.commandWithRetry({ type: "table.join", id: "j-once", table });
+    await expect(join).rejects.toMatchObject({ code: "BUSY" });
+    expect(await join.catch((error) => error)).toBeInstanceOf(CommandFailed);
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('croupier_commands_total{code="BUSY",type="table.join"} 1\n');
+    seats.release();
+    await waiting;
+    expect((await other.waitFor((m) => m.id === "j-other")).type).toBe("table.joined");
+    other.close();
     client.close();
   });
 

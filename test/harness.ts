@@ -88,6 +88,46 @@ export function holdWrites(ledger: Ledger): {
   };
 }
 
+/**
+ * A real ledger whose seat writes wait, while held, until released: a table join then holds the
+ * table's turn (and its mailbox fills behind it) without a fake store.
+ */
+export function holdSeats(ledger: Ledger): {
+  ledger: Ledger;
+  hold(): void;
+  /** Resolves once a held seat write has reached the ledger and waits there. */
+  reached(): Promise<void>;
+  release(): void;
+} {
+  let gate: { open: PromiseWithResolvers<void>; reached: PromiseWithResolvers<void> } | undefined;
+  const setTableSeat = async (table: string, playerId: string, seated: boolean) => {
+    const held = gate;
+    if (held !== undefined) {
+      held.reached.resolve();
+      await held.open.promise;
+    }
+    return ledger.setTableSeat(table, playerId, seated);
+  };
+  const wrapped = new Proxy(ledger, {
+    get(target, property) {
+      if (property === "setTableSeat") return setTableSeat;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return {
+    ledger: wrapped,
+    hold: () => {
+      gate = { open: Promise.withResolvers(), reached: Promise.withResolvers() };
+    },
+    reached: () => gate?.reached.promise ?? Promise.resolve(),
+    release: () => {
+      gate?.open.resolve();
+      gate = undefined;
+    },
+  };
+}
+
 export async function http(
   node: { httpUrl: string },
   method: string,

@@ -8,6 +8,7 @@ import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
   balanceOf,
+  holdSeats,
   holdWrites,
   http,
   newSession,
@@ -557,35 +558,19 @@ describe("tables", () => {
 
   test("tables - a reconnect that finds the table busy asks again and gets table.state and the rounds", async () => {
     // Seat writes wait at a gate: a join then holds the table's turn while its mailbox fills.
-    const ledger = await openTempLedger();
-    let seatGate: PromiseWithResolvers<void> | undefined;
-    const seatReached = Promise.withResolvers<void>();
-    const gated = new Proxy(ledger, {
-      get(target, property) {
-        if (property === "setTableSeat")
-          return async (table: string, playerId: string, seated: boolean) => {
-            if (seatGate !== undefined) {
-              seatReached.resolve();
-              await seatGate.promise;
-            }
-            return target.setTableSeat(table, playerId, seated);
-          };
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const seats = holdSeats(await openTempLedger());
     await using node = await startTestNode(
       { tables: [fastTable(table)], tableMailboxCapacity: 1 },
       {},
-      { ledger: gated },
+      { ledger: seats.ledger },
     );
     const seated = await newSession(node);
     const first = await RecordingSocket.open(node, seated.token);
     await joinTable(first, table);
-    seatGate = Promise.withResolvers<void>();
+    seats.hold();
     const other = await RecordingSocket.open(node, (await newSession(node)).token);
     other.send({ type: "table.join", id: "j-other", table });
-    await seatReached.promise;
+    await seats.reached();
     const waiting = node.context.askTable(table, { type: "summary" });
     await expect(node.context.askTable(table, { type: "summary" })).rejects.toMatchObject({
       code: "BUSY",
@@ -593,8 +578,7 @@ describe("tables", () => {
     // The seated player's new socket meets the full mailbox.
     const second = await RecordingSocket.open(node, seated.token);
     await second.waitFor((m) => m.type === "welcome");
-    seatGate.resolve();
-    seatGate = undefined;
+    seats.release();
     await waiting;
     const state = await second.waitFor((m) => m.type === "table.state", 10_000);
     expect(state.table).toBe(table);

@@ -72,6 +72,14 @@ interface Pending {
 /** Commands the server deduplicates by id (PROTOCOL.md, idempotency). */
 const idempotentCommandTypes: ReadonlySet<string> = new Set(["spin", "table.bet"]);
 
+/** Pauses of `commandWithRetry` before its retries: 50, 100, 200 ... ms, at most 1 s. */
+const retryPauseBaseMs = 50;
+const retryPauseMaxMs = 1_000;
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** How long a reconnection made to fill a seq gap waits for its welcome. */
 const resyncWelcomeTimeoutMs = 5_000;
 
@@ -113,10 +121,12 @@ export class CroupierClient {
     const socket = new WebSocket(`${this.options.baseUrl}/v1/ws?${query}`);
     this.socket = socket;
     const welcome = Promise.withResolvers<Welcome>();
-    const timer = setTimeout(
-      () => welcome.reject(new CommandTimeout("no welcome in time")),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      welcome.reject(new CommandTimeout("no welcome in time"));
+      // Given up: the socket must not stay open on the server, unseen and unclosed.
+      if (this.socket === socket) this.socket = undefined;
+      socket.close();
+    }, timeoutMs);
     socket.onmessage = (event) => {
       // A replaced socket's frames are stale: its replacement resumes after lastSeq and gets
       // them again, and the commands in flight are sent again on it.
@@ -296,25 +306,30 @@ export class CroupierClient {
 
   /**
    * Retries a command with the same id until it gets a reply or `attemptsMax` is reached,
-   * reconnecting (with lastSeq) when the socket closed: safe, because the id makes it idempotent.
+   * reconnecting (with lastSeq) when the socket closed, and pausing longer before each retry.
+   * Only commands the server answers from their id (spins, table bets) and pings are retried: a
+   * join or leave sent again could be applied twice, so its failure is the caller's to judge.
    */
   async commandWithRetry(
     command: { type: string; id: string; [field: string]: unknown },
     attemptsMax = 5,
     timeoutMs = 5_000,
   ): Promise<ServerMessage> {
+    const retryable = idempotentCommandTypes.has(command.type) || command.type === "ping";
     let lastError: unknown;
-    for (let attempt = 0; attempt < attemptsMax; attempt++) {
+    for (let attempt = 0; attempt < (retryable ? attemptsMax : 1); attempt++) {
+      if (attempt > 0)
+        await pause(Math.min(retryPauseMaxMs, retryPauseBaseMs * 2 ** (attempt - 1)));
       try {
         // A resync already reconnects, and sends the command once its socket is welcomed.
         if (!this.resyncing && !isOpen(this.socket)) await this.connect(timeoutMs, true);
         return await this.command(command, timeoutMs);
       } catch (error) {
         lastError = error;
-        const retryable =
+        const transient =
           error instanceof CommandTimeout ||
           (error instanceof CommandFailed && ["CLOSED", "BUSY", "INTERNAL"].includes(error.code));
-        if (!retryable) throw error;
+        if (!transient) throw error;
       }
     }
     throw lastError;
