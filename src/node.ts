@@ -222,10 +222,8 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const evictor = setInterval(
     () => {
       const nowMs = Date.now();
-      const evicted = sockets.evictSilent(nowMs, 2 * heartbeatMs);
-      if (evicted > 0) metrics.closes.inc({ code: String(closeCodes.heartbeatTimeout) }, evicted);
-      const expired = sockets.closeExpired(nowMs);
-      if (expired > 0) metrics.closes.inc({ code: String(closeCodes.sessionRevoked) }, expired);
+      sockets.evictSilent(nowMs, 2 * heartbeatMs);
+      sockets.closeExpired(nowMs);
     },
     Math.max(10, Math.floor(heartbeatMs / 4)),
   );

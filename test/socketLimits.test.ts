@@ -67,6 +67,32 @@ describe("socket limits", () => {
     expect(await socket.waitForClose()).toBe(1009);
   });
 
+  test("socket limits - every close the server makes is counted once, by code", async () => {
+    await using node = await startTestNode();
+    const big = await RecordingSocket.open(node, (await newSession(node)).token);
+    big.send({ type: "ping", id: "too-big", pad: "x".repeat(4_100) });
+    expect(await big.waitForClose()).toBe(1009);
+    const { token } = await newSession(node);
+    const revoked = [
+      await RecordingSocket.open(node, token),
+      await RecordingSocket.open(node, token),
+    ];
+    expect((await http(node, "DELETE", "/v1/sessions/current", { token })).status).toBe(204);
+    for (const socket of revoked) expect(await socket.waitForClose()).toBe(4001);
+    // A close the client makes is not the server's.
+    const leaving = await RecordingSocket.open(node, (await newSession(node)).token);
+    leaving.close();
+    await waitFor(() => node.context.sockets.size === 0, 5_000, "every socket to be gone");
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    const closes = metrics
+      .split("\n")
+      .filter((line) => line.startsWith("croupier_socket_closes_total"));
+    expect(closes.sort()).toEqual([
+      'croupier_socket_closes_total{code="1009"} 1',
+      'croupier_socket_closes_total{code="4001"} 2',
+    ]);
+  });
+
   test("socket limits - revoking a session closes its sockets with 4001 and the token stops working", async () => {
     await using node = await startTestNode();
     const { token } = await newSession(node);

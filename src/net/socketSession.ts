@@ -182,9 +182,13 @@ export class SocketSession {
     if (!this.closed) this.ws.ping();
   }
 
+  /** Told of every close this side starts (for the close counter), once per socket. */
+  onServerClose: ((code: number) => void) | undefined;
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.onServerClose?.(code);
     this.ws.close(code, reason);
   }
 

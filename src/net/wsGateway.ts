@@ -23,6 +23,9 @@ import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSess
 const rejoinAttemptsMax = 5;
 const rejoinRetryBaseMs = 100;
 
+/** Bun's reason when it closes a socket for a frame over `maxPayloadLength` (a test pins it). */
+const bunFrameTooLargeReason = "Received too big message";
+
 /** A shared limiter that failed outright (it falls back by itself; this is the last resort). */
 function refuseOnFailure(error: unknown): boolean {
   console.warn("command rate check failed; the frame is refused", error);
@@ -84,10 +87,13 @@ export class WsGateway {
   readonly #okCounters = new Map<string, { inc(): void }>();
 
   readonly #commandLimit: RateLimit;
+  /** Counts a close this server made, by code (a handful of codes: closeCodes). */
+  readonly #countClose: (code: number) => void;
 
   constructor(private readonly context: GatewayContext) {
     const { commandsPerSecond, commandBurst } = context.config;
     this.#commandLimit = { perSecond: commandsPerSecond, burst: commandBurst };
+    this.#countClose = (code) => context.metrics.closes.inc({ code: String(code) });
   }
 
   open(ws: ServerWebSocket<unknown>, grant: UpgradeGrant): SocketSession {
@@ -101,6 +107,7 @@ export class WsGateway {
       Date.now(),
       grant.session.expiresAt,
     );
+    session.onServerClose = this.#countClose;
     this.context.sockets.add(session);
     // A revocation between the upgrade's check and this registration found no socket to close:
     // look again now that any later one will.
@@ -243,7 +250,6 @@ export class WsGateway {
     const mayRun = verdict !== false;
     if (mayRun) {
       if (session.framesWaiting >= inboundFramesWaitingMax) {
-        this.context.metrics.closes.inc({ code: String(closeCodes.policyViolation) });
         session.close(
           closeCodes.policyViolation,
           "too many frames sent before earlier ones were handled",
@@ -474,7 +480,6 @@ export class WsGateway {
     this.context.metrics.rateLimited.inc({ limit: "commands-per-player" });
     session.rateStrikes += 1;
     if (session.rateStrikes > this.context.config.rateLimitStrikesMax) {
-      this.context.metrics.closes.inc({ code: String(closeCodes.policyViolation) });
       session.close(closeCodes.policyViolation, "rate limit abuse");
     }
     return false;
@@ -497,7 +502,12 @@ export class WsGateway {
     session.lastHeardAtMs = Date.now();
   }
 
-  close(session: SocketSession): void {
+  /** The socket is gone, whichever side closed it, with this code and reason. */
+  close(session: SocketSession, code: number, reason: string): void {
+    // Bun closes a socket whose frame is too large by itself (the client gets 1009; this handler
+    // sees 1006 and Bun's reason): counted here, as the closes this server makes are.
+    if (!session.closed && reason === bunFrameTooLargeReason)
+      this.#countClose(closeCodes.frameTooLarge);
     this.context.tableFanout.forget(session);
     session.release();
     this.context.sockets.remove(session);
