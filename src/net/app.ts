@@ -158,9 +158,9 @@ export function createApp(context: GatewayContext) {
         const socket = raw.data.socket;
         if (socket !== undefined) gateway.heard(socket);
       },
-      close(ws, code, reason) {
+      close(ws, _code, reason) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-        if (socket !== undefined) gateway.close(socket, code, reason);
+        if (socket !== undefined) gateway.close(socket, reason);
       },
     });
 }

@@ -502,8 +502,8 @@ export class WsGateway {
     session.lastHeardAtMs = Date.now();
   }
 
-  /** The socket is gone, whichever side closed it, with this code and reason. */
-  close(session: SocketSession, code: number, reason: string): void {
+  /** The socket is gone, whichever side closed it; `reason` is the close's. */
+  close(session: SocketSession, reason: string): void {
     // Bun closes a socket whose frame is too large by itself (the client gets 1009; this handler
     // sees 1006 and Bun's reason): counted here, as the closes this server makes are.
     if (!session.closed && reason === bunFrameTooLargeReason)
