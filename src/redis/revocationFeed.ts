@@ -79,9 +79,18 @@ export function decodeExclusion(text: string): ExclusionMessage | undefined {
   }
 }
 
+/**
+ * How often a live subscription is pinged. A connection that stops carrying bytes without
+ * closing (a half-open TCP connection, a NAT that forgot it) delivers nothing and reports
+ * nothing; a pending ping lets the socket timeout drop it, so the loss is noticed (and the node
+ * turns unready and revalidates its sockets) within about this plus `socketTimeoutMs`.
+ */
+const pingIntervalMs = 1_000;
+
 export class RevocationFeed {
   readonly channel: string;
   private readonly subscriber: Redis;
+  private readonly pinger: ReturnType<typeof setInterval>;
   private subscribed = false;
   private closed = false;
 
@@ -94,6 +103,12 @@ export class RevocationFeed {
     this.subscriber.on("ready", () => this.subscribe());
     this.subscriber.on("close", () => this.lose());
     this.subscriber.on("message", (channel: string, text: string) => this.receive(channel, text));
+    // Only while nothing is pending: a pending ping already arms the socket timeout.
+    this.pinger = setInterval(() => {
+      if (this.subscribed && this.subscriber.commandQueue.length === 0)
+        this.subscriber.ping().catch(() => undefined);
+    }, pingIntervalMs);
+    this.pinger.unref();
   }
 
   isSubscribed(): boolean {
@@ -103,6 +118,7 @@ export class RevocationFeed {
   async close(): Promise<void> {
     this.closed = true;
     this.subscribed = false;
+    clearInterval(this.pinger);
     // No QUIT: a subscribed RESP2 connection only accepts subscriber commands.
     this.subscriber.disconnect(false);
   }

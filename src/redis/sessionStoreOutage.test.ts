@@ -6,6 +6,7 @@ import {
   startThrowawayRedis,
   testClient,
 } from "../testing/redisTestServer.ts";
+import { TcpRelay } from "../testing/tcpRelay.ts";
 import { waitFor } from "../testing/waitFor.ts";
 import { RedisUnavailableError } from "./errors.ts";
 import { sessionKey } from "./keys.ts";
@@ -90,6 +91,35 @@ describeWithRedisServer("redis session store outages", () => {
         "the cached session to be refused",
       );
       expect(performance.now() - confirmedAtMs).toBeGreaterThanOrEqual(cacheStaleMsMax - 5);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("redis session store - a subscription that goes silent without closing is noticed and renewed", async () => {
+    await using server = await startThrowawayRedis();
+    await using relay = await TcpRelay.start("127.0.0.1", Number(new URL(server.url).port));
+    const store = await RedisSessionStore.open({
+      url: `redis://127.0.0.1:${relay.port}`,
+      keyPrefix: randomKeyPrefix(),
+      reconnectDelayMsMax,
+      onError: quiet,
+    });
+    let reconnects = 0;
+    store.onReconnected(() => {
+      reconnects += 1;
+    });
+    try {
+      // Only the subscriber's connection: the command connection keeps working throughout.
+      expect(relay.silence((sent) => sent.toUpperCase().includes("SUBSCRIBE"))).toBe(1);
+      await waitFor(
+        () => !store.healthy(),
+        recoveryTimeoutMs,
+        "the silent subscription to be noticed",
+      );
+      // The connection it opens again passes: the subscription is renewed, sockets revalidated.
+      await waitFor(() => store.healthy(), recoveryTimeoutMs, "the store to recover");
+      await waitFor(() => reconnects === 1, recoveryTimeoutMs, "onReconnected");
     } finally {
       await store.close();
     }
