@@ -28,6 +28,11 @@ export interface Config {
   startingBalance: number;
   sessionTtlMs: number;
   sessionsMax: number;
+  /**
+   * With Redis sessions: how long after Redis last confirmed a session a node may go on serving
+   * it from its cache while Redis is unreachable (open sockets are then closed with 1013).
+   */
+  sessionOutageGraceMs: number;
   heartbeatMs: number;
   /** Bytes a socket may have queued outbound before it is closed as too slow. */
   socketBackpressureBytesMax: number;
@@ -102,6 +107,7 @@ export const defaults: Config = {
   startingBalance: 100_000, // 1,000.00
   sessionTtlMs: 24 * 60 * 60 * 1000,
   sessionsMax: 1_000_000,
+  sessionOutageGraceMs: 5 * 60_000,
   heartbeatMs: 15_000,
   socketBackpressureBytesMax: 1024 * 1024,
   commandsPerSecond: 50,

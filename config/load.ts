@@ -38,6 +38,7 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   startingBalance: { env: "DEV_STARTING_BALANCE", min: 0, max: Number.MAX_SAFE_INTEGER },
   sessionTtlMs: { env: "SESSION_TTL_MS", min: 1_000, max: 30 * 24 * 3_600_000 },
   sessionsMax: { env: "SESSIONS_MAX", min: 1, max: 100_000_000 },
+  sessionOutageGraceMs: { env: "SESSION_OUTAGE_GRACE_MS", min: 1_000, max: 24 * 3_600_000 },
   heartbeatMs: { env: "HEARTBEAT_MS", min: 50, max: 600_000 },
   socketBackpressureBytesMax: { env: "SOCKET_BACKPRESSURE_BYTES_MAX", min: 4_096, max: 1 << 30 },
   commandsPerSecond: { env: "RATE_COMMANDS_PER_SECOND", min: 1, max: 1_000_000 },

@@ -13,7 +13,7 @@ import type { GatewayContext } from "./net/context.ts";
 import { endExcludedPlayerHere } from "./net/exclusion.ts";
 import { errorResponse } from "./net/httpReply.ts";
 import { createNodeMetrics } from "./net/nodeMetrics.ts";
-import { revalidateSockets } from "./net/revalidate.ts";
+import { closeUnconfirmedSockets, revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
 import { closeCodes } from "./net/socketSession.ts";
 import { TableFanout } from "./net/tableFanout.ts";
@@ -215,6 +215,20 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   tableFanout.attach(server);
   await activateTables(tables.keys(), router);
 
+  // While the session store is down, sockets play on cached sessions only as long as it vouches
+  // for them (SESSION_OUTAGE_GRACE_MS); checked from its cache, so the check costs no round trip.
+  const outageCheckIntervalMs = Math.min(5_000, Math.floor(config.sessionOutageGraceMs / 4));
+  let outageCheckRunning = false;
+  const outageCheck = setInterval(() => {
+    if (sessions.healthy() || outageCheckRunning) return;
+    outageCheckRunning = true;
+    void closeUnconfirmedSockets(sockets, sessions, config.revalidationConcurrencyMax).finally(
+      () => {
+        outageCheckRunning = false;
+      },
+    );
+  }, outageCheckIntervalMs);
+
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
   // Checked four times per period so a silent socket goes within 2.25 x heartbeatMs, not 3 x;
@@ -254,6 +268,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       draining = true;
       clearInterval(pinger);
       clearInterval(evictor);
+      clearInterval(outageCheck);
       sockets.closeAll(closeCodes.draining, "node draining");
       await actors.stop(config.drainTimeoutMs);
       await app.stop(true);

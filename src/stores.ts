@@ -28,7 +28,10 @@ export async function openSharedStores(config: Config): Promise<SharedStores> {
     };
   }
   const connection = { url: config.redisUrl, keyPrefix: config.redisKeyPrefix };
-  const sessions = await RedisSessionStore.open(connection);
+  const sessions = await RedisSessionStore.open({
+    ...connection,
+    cacheStaleMsMax: config.sessionOutageGraceMs,
+  });
   const limiter = await RedisRateLimiter.open({
     ...connection,
     localKeysMax: config.rateLimitKeysMax,

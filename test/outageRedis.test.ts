@@ -29,6 +29,23 @@ async function timedHttp(node: { httpUrl: string }, method: string, path: string
 }
 
 describeWithRedisServer("outage - Redis", () => {
+  test("outage - Redis down past SESSION_OUTAGE_GRACE_MS: open sockets are closed with 1013, not before", async () => {
+    await using redis = await startThrowawayRedis();
+    const graceMs = 1_500;
+    await using node = await startTestNode(
+      { sessionOutageGraceMs: graceMs },
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() },
+    );
+    // Redis confirms the session no earlier than this: the socket may play until that + grace.
+    const beforeSessionMs = performance.now();
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await redis.kill();
+    expect((await spinOnce(socket, "in-the-outage")).type).toBe("spin.result");
+    expect(await socket.waitForClose(graceMs + 5_000)).toBe(1013);
+    expect(performance.now() - beforeSessionMs).toBeGreaterThanOrEqual(graceMs);
+  });
+
   test("outage - Redis restart: open sockets keep playing, new sessions get BUSY, readiness follows, revalidation closes the lost session with 4001", async () => {
     await using redis = await startThrowawayRedis();
     await using node = await startTestNode(

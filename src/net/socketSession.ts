@@ -9,6 +9,7 @@ export const closeCodes = {
   frameTooLarge: 1009,
   internalError: 1011,
   draining: 1012,
+  tryAgainLater: 1013,
   heartbeatTimeout: 4000,
   sessionRevoked: 4001,
   slowConsumer: 4002,
