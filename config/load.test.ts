@@ -1,9 +1,18 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { evaluateStops } from "../src/games/slot/evaluate.ts";
 import { linePays, scatterPays } from "../src/games/slot/paytable.ts";
 import { RedisRateLimiter } from "../src/redis/rateLimiter.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
-import { ConfigError, environmentKeys, loadConfig, setButEmptyReason } from "./load.ts";
+import {
+  ConfigError,
+  checkDataDir,
+  environmentKeys,
+  loadConfig,
+  setButEmptyReason,
+} from "./load.ts";
 import type { TableConfig } from "./tables.ts";
 
 function refusal(env: Record<string, string>): string {
@@ -39,7 +48,7 @@ describe("config", () => {
     expect(loadConfig({ HOST: "::1" }).host).toBe("::1");
     for (const host of ["localhost", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "[::1]"])
       expect(loadConfig({ HOST: host }).host).toBe(host);
-    expect(refusal({ HOST: "[127.0.0.1]" })).toContain("is not loopback");
+    expect(refusal({ HOST: "[127.0.0.1]" })).toContain("is not an IP address or a host name");
     expect(refusal({ METRICS_PORT: "8080" })).toBe(
       "config METRICS_PORT: 8080 is PORT too; give metrics a port of their own",
     );
@@ -85,16 +94,71 @@ describe("config", () => {
     expect(refusal({ OPERATOR_KEY: "short" })).toContain("OPERATOR_KEY");
     expect(refusal({ DATABASE_URL: "mysql://x" })).toContain("DATABASE_URL");
     // Set but empty (an unfilled template) is not "unset": no silent dev mode or embedded ledger.
-    for (const key of ["OPERATOR_KEY", "DATABASE_URL", "REDIS_URL", "NATS_URL"]) {
+    for (const key of [
+      "OPERATOR_KEY",
+      "DATABASE_URL",
+      "REDIS_URL",
+      "NATS_URL",
+      "PORT",
+      "HOST",
+      "DATA_DIR",
+    ]) {
       expect(refusal({ [key]: "" })).toBe(`config ${key}: ${setButEmptyReason}`);
       expect(refusal({ [key]: "  " })).toBe(`config ${key}: ${setButEmptyReason}`);
     }
     expect(refusal({ REDIS_URL: "not a url" })).toBe("config REDIS_URL: is not a URL");
+    // An integer is exactly digits: no whitespace around it (a stray newline from a file).
+    expect(refusal({ PORT: " 0 " })).toBe('config PORT: " 0 " is not an integer');
+    expect(refusal({ RATE_COMMANDS_PER_SECOND: "\n50\n" })).toContain("is not an integer");
     expect(refusal({ CURRENCY: "euro" })).toContain("CURRENCY");
     expect(refusal({ SLOT_BET_MIN: "400", SLOT_BET_MAX: "200" })).toContain("SLOT_BET_MIN");
     expect(refusal({ SLOT_BET_STEP: "30", SLOT_BET_MIN: "30", SLOT_BET_MAX: "300" })).toContain(
       "SLOT_BET_STEP",
     );
+  });
+
+  test("config - HOST is an IP address or a host name", () => {
+    const operator = { OPERATOR_KEY: "k".repeat(32) };
+    for (const host of [
+      "0.0.0.0",
+      "::",
+      "[::]",
+      "10.1.2.3",
+      "fd00::1",
+      "node-1.internal",
+      "localhost",
+    ])
+      expect(loadConfig({ ...operator, HOST: host }).host).toBe(host);
+    for (const host of [
+      "not a host!",
+      "256.1.1.1",
+      "1.2.3",
+      "-lead.example",
+      "a..b",
+      "x".repeat(64),
+    ])
+      expect(refusal({ ...operator, HOST: host })).toContain(
+        `config HOST: "${host}" is not an IP address`,
+      );
+  });
+
+  test("config - DATA_DIR must be creatable and writable when the ledger is embedded", () => {
+    const parent = mkdtempSync(join(tmpdir(), "croupier-config-"));
+    try {
+      const fresh = join(parent, "a", "b");
+      checkDataDir(loadConfig({ DATA_DIR: fresh }));
+      expect(statSync(fresh).isDirectory()).toBe(true);
+      const file = join(parent, "a-file");
+      writeFileSync(file, "");
+      const blocked = join(file, "ledger");
+      expect(() => checkDataDir(loadConfig({ DATA_DIR: blocked }))).toThrow(
+        `config DATA_DIR: ${blocked} cannot be created or written (ENOTDIR)`,
+      );
+      // With Postgres the directory is not used, and not checked.
+      checkDataDir(loadConfig({ DATA_DIR: blocked, DATABASE_URL: "postgres://db/x" }));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   test("config - REPLAY_EVENTS_MAX is at most what one ledger read returns", () => {

@@ -1,3 +1,5 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
 import { winPerTotalBetMax as slotWinPerTotalBetMax } from "../src/games/slot/paytable.ts";
@@ -110,7 +112,9 @@ export const environmentKeys = [
 
 function parseInteger(raw: string, spec: IntegerSpec): number {
   const { env, min, max, maxBecause } = spec;
-  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(env, `"${raw}" is not an integer`);
+  setButEmpty(env, raw);
+  // No surrounding whitespace either: a value that is not exactly what was meant is refused.
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(env, `"${raw}" is not an integer`);
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     const because = maxBecause === undefined ? "" : ` (${maxBecause})`;
@@ -156,9 +160,9 @@ export function loadConfig(
     (typeof integerKeys)[IntegerKey],
   ][]) {
     const raw = env[spec.env];
-    if (raw !== undefined && raw !== "") config[key] = parseInteger(raw, spec);
+    if (raw !== undefined) config[key] = parseInteger(raw, spec);
   }
-  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== "")
+  if (env.METRICS_PORT !== undefined)
     config.metricsPort = parseInteger(env.METRICS_PORT, {
       ...integerKeys.port,
       env: "METRICS_PORT",
@@ -180,7 +184,8 @@ export function loadConfig(
   config.databaseUrl = parseUrl("DATABASE_URL", env.DATABASE_URL, ["postgres:", "postgresql:"]);
   config.redisUrl = parseUrl("REDIS_URL", env.REDIS_URL, ["redis:", "rediss:"]);
   config.natsUrl = parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]);
-  if (env.DATA_DIR) config.dataDir = env.DATA_DIR;
+  setButEmpty("DATA_DIR", env.DATA_DIR);
+  if (env.DATA_DIR !== undefined) config.dataDir = env.DATA_DIR;
   if (env.REDIS_KEY_PREFIX) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(env.REDIS_KEY_PREFIX)) {
       throw new ConfigError("REDIS_KEY_PREFIX", "must be 1-64 characters of [A-Za-z0-9_.-]");
@@ -198,7 +203,13 @@ export function loadConfig(
     }
     config.nodeId = env.NODE_ID;
   }
-  config.host = env.HOST || "";
+  setButEmpty("HOST", env.HOST);
+  if (env.HOST !== undefined && !isHost(env.HOST))
+    throw new ConfigError(
+      "HOST",
+      `"${env.HOST}" is not an IP address or a host name to bind (e.g. 0.0.0.0, ::, localhost)`,
+    );
+  config.host = env.HOST ?? "";
   setButEmpty("TRUSTED_PROXIES", env.TRUSTED_PROXIES);
   if (env.TRUSTED_PROXIES !== undefined)
     config.trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
@@ -227,6 +238,31 @@ export function loadConfig(
   }
   validate(config);
   return config;
+}
+
+/** An IPv4 or IPv6 literal (IPv6 bare or in brackets), or a host name (RFC 1123 labels). */
+function isHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*:.*)\]$/, "$1");
+  if (isIP(bare) !== 0) return true;
+  // Digits and dots only, yet not an IPv4 address (256.1.1.1): a typo, not a name.
+  if (/^[\d.]+$/.test(host)) return false;
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  return host.length <= 253 && host.split(".").every((part) => label.test(part));
+}
+
+/**
+ * The embedded ledger's directory must exist or be creatable, and be writable: checked before
+ * anything starts, so a bad DATA_DIR is named rather than failing deep in the ledger's start.
+ */
+export function checkDataDir(config: Config): void {
+  if (config.databaseUrl !== undefined) return;
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    accessSync(config.dataDir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ConfigError("DATA_DIR", `${config.dataDir} cannot be created or written (${code})`);
+  }
 }
 
 const loopbackNames: ReadonlySet<string> = new Set(["localhost", "::1", "0:0:0:0:0:0:0:1"]);

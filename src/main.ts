@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config/load.ts";
+import { ConfigError, checkDataDir, loadConfig } from "../config/load.ts";
 import { startNode } from "./node.ts";
 
 /** Entry point: validate config (refuse to start on a bad value), start the node, drain on SIGTERM/SIGINT. */
@@ -6,6 +6,7 @@ async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(process.env);
+    checkDataDir(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`croupier: refusing to start: ${error.message}`);
