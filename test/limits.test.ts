@@ -190,6 +190,23 @@ describe("player limits", () => {
     });
     expect(cleared.body).toEqual({ playerId, selfExcludedUntil: null, lossLimitPerDay: 500 });
   });
+
+  test("limits - in dev mode a player sets their own limits, never another player's", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const other = await newSession(node);
+    const own = await http(node, "PUT", `/v1/players/${playerId}/limits`, {
+      token,
+      body: { lossLimitPerDay: 100 },
+    });
+    expect(own.body).toEqual({ playerId, selfExcludedUntil: null, lossLimitPerDay: 100 });
+    const theirs = await http(node, "PUT", `/v1/players/${other.playerId}/limits`, {
+      token,
+      body: { lossLimitPerDay: 1 },
+    });
+    expect(theirs.status).toBe(403);
+    expect((await node.context.ledger.getLimits(other.playerId)).lossLimitPerDay).toBeNull();
+  });
 });
 
 const describePostgres = postgresUrl === undefined ? describe.skip : describe;

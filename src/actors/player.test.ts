@@ -102,7 +102,9 @@ describe("player actor", () => {
     const second = await playerSystem(ledger);
     expect(await second.ask({ type: "state" })).toEqual({ type: "state", balance: 10_000, seq: 1 });
     const history = await ledger.history("p1", 10);
-    expect(history.filter((entry) => entry.kind === "start")).toHaveLength(1);
+    expect(history.filter((entry) => entry.kind === "start")).toMatchObject([
+      { id: "start", amount: 10_000 },
+    ]);
     await second.system.stop(1_000);
     await ledger.close();
   });

@@ -58,9 +58,13 @@ export function tableSettlementCommandId(roundId: string): string {
   return `~round:${roundId}`;
 }
 
-/** The history id of a stored command id: settlements show as `round:<roundId>`. */
+/**
+ * The history id of a stored command id. The server's own entries have ids outside the client
+ * alphabet (a leading `~`), which history shows without it: a settlement as `round:<roundId>`,
+ * dev mode's starting credit as `start` (docs/PROTOCOL.md).
+ */
 export function historyIdOf(commandId: string): string {
-  return commandId.startsWith("~round:") ? commandId.slice(1) : commandId;
+  return commandId.startsWith("~") ? commandId.slice(1) : commandId;
 }
 
 export interface NewTableRound {
