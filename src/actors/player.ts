@@ -132,9 +132,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
    * `tableBetsPerRoundMax` in one round, which bounds its client seeds and broadcasts) and their
    * best-case credit. Loaded from the ledger with the balance, so a restart forgets none, and kept
    * up as bets commit and settlements arrive. Every command that credits leaves room for
-   * `pendingCreditMax` (their sum) under 2^53-1, so every payout can always be credited.
+   * `pendingCreditMax` (their sum) under 2^53-1, so every payout can always be credited. Made on
+   * the first bet: most players never bet at a table, and 100,000 idle actors must stay small.
    */
-  private readonly openRounds = new Map<string, { count: number; bestCredit: number }>();
+  private openRounds: Map<string, { count: number; bestCredit: number }> | undefined;
   private pendingCreditMax = 0;
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
@@ -181,13 +182,14 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     ]);
     this.balance = state.balance;
     this.seq = state.seq;
-    this.openRounds.clear();
+    this.openRounds = undefined;
     this.pendingCreditMax = 0;
     for (const bet of pendingBets)
       this.countBet(bet.roundId, bestCreditOf(rouletteBetOf(bet), bet.amount));
   }
 
   private countBet(roundId: string, bestCredit: number): void {
+    this.openRounds ??= new Map();
     const open = this.openRounds.get(roundId);
     if (open === undefined) this.openRounds.set(roundId, { count: 1, bestCredit });
     else {
@@ -198,9 +200,9 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   }
 
   private roundSettled(roundId: string): void {
-    const open = this.openRounds.get(roundId);
+    const open = this.openRounds?.get(roundId);
     if (open === undefined) return;
-    this.openRounds.delete(roundId);
+    this.openRounds?.delete(roundId);
     this.pendingCreditMax -= open.bestCredit;
   }
 
@@ -334,7 +336,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       }
       throw error;
     }
-    if ((this.openRounds.get(roundId)?.count ?? 0) >= tableBetsPerRoundMax) {
+    if ((this.openRounds?.get(roundId)?.count ?? 0) >= tableBetsPerRoundMax) {
       return this.refuse(
         id,
         requestHash,
