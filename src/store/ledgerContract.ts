@@ -30,6 +30,17 @@ export interface LedgerTamper {
    * journal row has; returns that id.
    */
   addOrphanEntry(ledger: Ledger, amount: number): Promise<number>;
+  /** Negates every posting: each entry still sums to zero, the order of the money does not hold. */
+  negateAllPostings(ledger: Ledger): Promise<void>;
+  /** Sets the `balance_after` of the player's posting in the command. */
+  setBalanceAfter(
+    ledger: Ledger,
+    playerId: string,
+    commandId: string,
+    value: number,
+  ): Promise<void>;
+  /** Swaps the seqs of two of the player's journal entries. */
+  swapSeqs(ledger: Ledger, playerId: string, seqA: number, seqB: number): Promise<void>;
 }
 
 /** A deposit from the cash account, shaped as the wallet endpoint writes it. */
@@ -400,6 +411,63 @@ function tamperTests(fixture: Fixture, tamper: LedgerTamper): void {
     const text = report.failures.join("\n");
     expect(text).toContain("invariant 2: player p1 command s1: postings sum to 5");
     expect(text).toContain("invariant 2: all postings sum to 5");
+  });
+
+  test("ledger - audit reports a running balance that went below zero though every total agrees", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 100));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    fixture.markCorrupted();
+    // p1 now stakes 100 before having it, and the deposit comes after; totals are unchanged.
+    await tamper.negateAllPostings(ledger);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    const text = report.failures.join("\n");
+    expect(text).toMatch(
+      /invariant 1: player p1 journal entry \d+: the running balance goes to -100/,
+    );
+    expect(text).toMatch(
+      /invariant 3: player p1 journal entry \d+: balance_after is 100, expected -100 \(the sum of the player's postings up to it\)/,
+    );
+  });
+
+  test("ledger - audit reports a balance_after in the middle that is not the running balance", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    await ledger.write(spinWrite("p1", 3, "s2", 100, 0));
+    fixture.markCorrupted();
+    await tamper.setBalanceAfter(ledger, "p1", "s1", 5_000);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    expect(report.failures.join("\n")).toMatch(
+      /invariant 3: player p1 journal entry \d+: balance_after is 5000, expected 900/,
+    );
+  });
+
+  test("ledger - audit reports seqs that do not follow the order the entries were made in", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    await ledger.write(spinWrite("p1", 3, "s2", 100, 0));
+    fixture.markCorrupted();
+    await tamper.swapSeqs(ledger, "p1", 2, 3);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    expect(report.failures.join("\n")).toContain("invariant 4: player p1");
+  });
+
+  test("ledger - audit reports, rather than fails on, a tampered amount past 2^53", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+    await ledger.write(spinWrite("p1", 2, "s1", 100, 0));
+    fixture.markCorrupted();
+    await tamper.unbalanceCommand(ledger, "p1", "s1", 2 ** 53);
+    const report = await ledger.audit();
+    expect(report.ok).toBe(false);
+    expect(report.failures.join("\n")).toContain(
+      "invariant 2: player p1 command s1: postings sum to",
+    );
   });
 
   test("ledger - audit reports balanced postings that belong to no journal entry", async () => {

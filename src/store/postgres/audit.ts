@@ -1,14 +1,15 @@
 import { auditFailuresPerCheckMax } from "../audit.ts";
 import type { AuditReport } from "../ledger.ts";
 import { checkTableRounds } from "./auditTables.ts";
-import { safeInteger, safeIntegerOrNull } from "./integers.ts";
+import { safeInteger } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 
 /**
  * The money audit of a Postgres ledger: invariants 1-5 of docs/PROTOCOL.md over one snapshot
  * (a REPEATABLE READ, read-only transaction; writers go on meanwhile). Every check is set-based:
- * postings are read twice (grouped by journal entry, then by player account), the journal once
- * (grouped by player), each group matched to `players` with one hash join. No per-player loop,
+ * postings are read three times (grouped by journal entry, grouped by player account, then
+ * along each player account for the running balance), the journal twice (grouped by player, then
+ * in commit order per player), each group matched to `players` with one hash join. No per-player loop,
  * no join of postings with journal except for the few failing entries. Only failing rows come
  * back, at most `auditFailuresPerCheckMax` per check, with the count of the rest.
  *
@@ -74,7 +75,9 @@ async function checkEntries(sql: Connection, failures: string[]): Promise<number
   await sql`SET LOCAL enable_hashagg = on`;
   const grand = rows[0];
   if (grand === undefined || !grand.grand) throw new Error("audit: no grand total row");
-  const total = safeInteger(grand.total ?? "0", "sum of all postings");
+  // Sums are compared exactly: a tampered amount may take them past 2^53, which is a finding to
+  // report, not a reason for the audit to fail.
+  const total = BigInt(grand.total ?? "0");
   const entries = rows.slice(1);
   const lines: string[] = [];
   for (const row of entries) {
@@ -82,15 +85,15 @@ async function checkEntries(sql: Connection, failures: string[]): Promise<number
       row.player_id === null
         ? `journal entry ${row.journal_id} (no journal row)`
         : `player ${row.player_id} command ${row.command_id}`;
-    const sum = safeInteger(row.total, "entry total");
-    const lowest = safeIntegerOrNull(row.lowest, "lowest balance_after");
-    if (lowest !== null && lowest < 0)
+    const sum = BigInt(row.total);
+    const lowest = row.lowest === null ? null : BigInt(row.lowest);
+    if (lowest !== null && lowest < 0n)
       lines.push(`invariant 1: ${name}: balance after a posting is ${lowest}`);
     if (row.player_id === null)
       lines.push(`invariant 2: ${name}: postings that belong to no journal entry`);
-    if (sum !== 0) lines.push(`invariant 2: ${name}: postings sum to ${sum}, not 0`);
+    if (sum !== 0n) lines.push(`invariant 2: ${name}: postings sum to ${sum}, not 0`);
   }
-  if (total !== 0) failures.push(`invariant 2: all postings sum to ${total}, not 0`);
+  if (total !== 0n) failures.push(`invariant 2: all postings sum to ${total}, not 0`);
   const failing = safeInteger(entries[0]?.failing ?? "0", "failing entries");
   failures.push(...withRest(lines, failing, entries.length));
   return safeInteger(grand.postings, "postings");
@@ -128,14 +131,14 @@ async function checkBalances(sql: Connection, failures: string[]): Promise<void>
   const lines: string[] = [];
   for (const row of rows) {
     const name = `player ${row.player_id}`;
-    const sum = safeIntegerOrNull(row.total, "sum of postings") ?? 0;
+    const sum = BigInt(row.total ?? "0");
     if (!row.has_row) {
       lines.push(`invariant 3: ${name}: postings sum to ${sum} but there is no player row`);
       continue;
     }
-    const balance = safeInteger(row.balance, "balance");
-    const lastAfter = safeIntegerOrNull(row.last_after, "last balance_after");
-    if (balance < 0) lines.push(`invariant 1: ${name}: balance is ${balance}`);
+    const balance = BigInt(row.balance ?? "0");
+    const lastAfter = row.last_after === null ? null : BigInt(row.last_after);
+    if (balance < 0n) lines.push(`invariant 1: ${name}: balance is ${balance}`);
     if (balance !== sum)
       lines.push(`invariant 3: ${name}: balance ${balance} != sum of postings ${sum}`);
     if (row.postings !== null && balance !== lastAfter) {
@@ -153,6 +156,72 @@ interface SeqRow {
   seq_min: string | null;
   seq_max: string | null;
   failing: string;
+}
+
+interface RunningRow {
+  invariant: number;
+  account: string;
+  journal_id: string;
+  balance_after: string | null;
+  running: string;
+  failing: string;
+}
+
+/**
+ * Invariants 1 and 3 posting by posting: along each player account in commit order (journal id,
+ * then the posting's place), the running sum never goes below zero and every `balance_after`
+ * is that sum. The totals alone would pass a balance that dipped and came back, or two changes
+ * that cancel out. Per account, the first posting that breaks each is reported.
+ */
+async function checkRunningBalances(sql: Connection, failures: string[]): Promise<void> {
+  const rows = await sql<RunningRow[]>`
+    WITH r AS (
+      SELECT account, journal_id, n, balance_after,
+             sum(amount) OVER (PARTITION BY account ORDER BY journal_id, n
+                               ROWS UNBOUNDED PRECEDING) AS running
+      FROM postings WHERE starts_with(account, 'player:')
+    ), negative AS (
+      SELECT DISTINCT ON (account) 1 AS invariant, account, journal_id, balance_after, running
+      FROM r WHERE running < 0 ORDER BY account, journal_id, n
+    ), mismatched AS (
+      SELECT DISTINCT ON (account) 3 AS invariant, account, journal_id, balance_after, running
+      FROM r WHERE balance_after IS DISTINCT FROM running ORDER BY account, journal_id, n
+    ), bad AS (SELECT * FROM negative UNION ALL SELECT * FROM mismatched)
+    SELECT bad.invariant, bad.account, bad.journal_id::text, bad.balance_after::text,
+           bad.running::text, count(*) OVER () AS failing
+    FROM bad ORDER BY bad.account, bad.invariant LIMIT ${auditFailuresPerCheckMax}`;
+  const lines = rows.map((row) => {
+    const name = `player ${row.account.slice("player:".length)} journal entry ${row.journal_id}`;
+    if (row.invariant === 1)
+      return `invariant 1: ${name}: the running balance goes to ${row.running}`;
+    return `invariant 3: ${name}: balance_after is ${row.balance_after}, expected ${row.running} (the sum of the player's postings up to it)`;
+  });
+  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+}
+
+/**
+ * Invariant 4's order: a player's entries were committed in seq order, so ordered by journal id
+ * each seq is the one before plus one. (Seqs swapped between two entries keep min, max and count.)
+ */
+async function checkSeqOrder(sql: Connection, failures: string[]): Promise<void> {
+  const rows = await sql<
+    { player_id: string; id: string; seq: string; previous: string; failing: string }[]
+  >`
+    WITH o AS (
+      SELECT player_id, id, seq, lag(seq) OVER (PARTITION BY player_id ORDER BY id) AS previous
+      FROM journal
+    ), bad AS (
+      SELECT DISTINCT ON (player_id) player_id, id, seq, previous
+      FROM o WHERE previous IS NOT NULL AND seq <> previous + 1
+      ORDER BY player_id, id
+    )
+    SELECT bad.*, count(*) OVER () AS failing
+    FROM bad ORDER BY bad.player_id LIMIT ${auditFailuresPerCheckMax}`;
+  const lines = rows.map(
+    (row) =>
+      `invariant 4: player ${row.player_id}: journal entry ${row.id} has seq ${row.seq} after seq ${row.previous}; seqs must follow commit order`,
+  );
+  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
 }
 
 /** Invariant 4: seqs exactly 1..n with players.seq = n; command ids unique per player. */
@@ -234,7 +303,9 @@ export async function auditPostgresLedger(sql: Connection): Promise<AuditReport>
       SELECT (SELECT count(*) FROM players) AS players, (SELECT count(*) FROM journal) AS commands`;
     const postings = await checkEntries(sql, failures);
     await checkBalances(sql, failures);
+    await checkRunningBalances(sql, failures);
     await checkSequences(sql, failures);
+    await checkSeqOrder(sql, failures);
     const notes: string[] = [];
     await checkTableRounds(sql, failures, notes);
     return {

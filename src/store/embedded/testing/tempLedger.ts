@@ -45,10 +45,20 @@ function embedded(ledger: Ledger): EmbeddedLedger {
 
 /** Edits the SQLite file through a second connection, as a faulty tool or disk edit would. */
 function tamperFile(ledger: Ledger, sql: string, ...params: (string | number)[]): void {
+  tamperRows(ledger, 1, sql, ...params);
+}
+
+function tamperRows(
+  ledger: Ledger,
+  expectedChanges: number | "any",
+  sql: string,
+  ...params: (string | number)[]
+): void {
   const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
   try {
     const changes = db.prepare(sql).run(...params).changes;
-    if (changes !== 1) throw new Error(`tamper changed ${changes} rows, expected 1`);
+    if (expectedChanges !== "any" && changes !== expectedChanges)
+      throw new Error(`tamper changed ${changes} rows, expected ${expectedChanges}`);
   } finally {
     db.close();
   }
@@ -74,6 +84,31 @@ export const sqliteTamper: LedgerTamper = {
       delta,
       playerId,
       commandId,
+    );
+  },
+  async negateAllPostings(ledger) {
+    tamperRows(ledger, "any", "UPDATE postings SET amount = -amount");
+  },
+  async setBalanceAfter(ledger, playerId, commandId, value) {
+    tamperFile(
+      ledger,
+      `UPDATE postings SET balance_after = ?
+       WHERE balance_after IS NOT NULL AND journal_id = (
+         SELECT id FROM journal WHERE player_id = ? AND command_id = ?)`,
+      value,
+      playerId,
+      commandId,
+    );
+  },
+  async swapSeqs(ledger, playerId, seqA, seqB) {
+    tamperRows(
+      ledger,
+      2,
+      `UPDATE journal SET seq = CASE seq WHEN ?1 THEN ?2 ELSE ?1 END
+       WHERE player_id = ?3 AND seq IN (?1, ?2)`,
+      seqA,
+      seqB,
+      playerId,
     );
   },
   async addOrphanEntry(ledger, amount) {

@@ -100,6 +100,45 @@ export const postgresTamper: LedgerTamper = {
       }),
     );
   },
+  async negateAllPostings(ledger) {
+    await withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        await tx`UPDATE postings SET amount = -amount`;
+      }),
+    );
+  },
+  async setBalanceAfter(ledger, playerId, commandId, value) {
+    await withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        const result = await tx`
+          UPDATE postings SET balance_after = ${value}
+          WHERE balance_after IS NOT NULL AND journal_id = (
+            SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
+        expectOneRow(result.count);
+      }),
+    );
+  },
+  async swapSeqs(ledger, playerId, seqA, seqB) {
+    // In three steps: (player_id, seq) is unique at every statement.
+    await withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        const parked = 2_000_000_000;
+        const steps: [number, number][] = [
+          [seqA, parked],
+          [seqB, seqA],
+          [parked, seqB],
+        ];
+        for (const [from, to] of steps) {
+          const result = await tx`
+            UPDATE journal SET seq = ${to} WHERE player_id = ${playerId} AND seq = ${from}`;
+          expectOneRow(result.count);
+        }
+      }),
+    );
+  },
   async addOrphanEntry(ledger, amount) {
     return withDirect(ledger, (sql) =>
       sql.begin(async (tx) => {
