@@ -296,6 +296,55 @@ function refusalTests(fixture: Fixture): void {
     expect(await ledger.findCommand("d", "bad")).toBeUndefined();
   });
 
+  test("ledger - a write of the wrong shape is refused alone; its batch and later writes go on", async () => {
+    const ledger = fixture.ledger();
+    for (const player of ["a", "b"]) await ledger.write(depositWrite(player, 1, "d1", 100));
+    const noPlayer = { ...spinWrite("x", 2, "s1", 10, 0), playerId: undefined };
+    const nullPosting = { ...spinWrite("x", 2, "s2", 10, 0), postings: [null] };
+    const malformed = [null, noPlayer, nullPosting] as unknown as WalletWrite[];
+    const settled = await Promise.allSettled([
+      ...malformed.map((write) => ledger.write(write)),
+      ledger.write(spinWrite("a", 2, "s1", 10, 0)),
+    ]);
+    for (const refused of settled.slice(0, malformed.length)) {
+      expect(refused.status).toBe("rejected");
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
+    }
+    expect(settled.at(-1)).toEqual({
+      status: "fulfilled",
+      value: { status: "committed", balance: 90 },
+    });
+    expect(await ledger.write(spinWrite("b", 2, "s1", 10, 0))).toEqual({
+      status: "committed",
+      balance: 90,
+    });
+  });
+
+  test("ledger - a day's loss past 2^53 is held at 2^53-1: the player's later writes and others' go on", async () => {
+    const ledger = fixture.ledger();
+    const half = 2 ** 52;
+    await ledger.setLimits("rich", { selfExcludedUntil: null, lossLimitPerDay: null });
+    await ledger.write(depositWrite("rich", 1, "d1", half));
+    expect(await ledger.write(spinWrite("rich", 2, "s1", half, 0))).toMatchObject({ balance: 0 });
+    await ledger.write(depositWrite("rich", 3, "d2", half));
+    expect(await ledger.write(spinWrite("rich", 4, "s2", half, 0))).toMatchObject({ balance: 0 });
+    await ledger.write(depositWrite("rich", 5, "d3", 100));
+    await ledger.write(depositWrite("other", 1, "d1", 100));
+    const [rich, other] = await Promise.all([
+      ledger.write(spinWrite("rich", 6, "s3", 10, 0)),
+      ledger.write(spinWrite("other", 2, "s1", 10, 0)),
+    ]);
+    expect(rich).toEqual({ status: "committed", balance: 90 });
+    expect(other).toEqual({ status: "committed", balance: 90 });
+    // A limit set now is already past: the day's loss still counts as the most it can.
+    await ledger.setLimits("rich", { selfExcludedUntil: null, lossLimitPerDay: 1_000 });
+    expect(
+      await ledger.write({ ...spinWrite("rich", 7, "s4", 10, 0), wager: { amount: 10 } }),
+    ).toEqual({
+      status: "loss_limit",
+    });
+  });
+
   test("ledger - postings that are not non-zero safe integers or hit another player are refused", async () => {
     const ledger = fixture.ledger();
     await ledger.write(depositWrite("p1", 1, "d1", 1_000));

@@ -68,5 +68,11 @@ export function dayLossAfter(write: WalletWrite, state: DayLoss, atMs: number): 
   }
   const day = utcDay(atMs);
   if (delta === 0 && state.lossDay !== day) return state;
-  return { lossDay: day, dayLoss: lossToday(state, atMs) + delta };
+  // Held to a safe integer: a day of losses (or wins) past 2^53 would be a row no backend can
+  // read back exactly. Past it, every limit is exceeded (or far off) all the same.
+  const dayLoss = Math.min(
+    Number.MAX_SAFE_INTEGER,
+    Math.max(-Number.MAX_SAFE_INTEGER, lossToday(state, atMs) + delta),
+  );
+  return { lossDay: day, dayLoss };
 }

@@ -36,6 +36,7 @@ function isText(value: unknown, lengthMax: number): value is string {
 
 /** Throws InvalidWriteError unless the write is well formed and its postings balance. */
 export function validateWrite(write: WalletWrite): void {
+  check(typeof write === "object" && write !== null, "a write must be an object");
   check(isText(write.playerId, playerIdLengthMax), "playerId must be 1-64 characters");
   check(isText(write.commandId, commandIdLengthMax), "commandId must be 1-128 characters");
   check(isText(write.requestHash, 1_024), "requestHash must be a non-empty string");
@@ -53,6 +54,7 @@ export function validateWrite(write: WalletWrite): void {
   const playerAccount = `player:${write.playerId}`;
   let sum = 0;
   for (const posting of write.postings) {
+    check(typeof posting === "object" && posting !== null, "a posting must be an object");
     const { account, amount, kind } = posting;
     check(
       Number.isSafeInteger(amount) && amount !== 0,

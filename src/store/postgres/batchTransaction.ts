@@ -66,8 +66,11 @@ function failure(stage: string, error: unknown): CroupierError {
 
 type Attempt = { kind: "done"; results: WriteResult[] } | { kind: "retry" | "isolate" };
 
-/** What the reads left: the state, or the statement's refusal (a collision or a write's data). */
-type ReadOutcome = { state: LockedState } | { refused: ServerError };
+/**
+ * What the reads left: the state, or their refusal: a collision (start over), or a write's data
+ * the server cannot take or a stored row this process cannot read exactly (isolate the writes).
+ */
+type ReadOutcome = { state: LockedState } | { refused: Error; collision: boolean };
 
 export class BatchTransaction {
   readonly #pool: ConnectionPool;
@@ -123,8 +126,11 @@ export class BatchTransaction {
         (isCollision(error) || isDataError(error)) &&
         this.#sameSession()
       ) {
-        return { refused: error };
+        return { refused: error, collision: isCollision(error) };
       }
+      // A stored value past 2^53 (a row written by hand): only that player's writes fail.
+      if (error instanceof RangeError && this.#sameSession())
+        return { refused: error, collision: false };
       throw failure("reading players and commands", error);
     }
   }
@@ -134,7 +140,7 @@ export class BatchTransaction {
     const read = await this.#read(["BEGIN"], writes);
     if ("refused" in read) {
       await rollbackQuietly(this.#connection);
-      return { kind: isCollision(read.refused) ? "retry" : "isolate" };
+      return { kind: read.collision ? "retry" : "isolate" };
     }
     const { state } = read;
     const plan = planBatch(writes, state.players, state.commands, state);
@@ -198,7 +204,7 @@ export class BatchTransaction {
       opening = [];
       if ("refused" in read) {
         // A deadlock here aborted the whole transaction, savepoints or not.
-        if (isCollision(read.refused)) throw failure("reading one write", read.refused);
+        if (read.collision) throw failure("reading one write", read.refused);
         // The savepoint was set before the read that failed: only this write is undone.
         await connection.unsafe("ROLLBACK TO SAVEPOINT one_write; RELEASE SAVEPOINT one_write");
         return { error: `the database refused the write: ${read.refused.message}` };

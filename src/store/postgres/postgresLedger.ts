@@ -19,6 +19,7 @@ import type {
   TableBetRecord,
   TableRoundRecord,
 } from "../tableRounds.ts";
+import { validateWrite } from "../validateWrite.ts";
 import { auditPostgresLedger } from "./audit.ts";
 import { BatchTransaction } from "./batchTransaction.ts";
 import { GroupCommit, type GroupCommitStats } from "./groupCommit.ts";
@@ -118,6 +119,14 @@ export class PostgresLedger implements Ledger {
   write(write: WalletWrite): Promise<WriteOutcome> {
     if (this.#closed) {
       return Promise.reject(new CroupierError("BUSY", "ledger is closed; nothing was written"));
+    }
+    // A malformed write is refused alone, before it can reach a batch: one with an undefined id
+    // would fail the batch's reads, and its neighbours with it.
+    try {
+      validateWrite(write);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new CroupierError("INTERNAL", `ledger refused the write: ${reason}`));
     }
     return this.#groupCommit.submit(write);
   }

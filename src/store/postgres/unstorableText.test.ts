@@ -3,10 +3,11 @@ import { createTestDatabase } from "../../testing/postgresTestDb.ts";
 import type { WalletWrite } from "../ledger.ts";
 import { depositWrite } from "../ledgerContract.ts";
 import { betWriteOn, newRound } from "../tableRoundContract.ts";
-import { openTestLedger } from "./testing/testLedger.ts";
+import { openTestLedger, withDirect } from "./testing/testLedger.ts";
 
 /**
- * Text Postgres cannot store (U+0000) or a client seed the protocol refuses, reaching the ledger
+ * Text Postgres cannot store (U+0000), a client seed the protocol refuses, or a stored number this
+ * process cannot read exactly, reaching the ledger
  * anyway: the write carrying it is refused alone, its batch neighbours commit, and the ledger
  * stays healthy (a player must not be able to fail other players' writes or the node's
  * readiness). Reads by such an id find nothing instead of failing.
@@ -65,6 +66,27 @@ if (database === undefined) {
         "b",
       ]);
       expect((await ledger.audit()).failures).toEqual([]);
+    } finally {
+      await ledger.close();
+    }
+  });
+
+  test("postgres unstorable text - a stored value past 2^53 (edited by hand) fails only its player's writes", async () => {
+    const ledger = await openTestLedger(url, { probeIntervalMs });
+    try {
+      for (const playerId of ["a", "b"]) await ledger.write(depositWrite(playerId, 1, "d1", 1_000));
+      await withDirect(ledger, async (sql) => {
+        await sql`UPDATE players SET day_loss = ${"9007199254740993"}::bigint WHERE player_id = 'a'`;
+      });
+      const results = await writeTogether(ledger, [
+        depositWrite("a", 2, "d2", 5),
+        depositWrite("b", 2, "d2", 5),
+      ]);
+      expect(results.map((result) => result.status)).toEqual(["rejected", "fulfilled"]);
+      expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
+      expect(ledger.stats()).toMatchObject({ batchesFailed: 0 });
+      expect(ledger.healthy()).toBe(true);
+      expect(await ledger.loadPlayer("b")).toMatchObject({ balance: 1_005, seq: 2 });
     } finally {
       await ledger.close();
     }
