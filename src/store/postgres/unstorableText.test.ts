@@ -6,11 +6,11 @@ import { betWriteOn, newRound } from "../tableRoundContract.ts";
 import { openTestLedger, withDirect } from "./testing/testLedger.ts";
 
 /**
- * Text Postgres cannot store (U+0000), a client seed the protocol refuses, or a stored number this
- * process cannot read exactly, reaching the ledger
- * anyway: the write carrying it is refused alone, its batch neighbours commit, and the ledger
- * stays healthy (a player must not be able to fail other players' writes or the node's
- * readiness). Reads by such an id find nothing instead of failing.
+ * Text Postgres cannot store (U+0000), a client seed the protocol refuses, or a stored number
+ * this process cannot read exactly, reaching the ledger anyway: the write carrying it is refused
+ * alone, its batch neighbours commit, and the ledger stays healthy (a player must not be able to
+ * fail other players' writes or the node's readiness). Reads by such an id find nothing instead
+ * of failing.
  */
 
 const availability = await createTestDatabase();
