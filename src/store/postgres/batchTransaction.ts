@@ -1,7 +1,13 @@
 import { CroupierError } from "../../errors.ts";
 import type { WalletWrite } from "../ledger.ts";
 import { planBatch, type WriteResult } from "./batchPlan.ts";
-import { failure as failureOf, isServerError, type ServerError } from "./failures.ts";
+import {
+  contentionRefusal,
+  failure as failureOf,
+  isLockWait,
+  isServerError,
+  type ServerError,
+} from "./failures.ts";
 import type { Connection, ConnectionPool } from "./pool.ts";
 import {
   commit,
@@ -137,7 +143,13 @@ export class BatchTransaction {
 
   /** The common path: read under lock, decide every write, insert all rows, commit. */
   async #setWise(writes: readonly WalletWrite[]): Promise<Attempt> {
-    const read = await this.#read(["BEGIN"], writes);
+    const read = await this.#read(["BEGIN"], writes).catch((error: unknown) => {
+      // The transaction's first statements: a wait on another session's lock wrote nothing.
+      const cause = error instanceof CroupierError ? error.cause : error;
+      if (isLockWait(cause) && this.#sameSession())
+        throw contentionRefusal("reading players and commands", cause);
+      throw error;
+    });
     if ("refused" in read) {
       await rollbackQuietly(this.#connection);
       return { kind: read.collision ? "retry" : "isolate" };

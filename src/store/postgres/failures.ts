@@ -44,3 +44,29 @@ export function failure(what: string, error: unknown): CroupierError {
     : "INTERNAL";
   return new CroupierError(code, `${what}: ${errorText(error)}`, { cause: error });
 }
+
+/** Refusals of a batch blocked by another session's row lock: load, not a broken database. */
+const contentionRefusals = new WeakSet<Error>();
+
+/** Statement timeout (57014) and lock not available (55P03): waiting on another session. */
+export function isLockWait(error: unknown): boolean {
+  return isServerError(error) && (error.code === "57014" || error.code === "55P03");
+}
+
+/**
+ * A batch whose reads (the first statements of its transaction, which wrote nothing) waited too
+ * long on another session's lock: BUSY, because nothing moved, and retried by the caller.
+ */
+export function contentionRefusal(stage: string, error: unknown): CroupierError {
+  const refusal = new CroupierError(
+    "BUSY",
+    `ledger transaction waited too long ${stage} (another session holds a player's row); nothing was written: ${errorText(error)}`,
+    { cause: error },
+  );
+  contentionRefusals.add(refusal);
+  return refusal;
+}
+
+export function isContentionRefusal(error: unknown): boolean {
+  return error instanceof Error && contentionRefusals.has(error);
+}

@@ -67,6 +67,41 @@ if (database === undefined) {
     }
   });
 
+  test("postgres ledger - a player's row locked past the statement timeout: the batch is BUSY, nothing moved, still healthy", async () => {
+    const ledger = await openTestLedger(url, { statementTimeoutMs: 300 });
+    const { schema } = schemaOf(ledger);
+    const holder = directConnection(url, schema);
+    try {
+      await ledger.write(depositWrite("p1", 1, "d1", 1_000));
+      await ledger.write(depositWrite("p2", 1, "d1", 1_000));
+      const held = await holder.reserve();
+      await held`BEGIN`;
+      await held`SELECT 1 FROM players WHERE player_id = 'p1' FOR UPDATE`;
+      const outcomes = await Promise.allSettled([
+        ledger.write(spinWrite("p1", 2, "s1", 100, 0)),
+        ledger.write(spinWrite("p2", 2, "s1", 100, 0)),
+      ]);
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe("rejected");
+        expect((outcome as PromiseRejectedResult).reason).toMatchObject({ code: "BUSY" });
+      }
+      expect(ledger.healthy()).toBe(true);
+      await held`COMMIT`;
+      held.release();
+      expect(await ledger.findCommand("p1", "s1")).toBeUndefined();
+      // Nothing moved: the same writes go through once the lock is gone.
+      expect(await ledger.write(spinWrite("p1", 2, "s1", 100, 0))).toMatchObject({
+        status: "committed",
+      });
+      expect(await ledger.write(spinWrite("p2", 2, "s1", 100, 0))).toMatchObject({
+        status: "committed",
+      });
+    } finally {
+      await holder.end();
+      await ledger.close();
+    }
+  });
+
   test("postgres ledger - past queueMax outstanding writes, write refuses at once with BUSY", async () => {
     const ledger = await openTestLedger(url, { queueMax: 3, groupCommitWindowMs: 50 });
     try {

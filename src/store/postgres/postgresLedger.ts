@@ -22,6 +22,7 @@ import type {
 import { validateWrite } from "../validateWrite.ts";
 import { auditPostgresLedger } from "./audit.ts";
 import { BatchTransaction } from "./batchTransaction.ts";
+import { isContentionRefusal } from "./failures.ts";
 import { GroupCommit, type GroupCommitStats } from "./groupCommit.ts";
 import {
   type PostgresLedgerOptions,
@@ -269,8 +270,9 @@ export class PostgresLedger implements Ledger {
       this.#lastCommitMs = performance.now();
       return results;
     } catch (error) {
-      // No free connection in time is load, not a broken database.
-      if (!isPoolWaitRefusal(error)) this.#healthy = false;
+      // No free connection in time, or another session's lock held too long, is load, not a
+      // broken database.
+      if (!isPoolWaitRefusal(error) && !isContentionRefusal(error)) this.#healthy = false;
       throw error;
     }
   }
