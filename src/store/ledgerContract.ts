@@ -286,12 +286,13 @@ function refusalTests(fixture: Fixture): void {
       ledger.write(spinWrite("a", 2, "s1", 10, 0)),
       ledger.write(spinWrite("b", 2, "s1", 1_000, 0)),
       ledger.write(spinWrite("c", 2, "s1", 10, 30)),
-      ledger.write(unbalanced),
+      // Its refusal is watched from now on (it may come before the others' answers).
+      expectInternal(ledger.write(unbalanced)),
     ];
     expect(await a).toEqual({ status: "committed", balance: 90 });
     expect(await b).toEqual({ status: "insufficient_funds" });
     expect(await c).toEqual({ status: "committed", balance: 120 });
-    await expectInternal(d);
+    await d;
     expect(await ledger.loadPlayer("d")).toMatchObject({ balance: 100, seq: 1 });
     expect(await ledger.findCommand("d", "bad")).toBeUndefined();
   });
