@@ -24,11 +24,16 @@ afterAll(removeDataDirs);
  * paid: the next activation pays the missing players, once, and a second recovery pays nobody.
  */
 describe("table recovery", () => {
-  test("table recovery - a payout that failed while the table is empty is retried until it is paid", async () => {
-    const table = "t-idle-retry";
+  /**
+   * A node with one table, a seated player who bet red, black and zero in its first round (so
+   * whatever the number, the player is owed a credit), and a way to make that round's payout
+   * fail: the player's actor stuck on a slow commit with a full mailbox refuses every attempt
+   * BUSY until the table gives up on the settlement.
+   */
+  async function playerOwedARound(table: string, bettingWindowMs: number) {
     const held = holdWrites(await openTempLedger());
-    await using node = await startTestNode(
-      { tables: [fastTable(table, { bettingWindowMs: 600 })], mailboxCapacity: 4 },
+    const node = await startTestNode(
+      { tables: [fastTable(table, { bettingWindowMs })], mailboxCapacity: 4 },
       {},
       { ledger: held.ledger },
     );
@@ -36,7 +41,6 @@ describe("table recovery", () => {
     const socket = await RecordingSocket.open(node, token);
     await joinTable(socket, table);
     const round = await nextOpenRound(socket, table, 300);
-    // Red, black and zero: whatever the number, the player is owed a credit.
     const bets = [{ kind: "red" }, { kind: "black" }, { kind: "straight", number: 0 }];
     for (const [i, bet] of bets.entries()) {
       socket.send({
@@ -49,30 +53,51 @@ describe("table recovery", () => {
       });
       await socket.waitFor((m) => m.id === `b${i}` && m.type === "table.bet.accepted");
     }
-    socket.send({ type: "table.leave", id: "leave", table });
-    await socket.waitFor((m) => m.id === "leave" && m.type === "table.left");
-    // The player's actor is stuck on a slow commit with a full mailbox: every payout attempt is
-    // refused BUSY until the table gives up on this settlement.
-    held.hold("slow");
-    socket.send({ type: "spin", id: "slow", game: "slot", bet: 20 });
-    await held.reached("slow");
-    for (let i = 0; i < 4; i++) socket.send({ type: "spin", id: `q${i}`, game: "slot", bet: 20 });
-    await waitFor(
-      async () =>
-        (await (await fetch(`${node.httpUrl}/metrics`)).text()).includes(
-          `croupier_table_settlements_incomplete_total{table="${table}"} 1`,
-        ),
-      15_000,
-      "the settlement to give up",
-    );
+    const leave = async () => {
+      socket.send({ type: "table.leave", id: "leave", table });
+      await socket.waitFor((m) => m.id === "leave" && m.type === "table.left", 10_000);
+    };
+    const failThePayout = async () => {
+      held.hold("slow");
+      socket.send({ type: "spin", id: "slow", game: "slot", bet: 20 });
+      await held.reached("slow");
+      for (let i = 0; i < 4; i++) socket.send({ type: "spin", id: `q${i}`, game: "slot", bet: 20 });
+      await waitFor(
+        async () =>
+          (await (await fetch(`${node.httpUrl}/metrics`)).text()).includes(
+            `croupier_table_settlements_incomplete_total{table="${table}"} 1`,
+          ),
+        15_000,
+        "the settlement to give up",
+      );
+    };
+    const paid = () =>
+      waitFor(
+        async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+        15_000,
+        "the round to be paid",
+      );
+    return {
+      node,
+      token,
+      round,
+      leave,
+      failThePayout,
+      releaseThePlayer: () => held.release("slow"),
+      paid,
+      [Symbol.asyncDispose]: () => node[Symbol.asyncDispose](),
+    };
+  }
+
+  test("table recovery - a payout that failed while the table is empty is retried until it is paid", async () => {
+    await using owed = await playerOwedARound("t-idle-retry", 600);
+    const { node, token, round } = owed;
+    await owed.leave();
+    await owed.failThePayout();
     expect((await node.context.ledger.tableRound(round.roundId))?.paid).toBe(false);
-    held.release("slow");
+    owed.releaseThePlayer();
     // Nobody joins the table again: it retries on its own.
-    await waitFor(
-      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
-      15_000,
-      "the round to be paid",
-    );
+    await owed.paid();
     const history = await http(node, "GET", "/v1/wallet/history?limit=100", { token });
     const payouts = history.body.entries.filter((e: any) => e.id === `round:${round.roundId}`);
     expect(payouts).toHaveLength(1);
@@ -81,53 +106,15 @@ describe("table recovery", () => {
   });
 
   test("table recovery - a payout that failed during the next round is paid when the table empties", async () => {
-    const table = "t-cycle-retry";
-    const held = holdWrites(await openTempLedger());
     // Long rounds: the settlement gives up, and its retry comes, while the next round is open.
-    await using node = await startTestNode(
-      { tables: [fastTable(table, { bettingWindowMs: 3_000 })], mailboxCapacity: 4 },
-      {},
-      { ledger: held.ledger },
-    );
-    const { token } = await newSession(node);
-    const socket = await RecordingSocket.open(node, token);
-    await joinTable(socket, table);
-    const round = await nextOpenRound(socket, table, 300);
-    const bets = [{ kind: "red" }, { kind: "black" }, { kind: "straight", number: 0 }];
-    for (const [i, bet] of bets.entries()) {
-      socket.send({
-        type: "table.bet",
-        id: `b${i}`,
-        table,
-        bet,
-        amount: 10,
-        roundId: round.roundId,
-      });
-      await socket.waitFor((m) => m.id === `b${i}` && m.type === "table.bet.accepted");
-    }
-    held.hold("slow");
-    socket.send({ type: "spin", id: "slow", game: "slot", bet: 20 });
-    await held.reached("slow");
-    for (let i = 0; i < 4; i++) socket.send({ type: "spin", id: `q${i}`, game: "slot", bet: 20 });
-    await waitFor(
-      async () =>
-        (await (await fetch(`${node.httpUrl}/metrics`)).text()).includes(
-          `croupier_table_settlements_incomplete_total{table="${table}"} 1`,
-        ),
-      15_000,
-      "the settlement to give up",
-    );
-    held.release("slow");
+    await using owed = await playerOwedARound("t-cycle-retry", 3_000);
+    await owed.failThePayout();
+    owed.releaseThePlayer();
     // The player leaves while the next round still takes bets: that round ends with nobody
     // seated, and no round opens after it to take the recovery up.
-    socket.send({ type: "table.leave", id: "leave", table });
-    await socket.waitFor((m) => m.id === "leave" && m.type === "table.left", 10_000);
-    await waitFor(
-      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
-      15_000,
-      "the round to be paid",
-    );
-    expect((await node.context.ledger.audit()).failures).toEqual([]);
+    await owed.leave();
+    await owed.paid();
+    expect((await owed.node.context.ledger.audit()).failures).toEqual([]);
   });
 
   test("table recovery - a settled round left half paid is completed once; recovery again pays nothing", async () => {

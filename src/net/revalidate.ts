@@ -1,19 +1,22 @@
 import { CroupierError } from "../errors.ts";
-import type { SessionStore } from "./sessions.ts";
+import type { Session, SessionStore } from "./sessions.ts";
 import type { SocketRegistry } from "./socketRegistry.ts";
 import { closeCodes } from "./socketSession.ts";
 
+/** What to do with the sockets of one token, given what the store said of its session. */
+type Verdict = (
+  found: { session: Session | undefined } | { error: unknown },
+) => Promise<{ code: number; reason: string } | undefined>;
+
 /**
- * After the session store comes back from an outage, revocations and exclusions published
- * meanwhile were missed: every open socket's token is looked up again, at most `concurrencyMax`
- * at a time (the cache was emptied, so each check is a round trip), and sockets whose session is
- * gone, or whose player is now self-excluded, get 4001.
+ * Looks every open socket's token up in the session store, at most `concurrencyMax` at a time,
+ * and closes the sockets of each token its verdict names a close for; returns how many closed.
  */
-export async function revalidateSockets(
+async function checkEverySocket(
   sockets: SocketRegistry,
   sessions: SessionStore,
   concurrencyMax: number,
-  isExcluded: (playerId: string) => Promise<boolean> = async () => false,
+  verdict: Verdict,
 ): Promise<number> {
   const tokens = sockets.tokens();
   let next = 0;
@@ -21,24 +24,40 @@ export async function revalidateSockets(
   const worker = async () => {
     while (next < tokens.length) {
       const token = tokens[next++] as string;
-      try {
-        const session = await sessions.find(token);
-        if (session === undefined) {
-          closed += sockets.closeByToken(
-            token,
-            closeCodes.sessionRevoked,
-            "session revoked or expired",
-          );
-        } else if (await isExcluded(session.playerId)) {
-          closed += sockets.closeByToken(token, closeCodes.sessionRevoked, "player self-excluded");
-        }
-      } catch {
-        // The store went away again: its next reconnection runs this again.
-      }
+      const found = await sessions.find(token).then(
+        (session) => ({ session }),
+        (error: unknown) => ({ error }),
+      );
+      const close = await verdict(found);
+      if (close !== undefined) closed += sockets.closeByToken(token, close.code, close.reason);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrencyMax, tokens.length) }, worker));
   return closed;
+}
+
+const revoked = { code: closeCodes.sessionRevoked, reason: "session revoked or expired" };
+
+/**
+ * After the session store comes back from an outage, revocations and exclusions published
+ * meanwhile were missed: every open socket's token is looked up again (the cache was emptied,
+ * so each check is a round trip), and sockets whose session is gone, or whose player is now
+ * self-excluded, get 4001. Should the store go away again, its next reconnection runs this again.
+ */
+export function revalidateSockets(
+  sockets: SocketRegistry,
+  sessions: SessionStore,
+  concurrencyMax: number,
+  isExcluded: (playerId: string) => Promise<boolean> = async () => false,
+): Promise<number> {
+  return checkEverySocket(sockets, sessions, concurrencyMax, async (found) => {
+    if ("error" in found) return undefined;
+    if (found.session === undefined) return revoked;
+    const excluded = await isExcluded(found.session.playerId).catch(() => false);
+    return excluded
+      ? { code: closeCodes.sessionRevoked, reason: "player self-excluded" }
+      : undefined;
+  });
 }
 
 /**
@@ -47,35 +66,20 @@ export async function revalidateSockets(
  * such an outage: a socket whose session the store can no longer vouch for is closed with 1013
  * (try again later), one whose session it knows to be gone with 4001; the rest play on.
  */
-export async function closeUnconfirmedSockets(
+export function closeUnconfirmedSockets(
   sockets: SocketRegistry,
   sessions: SessionStore,
   concurrencyMax: number,
 ): Promise<number> {
-  const tokens = sockets.tokens();
-  let next = 0;
-  let closed = 0;
-  const worker = async () => {
-    while (next < tokens.length) {
-      const token = tokens[next++] as string;
-      try {
-        if ((await sessions.find(token)) === undefined)
-          closed += sockets.closeByToken(
-            token,
-            closeCodes.sessionRevoked,
-            "session revoked or expired",
-          );
-      } catch (error) {
-        // BUSY is the store's "unavailable": it cannot confirm the session any more.
-        if (error instanceof CroupierError && error.code === "BUSY")
-          closed += sockets.closeByToken(
-            token,
-            closeCodes.tryAgainLater,
-            "the session cannot be confirmed now; reconnect later",
-          );
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrencyMax, tokens.length) }, worker));
-  return closed;
+  return checkEverySocket(sockets, sessions, concurrencyMax, async (found) => {
+    if (!("error" in found)) return found.session === undefined ? revoked : undefined;
+    // BUSY is the store's "unavailable": it cannot confirm the session any more.
+    const unavailable = found.error instanceof CroupierError && found.error.code === "BUSY";
+    return unavailable
+      ? {
+          code: closeCodes.tryAgainLater,
+          reason: "the session cannot be confirmed now; reconnect later",
+        }
+      : undefined;
+  });
 }
