@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import postgres from "postgres";
+import postgres, { type Sql } from "postgres";
 import { createTestDatabase } from "../../testing/postgresTestDb.ts";
 import { waitFor } from "../../testing/waitFor.ts";
 import { depositWrite, spinWrite } from "../ledgerContract.ts";
@@ -19,6 +19,14 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** Another session (another node, an operator's tool) takes the player's row lock and keeps it. */
+async function lockPlayerRow(holder: Sql, playerId: string) {
+  const held = await holder.reserve();
+  await held`BEGIN`;
+  await held`SELECT 1 FROM players WHERE player_id = ${playerId} FOR UPDATE`;
+  return held;
+}
+
 if (database === undefined) {
   test.skip(`postgres ledger faults - ${availability.skipReason}`, () => {});
 } else {
@@ -34,9 +42,7 @@ if (database === undefined) {
       await ledger.write(depositWrite("p1", 1, "d1", 1_000));
       await ledger.write(depositWrite("p2", 1, "d1", 1_000));
       // Another node holds p1's row: the ledger's only connection waits inside p1's batch.
-      const held = await holder.reserve();
-      await held`BEGIN`;
-      await held`SELECT 1 FROM players WHERE player_id = 'p1' FOR UPDATE`;
+      const held = await lockPlayerRow(holder, "p1");
       const blocked = ledger.write(spinWrite("p1", 2, "s1", 100, 0));
       await waitFor(
         async () =>
@@ -74,9 +80,7 @@ if (database === undefined) {
     try {
       await ledger.write(depositWrite("p1", 1, "d1", 1_000));
       await ledger.write(depositWrite("p2", 1, "d1", 1_000));
-      const held = await holder.reserve();
-      await held`BEGIN`;
-      await held`SELECT 1 FROM players WHERE player_id = 'p1' FOR UPDATE`;
+      const held = await lockPlayerRow(holder, "p1");
       const outcomes = await Promise.allSettled([
         ledger.write(spinWrite("p1", 2, "s1", 100, 0)),
         ledger.write(spinWrite("p2", 2, "s1", 100, 0)),
