@@ -591,6 +591,42 @@ describe("tables", () => {
     for (const socket of [first, second, other]) socket.close();
   });
 
+  test("tables - a socket of a player not seated gets none of a table's events, even those sent while its seat is checked", async () => {
+    // The table's settle waits at a gate: its turn holds, and a new socket's seat check waits
+    // behind it while the round's closing events go out.
+    const ledger = await openTempLedger();
+    const settleGate = {
+      reached: Promise.withResolvers<void>(),
+      open: Promise.withResolvers<void>(),
+    };
+    const gated = new Proxy(ledger, {
+      get(target, property) {
+        if (property === "settleTableRound")
+          return async (roundId: string, result: number) => {
+            settleGate.reached.resolve();
+            await settleGate.open.promise;
+            return target.settleTableRound(roundId, result);
+          };
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await using node = await startTestNode({ tables: [fastTable(table)] }, {}, { ledger: gated });
+    const member = await RecordingSocket.open(node, (await newSession(node)).token);
+    await joinTable(member, table);
+    const round = await nextOpenRound(member, table, 0);
+    await settleGate.reached.promise;
+    const stranger = await RecordingSocket.open(node, (await newSession(node)).token);
+    await stranger.waitFor((m) => m.type === "welcome");
+    settleGate.open.resolve();
+    await member.waitFor((m) => m.type === "table.round.result" && m.roundId === round.roundId);
+    // The next round opens after the table has answered the stranger's seat check.
+    await member.waitFor((m) => m.type === "table.round.open" && m.roundId !== round.roundId);
+    expect(stranger.messages.filter((m) => String(m.type).startsWith("table."))).toEqual([]);
+    member.close();
+    stranger.close();
+  });
+
   test("tables - a connecting socket wakes no idle table; a table with joined players stays active", async () => {
     await using node = await startTestNode({
       tables: [fastTable(table), fastTable("t-other")],

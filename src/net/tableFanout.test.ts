@@ -1,13 +1,16 @@
 import { expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { closeCodes, SocketSession } from "./socketSession.ts";
-import { TableFanout } from "./tableFanout.ts";
+import { pendingEventsMax, TableFanout } from "./tableFanout.ts";
 
 /** A stand-in for Bun's socket: only what SocketSession calls. */
 function fakeSocket(buffered: () => number) {
-  const calls = { closed: [] as number[], topics: new Set<string>() };
+  const calls = { closed: [] as number[], topics: new Set<string>(), sent: [] as string[] };
   const ws = {
-    send: () => 1,
+    send: (text: string) => {
+      calls.sent.push(text);
+      return 1;
+    },
     getBufferedAmount: buffered,
     subscribe: (topic: string) => calls.topics.add(topic),
     unsubscribe: (topic: string) => calls.topics.delete(topic),
@@ -59,4 +62,45 @@ test("table fan-out - a closed socket is forgotten everywhere", () => {
   expect(fanout.watcherCount("t1")).toBe(0);
   expect(fanout.watcherCount("t2")).toBe(0);
   expect(session.tables.size).toBe(0);
+});
+
+test("table fan-out - events held during a seat check go out on confirm, in order, once; none on unwatch", () => {
+  const published: string[] = [];
+  const fanout = new TableFanout(1_000);
+  fanout.attach({ publish: (_topic, data) => published.push(data) && 1 });
+  const seated = fakeSocket(() => 0);
+  const stranger = fakeSocket(() => 0);
+  const joining = fakeSocket(() => 0);
+  const a = new SocketSession("a", "p1", "t1", seated.ws, 0);
+  const b = new SocketSession("b", "p2", "t2", stranger.ws, 0);
+  const c = new SocketSession("c", "p3", "t3", joining.ws, 0);
+  for (const session of [a, b, c]) fanout.watchPending("t", session);
+  fanout.publish("t", "e1");
+  fanout.publish("t", "e2");
+  // Nothing is sent while the seats are checked; a join watches live and drops what was held.
+  expect([seated, stranger, joining].map((socket) => socket.calls.sent)).toEqual([[], [], []]);
+  fanout.watch("t", c);
+  fanout.confirm("t", a);
+  fanout.unwatch("t", b);
+  fanout.confirm("t", c);
+  expect(seated.calls.sent).toEqual(["e1", "e2"]);
+  expect(stranger.calls.sent).toEqual([]);
+  expect(joining.calls.sent).toEqual([]);
+  expect(seated.calls.topics.has("table:t")).toBe(true);
+  expect(stranger.calls.topics.has("table:t")).toBe(false);
+  expect(fanout.watcherCount("t")).toBe(2);
+});
+
+test("table fan-out - a seat check that outlasts pendingEventsMax events closes the socket with 4002", () => {
+  const fanout = new TableFanout(1_000);
+  fanout.attach({ publish: () => 1 });
+  const socket = fakeSocket(() => 0);
+  const session = new SocketSession("a", "p1", "t1", socket.ws, 0);
+  fanout.watchPending("t", session);
+  for (let i = 0; i < pendingEventsMax; i++) fanout.publish("t", `e${i}`);
+  expect(socket.calls.closed).toEqual([]);
+  fanout.publish("t", "one-too-many");
+  expect(socket.calls.closed).toEqual([closeCodes.slowConsumer]);
+  fanout.confirm("t", session);
+  expect(socket.calls.sent).toEqual([]);
 });

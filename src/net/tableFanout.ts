@@ -16,8 +16,17 @@ export interface TopicPublisher {
  * publish every watcher over the limit is closed with 4002 (it reconnects, re-subscribes and
  * gets `table.state`); the others are under the limit and receive the event.
  */
+/**
+ * Broadcasts held for one socket while the table is asked whether its player is seated; the ask
+ * lasts a turn of the table, during which a round sends a few events at most. Past this the
+ * socket is closed with 4002 (it reconnects and asks again).
+ */
+export const pendingEventsMax = 64;
+
 export class TableFanout implements TableBroadcaster {
   private readonly watchers = new Map<string, Set<SocketSession>>();
+  /** Per table, sockets whose player's seat is being checked, with the broadcasts held for them. */
+  private readonly pending = new Map<string, Map<SocketSession, string[]>>();
   private publisher: TopicPublisher | undefined;
   /** Watchers closed for falling behind, since start. */
   slowClosed = 0;
@@ -30,6 +39,8 @@ export class TableFanout implements TableBroadcaster {
   }
 
   watch(table: string, session: SocketSession): void {
+    // Watched live from now on (a join): broadcasts held by a seat check are not sent as well.
+    this.#release(table, session);
     if (session.closed || session.tables.has(table)) return;
     let set = this.watchers.get(table);
     if (set === undefined) {
@@ -41,7 +52,44 @@ export class TableFanout implements TableBroadcaster {
     session.subscribeTopic(tableTopic(table));
   }
 
+  /**
+   * Holds the table's broadcasts for this socket, sending none, until `confirm` (its player is
+   * seated: they go out, then the rest live) or `unwatch` (not seated: they are dropped). A
+   * socket of a player not seated never sees a table's events, and a seated one misses none of
+   * those sent while the table was being asked.
+   */
+  watchPending(table: string, session: SocketSession): void {
+    if (session.closed || session.tables.has(table)) return;
+    let held = this.pending.get(table);
+    if (held === undefined) {
+      held = new Map();
+      this.pending.set(table, held);
+    }
+    if (!held.has(session)) held.set(session, []);
+  }
+
+  /**
+   * The player is seated: the held broadcasts go out in order, and later ones live. Nothing is
+   * sent twice when a join made the socket watch meanwhile (nothing is held then).
+   */
+  confirm(table: string, session: SocketSession): void {
+    const events = this.#release(table, session);
+    if (events === undefined || session.closed) return;
+    this.watch(table, session);
+    for (const text of events) session.send(text);
+  }
+
+  #release(table: string, session: SocketSession): string[] | undefined {
+    const held = this.pending.get(table);
+    const events = held?.get(session);
+    if (held === undefined || events === undefined) return undefined;
+    held.delete(session);
+    if (held.size === 0) this.pending.delete(table);
+    return events;
+  }
+
   unwatch(table: string, session: SocketSession): void {
+    this.#release(table, session);
     if (!session.tables.delete(table)) return;
     session.unsubscribeTopic(tableTopic(table));
     const set = this.watchers.get(table);
@@ -51,6 +99,7 @@ export class TableFanout implements TableBroadcaster {
 
   /** The socket is gone: forget it everywhere (the server already dropped its subscriptions). */
   forget(session: SocketSession): void {
+    for (const table of [...this.pending.keys()]) this.#release(table, session);
     for (const table of session.tables) {
       const set = this.watchers.get(table);
       set?.delete(session);
@@ -64,6 +113,20 @@ export class TableFanout implements TableBroadcaster {
   }
 
   publish(table: string, text: string): void {
+    const held = this.pending.get(table);
+    if (held !== undefined) {
+      for (const [session, events] of held) {
+        if (events.length < pendingEventsMax) events.push(text);
+        else {
+          this.#release(table, session);
+          this.slowClosed += 1;
+          session.close(
+            closeCodes.slowConsumer,
+            "too many table events while its seat was checked",
+          );
+        }
+      }
+    }
     const set = this.watchers.get(table);
     if (set === undefined || this.publisher === undefined) return;
     for (const session of set) {

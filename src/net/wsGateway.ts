@@ -187,7 +187,8 @@ export class WsGateway {
 
   private async rejoinTable(session: SocketSession, table: string): Promise<void> {
     const { context } = this;
-    context.tableFanout.watch(table, session);
+    // Held, not sent, until the table says the player is seated there.
+    context.tableFanout.watchPending(table, session);
     for (let attempt = 1; !session.closed; attempt++) {
       try {
         const answer = await context.askTable(table, {
@@ -198,6 +199,7 @@ export class WsGateway {
           context.tableFanout.unwatch(table, session);
           return;
         }
+        context.tableFanout.confirm(table, session);
         const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
         session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
         return;
