@@ -264,6 +264,15 @@ describe("socket limits", () => {
         seen.push(...(await statuses(node, "/v1/sessions", [address], sessionRequest(i))));
       // The spoofed leftmost entry is ignored; the two clients are limited apart.
       expect(seen).toEqual([201, 201, 429, 429]);
+      // Two addresses of one IPv6 /64 are one client; another /64 is another.
+      const ipv6: number[] = [];
+      for (const [i, address] of [
+        "2001:db8:5:5::1",
+        "2001:db8:5:5::2",
+        "2001:db8:5:6::1",
+      ].entries())
+        ipv6.push(...(await statuses(node, "/v1/sessions", [address], sessionRequest(10 + i))));
+      expect(ipv6).toEqual([201, 429, 201]);
       const { token } = await newSession(node, "proxied-0");
       const from = (address: string) => ({ "x-forwarded-for": address });
       const first = await RawWebSocket.open(

@@ -1,7 +1,7 @@
 import type { ServerWebSocket } from "bun";
 import { Elysia } from "elysia";
 import { frameBytesMax } from "../../config/defaults.ts";
-import { trustedProxiesFrom } from "./clientAddress.ts";
+import { rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, json, responseForError } from "./httpReply.ts";
 import {
@@ -44,10 +44,13 @@ export function metricsResponse(context: GatewayContext): Response {
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
   const proxies = trustedProxiesFrom(context.config.trustedProxies);
+  // The key of the client's limits per address (an IPv6 /64 counts as one address).
   const clientIp = (server: PeerSource, request: Request): string =>
-    proxies.clientAddress(
-      server?.requestIP(request)?.address ?? "unknown",
-      request.headers.get("x-forwarded-for"),
+    rateLimitKeyOf(
+      proxies.clientAddress(
+        server?.requestIP(request)?.address ?? "unknown",
+        request.headers.get("x-forwarded-for"),
+      ),
     );
   return new Elysia({
     serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },

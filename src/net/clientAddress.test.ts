@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseAddress, parseNetwork, trustedProxiesFrom } from "./clientAddress.ts";
+import { parseAddress, parseNetwork, rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
 
 describe("client address", () => {
   test("client address - addresses parse in the forms proxies write them", () => {
@@ -76,5 +76,15 @@ describe("client address", () => {
     expect(proxies.clientAddress("10.0.0.5", ["203.0.113.9", ...hops].join(","))).toBe(
       "10.0.3.200",
     );
+  });
+
+  test("client address - limits count IPv4 per address and IPv6 per /64", () => {
+    expect(rateLimitKeyOf("203.0.113.9")).toBe("203.0.113.9");
+    expect(rateLimitKeyOf("::ffff:203.0.113.9")).toBe("203.0.113.9");
+    const one = rateLimitKeyOf("2001:db8:1:2:aaaa:bbbb:cccc:dddd");
+    expect(one).toBe("2001:db8:1:2:0:0:0:0/64");
+    expect(rateLimitKeyOf("2001:db8:1:2::1")).toBe(one);
+    expect(rateLimitKeyOf("2001:db8:1:3::1")).not.toBe(one);
+    expect(rateLimitKeyOf("unknown")).toBe("unknown");
   });
 });

@@ -100,6 +100,19 @@ function canonical(bytes: Uint8Array): string {
   return groups.join(":");
 }
 
+/**
+ * The key the limits per address count under. An IPv6 client usually holds a whole /64 (its
+ * interface bits are its own to pick), so IPv6 addresses count per /64: one budget per
+ * subscriber, as IPv4 has one per address. Anything that is not an address keys as itself.
+ */
+export function rateLimitKeyOf(address: string): string {
+  const bytes = parseAddress(address);
+  if (bytes === undefined) return address;
+  if (bytes.length === 4) return canonical(bytes);
+  const prefix = canonical(Uint8Array.from([...bytes.subarray(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
+  return `${prefix}/64`;
+}
+
 export class TrustedProxies {
   readonly #networks: readonly Network[];
 
