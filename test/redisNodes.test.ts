@@ -5,6 +5,7 @@ import {
   randomKeyPrefix,
   sharedRedis,
 } from "../src/testing/redisTestServer.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
 import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 
 const target = await sharedRedis();
@@ -70,6 +71,24 @@ describeWithRedis(target, "redis nodes", (url) => {
     expect(await socket.waitFor((m) => m.id === "bad-and-late")).toMatchObject({
       code: "RATE_LIMITED",
     });
+    expect(socket.isOpen).toBe(true);
+    socket.close();
+  });
+
+  test("redis nodes - a frame allowed after refused ones ends their streak: bursts now and then never close the socket", async () => {
+    const limits = { commandsPerSecond: 20, commandBurst: 3, rateLimitStrikesMax: 2 };
+    await using node = await startTestNode(limits, env);
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    // More bursts than strikes: each is one frame over the burst, after the bucket refilled.
+    for (let burst = 0; burst < 6; burst++) {
+      const burstAtMs = performance.now();
+      for (let i = 0; i < 4; i++) socket.send({ type: "ping", id: `b${burst}-${i}` });
+      const answers = await socket.waitForCount((m) => String(m.id).startsWith(`b${burst}-`), 4);
+      expect(answers.map((m) => m.type)).toEqual(["pong", "pong", "pong", "error"]);
+      // A token bucket refills with time: 3 tokens take 150 ms at 20/s.
+      await waitFor(() => performance.now() - burstAtMs > 200, 1_000, "the bucket to refill");
+    }
     expect(socket.isOpen).toBe(true);
     socket.close();
   });

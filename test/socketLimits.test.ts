@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import type { Config } from "../config/defaults.ts";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import { holdWrites, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
@@ -166,6 +167,30 @@ describe("socket limits", () => {
     patient.socket.close();
   });
 
+  test("socket limits - frames refused for rate while earlier ones wait are bounded too, then 1008", async () => {
+    await using busy = await nodeWithBusyPlayer({
+      commandsPerSecond: 50,
+      commandBurst: 100,
+      rateLimitStrikesMax: 200,
+    });
+    const { node, held, token } = busy;
+    const flooding = await openWithoutWelcome(`${node.wsUrl}/v1/ws?token=${token}`);
+    let sent = 0;
+    const send = () => flooding.socket.send(JSON.stringify({ type: "ping", id: `f${sent++}` }));
+    for (let i = 0; i < 100; i++) send(); // the burst, allowed, waiting for the welcome
+    // Each cycle: one frame allowed by a refilled token (it ends the strikes' streak), then 150
+    // refused ones. Their answers wait for the welcome too, and only so many may.
+    for (let cycle = 0; cycle < 5 && flooding.closeCode === undefined; cycle++) {
+      const cycleAtMs = performance.now();
+      await waitFor(() => performance.now() - cycleAtMs > 25, 1_000, "a token to refill");
+      for (let i = 0; i < 151; i++) send();
+    }
+    await waitFor(() => flooding.closeCode !== undefined, 5_000, "the flooding socket to close");
+    expect(flooding.closeCode).toBe(1008);
+    expect(flooding.messages).toEqual([]);
+    held.release("slow");
+  });
+
   test("socket limits - a socket is closed with 4001 when its session expires", async () => {
     await using node = await startTestNode({ sessionTtlMs: 1_000, heartbeatMs: 200 });
     const { token } = await newSession(node);
@@ -321,9 +346,9 @@ describe("socket limits", () => {
 });
 
 /** A node whose one player's actor is busy committing a spin ("slow") until it is released. */
-async function nodeWithBusyPlayer() {
+async function nodeWithBusyPlayer(overrides: Partial<Config> = {}) {
   const held = holdWrites(await openTempLedger());
-  const node = await startTestNode({}, {}, { ledger: held.ledger });
+  const node = await startTestNode(overrides, {}, { ledger: held.ledger });
   const { token } = await newSession(node);
   const first = await RecordingSocket.open(node, token);
   held.hold("slow");

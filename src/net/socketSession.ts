@@ -22,8 +22,8 @@ export const replayBufferEventsMax = 1_000;
  * Client frames that may run held per socket while earlier ones wait their turn (the welcome
  * being prepared, a shared rate limiter answering); past this the socket is closed with 1008.
  * Above the default command burst, so a client that sends its queued commands on connect is never
- * cut off; at most 128 x 4 KiB per socket. Frames refused for rate are not counted: the strikes
- * (`RATE_LIMIT_STRIKES_MAX` in a row) bound them.
+ * cut off; at most 128 x 4 KiB per socket. Frames refused for rate are not counted here: only
+ * their id waits for their answer, at most `RATE_LIMIT_STRIKES_MAX` of them, then 1008.
  */
 export const inboundFramesWaitingMax = 128;
 
@@ -38,8 +38,10 @@ export class SocketSession {
   closed = false;
   /** Set while frames must wait their turn (welcome in progress, or a slow rate-limit check). */
   inbound: Promise<void> | undefined;
-  /** Frames chained behind `inbound` and not yet handled. */
+  /** Frames that may run chained behind `inbound` and not yet handled. */
   framesWaiting = 0;
+  /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
+  refusalsWaiting = 0;
   /** Tables whose broadcasts this socket receives (see tableFanout.ts). */
   readonly tables = new Set<string>();
   /** Non-null while the welcome and replay are being prepared. */

@@ -23,6 +23,16 @@ import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSess
 const rejoinAttemptsMax = 5;
 const rejoinRetryBaseMs = 100;
 
+/** The id and type of a frame refused for rate, for its answer: the frame itself is not kept. */
+function identify(frame: unknown): { id: string | null; type: string } {
+  try {
+    const command = parseCommand(frame);
+    return { id: command.id, type: command.type };
+  } catch (error) {
+    return { id: error instanceof CommandError ? error.commandId : null, type: "invalid" };
+  }
+}
+
 /** Bun's reason when it closes a socket for a frame over `maxPayloadLength` (a test pins it). */
 const bunFrameTooLargeReason = "Received too big message";
 
@@ -248,23 +258,36 @@ export class WsGateway {
       if (pending !== undefined) this.holdLaterFrames(session, pending);
       return;
     }
-    // Frames that may run are bounded here; refused ones are bounded by the strikes.
-    const mayRun = verdict !== false;
-    if (mayRun) {
-      if (session.framesWaiting >= inboundFramesWaitingMax) {
-        session.close(
-          closeCodes.policyViolation,
-          "too many frames sent before earlier ones were handled",
-        );
+    if (verdict === false) {
+      // Refused: only its answer waits its turn, and no more of those than a flood's strikes.
+      if (session.refusalsWaiting >= this.context.config.rateLimitStrikesMax) {
+        session.close(closeCodes.policyViolation, "too many frames refused for rate");
         return;
       }
-      session.framesWaiting += 1;
+      session.refusalsWaiting += 1;
+      const { id, type } = identify(frame);
+      this.holdLaterFrames(
+        session,
+        (queued as Promise<void>).then(() => {
+          session.refusalsWaiting -= 1;
+          if (!session.closed) this.sendRateLimited(session, id, type);
+        }),
+      );
+      return;
     }
+    if (session.framesWaiting >= inboundFramesWaitingMax) {
+      session.close(
+        closeCodes.policyViolation,
+        "too many frames sent before earlier ones were handled",
+      );
+      return;
+    }
+    session.framesWaiting += 1;
     const decided = typeof verdict === "boolean" ? verdict : verdict.catch(refuseOnFailure);
     this.holdLaterFrames(
       session,
       Promise.all([queued, decided]).then(([, allowed]) => {
-        if (mayRun) session.framesWaiting -= 1;
+        session.framesWaiting -= 1;
         return this.handle(session, frame, allowed);
       }),
     );
@@ -447,7 +470,10 @@ export class WsGateway {
 
   /**
    * The execution that moved the money answers with this socket's copy of the sequenced message;
-   * a duplicate (even one that waited on it) answers with a plain copy of the stored reply.
+   * a duplicate (even one that waited on it) answers with a plain copy of the stored reply. Every
+   * sent command gets its answer: a socket whose duplicate waited on another socket's original
+   * also got that original's sequenced message pushed, and drops the second copy by its seq
+   * (docs/PROTOCOL.md).
    */
   private sendReply(session: SocketSession, reply: PlayerReply, origin: CommandOrigin): void {
     if (reply.type !== "command") throw new Error("player actor answered a command with state");
@@ -461,9 +487,10 @@ export class WsGateway {
 
   /**
    * Per-player command rate; sustained abuse after being limited closes the socket with 1008.
-   * The socket's own bucket (the same limit) answers first and at once: it never allows what the
-   * player's would refuse, and it keeps a flood from waiting on a shared limiter. Strikes are
-   * counted as frames arrive; a shared limiter's later refusal adds one, its approval resets none.
+   * The socket's own bucket (the same limit) answers first and at once: it never allows more than
+   * the player's, and it keeps a flood from waiting on a shared limiter. Strikes are counted as
+   * frames arrive: the socket's bucket refusing adds one and allowing ends the streak; a shared
+   * limiter's later refusal adds one.
    */
   private allowed(session: SocketSession): boolean | Promise<boolean> {
     const limit = this.#commandLimit;
@@ -471,6 +498,8 @@ export class WsGateway {
       return this.countStrike(session, false);
     const taken = this.context.limiter.take(session.commandRateKey, limit);
     if (typeof taken === "boolean") return this.countStrike(session, taken);
+    // Taken by the socket's own bucket, in arrival order: the streak of refusals is over.
+    session.rateStrikes = 0;
     return taken.then((ok) => ok || this.countStrike(session, false));
   }
 
