@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { checkTableRounds } from "./embedded/tableRoundAudit.ts";
 import type { AuditReport } from "./ledger.ts";
+import { entryKinds } from "./validateWrite.ts";
 
 /**
  * The money audit of an embedded (SQLite) ledger: the five invariants of docs/PROTOCOL.md checked
@@ -77,6 +78,56 @@ function checkEntries(db: Database, failures: string[]): void {
   negative.drain(failures);
   if (total !== 0) failures.push(`invariant 2: all postings sum to ${total}, not 0`);
   unbalanced.drain(failures);
+}
+
+interface AccountRow {
+  journalId: number;
+  n: number;
+  account: string;
+  kind: string | null;
+  playerId: string;
+  commandId: string;
+}
+
+/** `kind IN (...)` over the entry kinds, for SQL. */
+export const entryKindsSql = [...entryKinds].map((kind) => `'${kind}'`).join(", ");
+
+/** One line per posting the account rule (validateWrite.ts) forbids; shared with Postgres. */
+export function accountFailure(row: {
+  playerId: string;
+  commandId: string;
+  n: number;
+  account: string;
+  kind: string | null;
+}): string {
+  const name = `player ${row.playerId} command ${row.commandId}`;
+  if (row.account === `player:${row.playerId}`)
+    return `invariant 3: ${name}: posting ${row.n} to the player's account has kind ${row.kind}, not an entry kind`;
+  return `invariant 2: ${name}: posting ${row.n} is to ${row.account}, neither the entry's player nor a house, cash or promo account`;
+}
+
+/**
+ * Invariants 2 and 3 by account: an entry moves its own player's money and the house's, cash's
+ * or promo's, never another player's (whose balance would then change with no command of
+ * theirs) nor an account nobody reads; and its player postings have an entry kind. A pass over
+ * the postings with a journal lookup for each player posting.
+ */
+function checkAccounts(db: Database, failures: string[]): void {
+  const list = new FailureList();
+  const rows = db
+    .query<AccountRow, []>(
+      `SELECT p.journal_id AS journalId, p.n, p.account, p.kind, j.player_id AS playerId,
+              j.command_id AS commandId
+       FROM postings p JOIN journal j ON j.id = p.journal_id
+       WHERE CASE WHEN p.account = 'player:' || j.player_id
+                  THEN p.kind IS NULL OR p.kind NOT IN (${entryKindsSql})
+                  ELSE NOT (p.account IN ('cash', 'promo')
+                            OR (substr(p.account, 1, 6) = 'house:' AND length(p.account) > 6))
+             END`,
+    )
+    .iterate();
+  for (const row of rows) list.add(accountFailure(row));
+  list.drain(failures);
 }
 
 interface BalanceRow {
@@ -336,6 +387,7 @@ export function auditSqliteLedger(db: Database): AuditReport {
       commands: count(db, "journal"),
     };
     checkEntries(db, failures);
+    checkAccounts(db, failures);
     checkBalances(db, failures);
     checkRunningBalances(db, failures);
     checkSequences(db, failures);

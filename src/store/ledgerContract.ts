@@ -41,6 +41,21 @@ export interface LedgerTamper {
   ): Promise<void>;
   /** Swaps the seqs of two of the player's journal entries. */
   swapSeqs(ledger: Ledger, playerId: string, seqA: number, seqB: number): Promise<void>;
+  /** Moves the command's posting on account `from` to account `to`. */
+  renamePostingAccount(
+    ledger: Ledger,
+    playerId: string,
+    commandId: string,
+    from: string,
+    to: string,
+  ): Promise<void>;
+  /** Sets the kind of the command's posting to its player's account. */
+  setPlayerPostingKind(
+    ledger: Ledger,
+    playerId: string,
+    commandId: string,
+    kind: string | null,
+  ): Promise<void>;
 }
 
 /** A deposit from the cash account, shaped as the wallet endpoint writes it. */
@@ -517,6 +532,33 @@ function tamperTests(fixture: Fixture, tamper: LedgerTamper): void {
     expect(report.ok).toBe(false);
     expect(report.failures.join("\n")).toContain(
       "invariant 2: player p1 command s1: postings sum to",
+    );
+  });
+
+  test("ledger - audit reports an entry that moves another player's money or an unknown account's", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("a", 1, "a1", 100));
+    await ledger.write(depositWrite("a", 2, "a2", 50));
+    await ledger.write(depositWrite("b", 1, "b1", 100));
+    await ledger.write(depositWrite("c", 1, "c1", 100));
+    fixture.markCorrupted();
+    await tamper.renamePostingAccount(ledger, "a", "a2", "player:a", "player:b");
+    await tamper.renamePostingAccount(ledger, "c", "c1", "cash", "nowhere");
+    const text = (await ledger.audit()).failures.join("\n");
+    expect(text).toMatch(
+      /invariant 2: player a command a2: posting \d is to player:b, neither the entry's player nor a house, cash or promo account/,
+    );
+    expect(text).toMatch(/invariant 2: player c command c1: posting \d is to nowhere, neither/);
+  });
+
+  test("ledger - audit reports a player posting without an entry kind", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("a", 1, "a1", 100));
+    fixture.markCorrupted();
+    await tamper.setPlayerPostingKind(ledger, "a", "a1", null);
+    const report = await ledger.audit();
+    expect(report.failures.join("\n")).toMatch(
+      /invariant 3: player a command a1: posting \d to the player's account has kind null, not an entry kind/,
     );
   });
 

@@ -15,7 +15,8 @@ export class InvalidWriteError extends Error {
   override readonly name = "InvalidWriteError";
 }
 
-const entryKinds: ReadonlySet<string> = new Set<EntryKind>([
+/** The kinds a posting to a player's account may have (wallet history shows them). */
+export const entryKinds: ReadonlySet<string> = new Set<EntryKind>([
   "start",
   "deposit",
   "withdrawal",

@@ -1,4 +1,4 @@
-import { auditFailuresPerCheckMax } from "../audit.ts";
+import { accountFailure, auditFailuresPerCheckMax, entryKindsSql } from "../audit.ts";
 import type { AuditReport } from "../ledger.ts";
 import { checkTableRounds } from "./auditTables.ts";
 import { safeInteger } from "./integers.ts";
@@ -97,6 +97,41 @@ async function checkEntries(sql: Connection, failures: string[]): Promise<number
   const failing = safeInteger(entries[0]?.failing ?? "0", "failing entries");
   failures.push(...withRest(lines, failing, entries.length));
   return safeInteger(grand.postings, "postings");
+}
+
+/** Invariants 2 and 3 by account (see the embedded audit's checkAccounts). */
+async function checkAccounts(sql: Connection, failures: string[]): Promise<void> {
+  const rows = await sql<
+    {
+      n: number;
+      account: string;
+      kind: string | null;
+      player_id: string;
+      command_id: string;
+      failing: string;
+    }[]
+  >`
+    WITH bad AS (
+      SELECT p.journal_id, p.n, p.account, p.kind, j.player_id, j.command_id
+      FROM postings p JOIN journal j ON j.id = p.journal_id
+      WHERE CASE WHEN p.account = 'player:' || j.player_id
+                 THEN p.kind IS NULL OR p.kind NOT IN (${sql.unsafe(entryKindsSql)})
+                 ELSE NOT (p.account IN ('cash', 'promo')
+                           OR (starts_with(p.account, 'house:') AND length(p.account) > 6))
+            END
+    )
+    SELECT bad.*, count(*) OVER () AS failing FROM bad
+    ORDER BY bad.journal_id, bad.n LIMIT ${auditFailuresPerCheckMax}`;
+  const lines = rows.map((row) =>
+    accountFailure({
+      playerId: row.player_id,
+      commandId: row.command_id,
+      n: row.n,
+      account: row.account,
+      kind: row.kind,
+    }),
+  );
+  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
 }
 
 interface BalanceRow {
@@ -302,6 +337,7 @@ export async function auditPostgresLedger(sql: Connection): Promise<AuditReport>
     const [counts] = await sql<{ players: string; commands: string }[]>`
       SELECT (SELECT count(*) FROM players) AS players, (SELECT count(*) FROM journal) AS commands`;
     const postings = await checkEntries(sql, failures);
+    await checkAccounts(sql, failures);
     await checkBalances(sql, failures);
     await checkRunningBalances(sql, failures);
     await checkSequences(sql, failures);

@@ -111,6 +111,33 @@ export const sqliteTamper: LedgerTamper = {
       playerId,
     );
   },
+  async renamePostingAccount(ledger, playerId, commandId, from, to) {
+    tamperFile(
+      ledger,
+      `UPDATE postings SET account = ?
+       WHERE account = ? AND journal_id = (
+         SELECT id FROM journal WHERE player_id = ? AND command_id = ?)`,
+      to,
+      from,
+      playerId,
+      commandId,
+    );
+  },
+  async setPlayerPostingKind(ledger, playerId, commandId, kind) {
+    const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
+    try {
+      const { changes } = db
+        .prepare(
+          `UPDATE postings SET kind = ?
+           WHERE account = ? AND journal_id = (
+             SELECT id FROM journal WHERE player_id = ? AND command_id = ?)`,
+        )
+        .run(kind, `player:${playerId}`, playerId, commandId);
+      if (changes !== 1) throw new Error(`tamper changed ${changes} rows, expected 1`);
+    } finally {
+      db.close();
+    }
+  },
   async addOrphanEntry(ledger, amount) {
     const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
     try {

@@ -139,6 +139,32 @@ export const postgresTamper: LedgerTamper = {
       }),
     );
   },
+  async renamePostingAccount(ledger, playerId, commandId, from, to) {
+    await withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        const result = await tx`
+          UPDATE postings SET account = ${to}
+          WHERE account = ${from} AND journal_id = (
+            SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
+        expectOneRow(result.count);
+      }),
+    );
+  },
+  async setPlayerPostingKind(ledger, playerId, commandId, kind) {
+    await withDirect(ledger, (sql) =>
+      sql.begin(async (tx) => {
+        await tx`SET LOCAL session_replication_role = replica`;
+        // The schema refuses such a row; a tool with the rights to drop the check would not.
+        await tx`ALTER TABLE postings DROP CONSTRAINT postings_player_fields`;
+        const result = await tx`
+          UPDATE postings SET kind = ${kind}
+          WHERE account = ${`player:${playerId}`} AND journal_id = (
+            SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
+        expectOneRow(result.count);
+      }),
+    );
+  },
   async addOrphanEntry(ledger, amount) {
     return withDirect(ledger, (sql) =>
       sql.begin(async (tx) => {
