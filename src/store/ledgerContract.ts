@@ -702,6 +702,12 @@ function limitsTests(fixture: Fixture): void {
     await expectInternal(
       ledger.write({ ...spinWrite("p1", 2, "s1", 100, 0), wager: { amount: 1.5 } }),
     );
+    // Without an amount at all: not a write without a wager (which would skip the limits).
+    for (const wager of [{}, null]) {
+      await expectInternal(
+        ledger.write({ ...spinWrite("p1", 2, "s1", 100, 0), wager } as unknown as WalletWrite),
+      );
+    }
     expect(await ledger.loadPlayer("p1")).toMatchObject({ balance: 1_000, seq: 1 });
   });
 }

@@ -64,8 +64,17 @@ test("ledger - a malformed write stays malformed on the way, so the writer refus
     { ...base, reply: undefined, event: undefined },
     { ...base, seq: "1" },
     { ...base, postings: [{ account: "cash", amount: 10n }] },
+    { ...base, wager: {} },
+    { ...base, wager: null },
+    { ...base, wager: { amount: "10" } },
   ] as unknown as WalletWrite[];
   const decoded = roundTrip(malformed) as unknown as Record<string, unknown>[];
+  // A wager without a usable amount still arrives as a wager, for the writer to refuse.
+  expect(decoded.slice(4).map((write) => write.wager)).toEqual([
+    { amount: undefined },
+    { amount: undefined },
+    { amount: "10" },
+  ]);
   expect(decoded[0]?.event).toBeNull();
   expect(decoded[1]?.reply).toBeUndefined();
   expect(decoded[1]?.event).toBeUndefined();

@@ -97,13 +97,16 @@ export type FromWriter =
 /** Flags of a flat write. */
 const eventIsReply = 1;
 const hasRound = 2;
+/** A wager is present, whatever its amount (a malformed one must reach the worker's check). */
+const hasWager = 4;
 /** Elements of a flat write before its postings; each posting then takes three. */
 const writeHeaderLength = 14;
 const postingLength = 3;
 
 /**
  * Appends one write: id, flags, playerId, commandId, requestHash, seq, reply, event (null when it
- * is the reply), roundId, game, detail, postings count, wager amount (null when none), table
+ * is the reply), roundId, game, detail, postings count, wager amount (as given; the flags say
+ * whether there is a wager), table
  * round (JSON text, null when none), then account, amount, kind per posting.
  * Values are copied as they are, so a malformed write stays malformed and the worker refuses it.
  * The table round, rare and nested, goes as one JSON text; the writes without one (every spin)
@@ -115,14 +118,19 @@ export function appendWrite(flat: unknown[], id: number, write: WalletWrite): vo
   const { round, postings } = write;
   if (!Array.isArray(postings)) throw new TypeError("postings must be an array");
   const sameEvent = write.event === write.reply;
-  flat.push(id, (sameEvent ? eventIsReply : 0) | (round === undefined ? 0 : hasRound));
+  const { wager } = write;
+  flat.push(
+    id,
+    (sameEvent ? eventIsReply : 0) |
+      (round === undefined ? 0 : hasRound) |
+      (wager === undefined ? 0 : hasWager),
+  );
   flat.push(write.playerId, write.commandId, write.requestHash, write.seq, write.reply);
   flat.push(sameEvent ? null : write.event);
   if (round === undefined) flat.push(null, null, null);
   else flat.push(round.roundId, round.game, round.detail);
   flat.push(postings.length);
-  const { wager } = write;
-  flat.push(wager === undefined ? null : ((wager as { amount?: unknown } | null)?.amount ?? null));
+  flat.push(wager === undefined ? null : (wager as { amount?: unknown } | null)?.amount);
   const { tableRound } = write;
   if (tableRound === undefined) flat.push(null);
   else {
@@ -157,7 +165,7 @@ export function decodeWrites(flat: readonly unknown[]): NumberedWrite[] {
       reply,
       event: flags & eventIsReply ? reply : (flat[at + 7] as string),
     };
-    if (flat[at + 12] !== null) write.wager = { amount: flat[at + 12] as number };
+    if (flags & hasWager) write.wager = { amount: flat[at + 12] as number };
     if (flat[at + 13] !== null)
       write.tableRound = JSON.parse(flat[at + 13] as string) as TableRoundLink;
     if (flags & hasRound) {
