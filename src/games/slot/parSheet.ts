@@ -164,7 +164,8 @@ ${maxWinSection(stats)}
   each line pays, and wins on different lines add up.
 - ${lineSymbols[0]} substitutes for every symbol except ${SCATTER} and also pays on its own. A line
   starting with wilds pays the higher of the wilds alone and the first other symbol with the
-  wilds standing in for it.
+  wilds standing in for it; when both pay the same, the win is the wilds' (and counted as such
+  in the table of contributions below).
 - ${SCATTER} pays by how many appear anywhere in the window, times the total bet, on top of line
   wins. A strip never shows two scatters in one window, so the count is 0 to 5.
 
