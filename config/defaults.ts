@@ -34,6 +34,8 @@ export interface Config {
    */
   sessionOutageGraceMs: number;
   heartbeatMs: number;
+  /** Open WebSockets of one player on one node; past it an upgrade gets 429. */
+  socketsPerPlayerMax: number;
   /** Bytes a socket may have queued outbound before it is closed as too slow. */
   socketBackpressureBytesMax: number;
   commandsPerSecond: number;
@@ -109,6 +111,7 @@ export const defaults: Config = {
   sessionsMax: 1_000_000,
   sessionOutageGraceMs: 5 * 60_000,
   heartbeatMs: 15_000,
+  socketsPerPlayerMax: 8,
   socketBackpressureBytesMax: 1024 * 1024,
   commandsPerSecond: 50,
   commandBurst: 100,

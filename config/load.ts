@@ -42,6 +42,7 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   sessionsMax: { env: "SESSIONS_MAX", min: 1, max: 100_000_000 },
   sessionOutageGraceMs: { env: "SESSION_OUTAGE_GRACE_MS", min: 1_000, max: 24 * 3_600_000 },
   heartbeatMs: { env: "HEARTBEAT_MS", min: 50, max: 600_000 },
+  socketsPerPlayerMax: { env: "SOCKETS_PER_PLAYER_MAX", min: 1, max: 1_000 },
   socketBackpressureBytesMax: { env: "SOCKET_BACKPRESSURE_BYTES_MAX", min: 4_096, max: 1 << 30 },
   commandsPerSecond: { env: "RATE_COMMANDS_PER_SECOND", min: 1, max: 1_000_000 },
   commandBurst: { env: "RATE_COMMAND_BURST", min: 1, max: 1_000_000 },

@@ -108,19 +108,36 @@ async function selfExclusionScenario(env: NodeEnv): Promise<void> {
   const session = await http(node, "POST", "/v1/sessions", { body: { playerId } });
   expect(session.status).toBe(403);
   expect(session.body.error.code).toBe("SELF_EXCLUDED");
-  // A session made before the exclusion still connects, but every bet is refused.
-  const late = await RecordingSocket.open(node, spare.token);
+  // A session made before the exclusion cannot connect either (its wallet stays readable).
+  const upgrade = await fetch(`${node.httpUrl}/v1/ws?token=${spare.token}`, {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
+  });
+  expect(upgrade.status).toBe(403);
+  expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("SELF_EXCLUDED");
   const balance = await balanceOf(node, spare.token);
+  // Every bet is refused by the player actor, whatever reaches it.
   for (const id of ["after-1", "after-2"]) {
-    late.send({ type: "spin", id, game: "slot", bet: 100 });
-    expect(await late.waitFor((m) => m.id === id)).toMatchObject({
-      type: "error",
-      code: "SELF_EXCLUDED",
-    });
+    const refused = await node.context
+      .askPlayer(playerId, { type: "spin", id, game: "slot", bet: 100 })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toMatchObject({ code: "SELF_EXCLUDED" });
   }
   // A retry of the bet accepted before the exclusion still gets its stored reply.
-  late.send({ type: "spin", id: "before", game: "slot", bet: 100 });
-  expect(await late.waitFor((m) => m.id === "before")).toEqual(before);
+  const retry = await node.context.askPlayer(playerId, {
+    type: "spin",
+    id: "before",
+    game: "slot",
+    bet: 100,
+  });
+  expect(retry.type === "command" && JSON.parse(retry.reply)).toEqual(before);
   expect(await balanceOf(node, spare.token)).toBe(balance);
   // The ledger itself refuses, whatever the actor's hint says.
   const state = await node.context.ledger.loadPlayer(playerId);
@@ -138,7 +155,6 @@ async function selfExclusionScenario(env: NodeEnv): Promise<void> {
     wager: { amount: 100 },
   });
   expect(write).toEqual({ status: "self_excluded" });
-  late.close();
 }
 
 describe("player limits", () => {
@@ -189,6 +205,33 @@ describe("player limits", () => {
       body: { selfExcludedUntil: null },
     });
     expect(cleared.body).toEqual({ playerId, selfExcludedUntil: null, lossLimitPerDay: 500 });
+  });
+
+  test("limits - a player's own token makes limits stricter, never looser", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const put = (body: object) =>
+      http(node, "PUT", `/v1/players/${playerId}/limits`, { token, body });
+    expect((await put({ lossLimitPerDay: 500 })).status).toBe(200);
+    expect((await put({ lossLimitPerDay: 400 })).status).toBe(200);
+    for (const looser of [{ lossLimitPerDay: 401 }, { lossLimitPerDay: null }]) {
+      const refused = await put(looser);
+      expect({ looser, status: refused.status, code: refused.body.error.code }).toEqual({
+        looser,
+        status: 403,
+        code: "FORBIDDEN",
+      });
+    }
+    const inAnHour = new Date(Date.now() + hourMs).toISOString();
+    const inTwo = new Date(Date.now() + 2 * hourMs).toISOString();
+    expect((await put({ selfExcludedUntil: inTwo })).status).toBe(200);
+    for (const looser of [{ selfExcludedUntil: inAnHour }, { selfExcludedUntil: null }]) {
+      expect((await put(looser)).status).toBe(403);
+    }
+    expect(await node.context.ledger.getLimits(playerId)).toEqual({
+      selfExcludedUntil: Date.parse(inTwo),
+      lossLimitPerDay: 400,
+    });
   });
 
   test("limits - in dev mode a player sets their own limits, never another player's", async () => {

@@ -326,6 +326,24 @@ describe("socket limits", () => {
     }
   });
 
+  test("socket limits - a player's open sockets are bounded: past the bound the upgrade gets 429", async () => {
+    await using node = await startTestNode({ socketsPerPlayerMax: 2 });
+    const { token, playerId } = await newSession(node);
+    const open = [await RecordingSocket.open(node, token), await RecordingSocket.open(node, token)];
+    const refused = await RawWebSocket.open(node.port, `/v1/ws?token=${token}`).then(
+      () => "upgraded",
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain("HTTP/1.1 429");
+    // Another player is not affected, and a closed socket makes room.
+    const other = await RecordingSocket.open(node, (await newSession(node)).token);
+    open[0]?.close();
+    await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 1, 5_000, "the close");
+    const again = await RecordingSocket.open(node, token);
+    expect(again.isOpen).toBe(true);
+    for (const socket of [again, other, open[1]]) socket?.close();
+  });
+
   test("socket limits - a WebSocket without a valid token is refused with 401 before the upgrade", async () => {
     await using node = await startTestNode();
     for (const query of ["", "?token=", "?token=forged"]) {

@@ -26,16 +26,16 @@ export async function requirePlayer(context: GatewayContext, request: Request): 
 
 /**
  * Operator mode: only the operator key may act on a player's money. Dev mode: a player's own
- * token may act on its own account.
+ * token may act on its own account. Says which of the two it was.
  */
 export async function requireMoneyAuthority(
   context: GatewayContext,
   request: Request,
   playerId: string,
-): Promise<void> {
+): Promise<"operator" | "player"> {
   const caller = await identify(context, request);
   if (context.config.operatorKey !== undefined) {
-    if (caller.kind === "operator") return;
+    if (caller.kind === "operator") return "operator";
     if (caller.kind === "player")
       throw new CroupierError("FORBIDDEN", "this needs the operator key");
     throw new CroupierError("UNAUTHENTICATED", "this needs the operator key");
@@ -44,4 +44,5 @@ export async function requireMoneyAuthority(
     throw new CroupierError("UNAUTHENTICATED", "a valid player token is required");
   if (caller.session.playerId !== playerId)
     throw new CroupierError("FORBIDDEN", "a player may only move its own money");
+  return "player";
 }

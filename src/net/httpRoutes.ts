@@ -60,8 +60,16 @@ export async function revokeSession(context: GatewayContext, request: Request): 
   return new Response(null, { status: 204 });
 }
 
-function isExcluded(limits: PlayerLimits, nowMs: number): boolean {
+export function isExcluded(limits: PlayerLimits, nowMs: number): boolean {
   return limits.selfExcludedUntil !== null && nowMs < limits.selfExcludedUntil;
+}
+
+/** The wanted limits bind at least as hard as the current ones: an exclusion no shorter, a loss limit no higher. */
+function isStricter(wanted: PlayerLimits, current: PlayerLimits, nowMs: number): boolean {
+  const excludedUntil = (limits: PlayerLimits) =>
+    isExcluded(limits, nowMs) ? (limits.selfExcludedUntil as number) : nowMs;
+  const lossLimit = (limits: PlayerLimits) => limits.lossLimitPerDay ?? Number.POSITIVE_INFINITY;
+  return excludedUntil(wanted) >= excludedUntil(current) && lossLimit(wanted) <= lossLimit(current);
 }
 
 const isoDateTime =
@@ -114,7 +122,7 @@ export async function putLimits(
 ): Promise<Response> {
   if (!isPlayerId(playerId))
     throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
-  await requireMoneyAuthority(context, request, playerId);
+  const authority = await requireMoneyAuthority(context, request, playerId);
   const body = await readJsonBody(request, httpBodyBytesMax);
   const selfExcludedUntil = limitsField(
     body,
@@ -130,11 +138,17 @@ export async function putLimits(
     "a non-negative integer of minor units, or null",
   );
   const current = await context.ledger.getLimits(playerId);
-  const limits = await context.ledger.setLimits(playerId, {
+  const wanted: PlayerLimits = {
     selfExcludedUntil:
       selfExcludedUntil === undefined ? current.selfExcludedUntil : selfExcludedUntil,
     lossLimitPerDay: lossLimitPerDay === undefined ? current.lossLimitPerDay : lossLimitPerDay,
-  });
+  };
+  if (authority === "player" && !isStricter(wanted, current, Date.now()))
+    throw new CroupierError(
+      "FORBIDDEN",
+      "a player may make their limits stricter, never looser: lifting an exclusion or raising a limit is an operator's act",
+    );
+  const limits = await context.ledger.setLimits(playerId, wanted);
   let announceError: unknown;
   let announceFailed = false;
   if (isExcluded(limits, Date.now())) {

@@ -42,6 +42,10 @@ export class SocketRegistry {
   }
 
   /** The player's sockets open here. */
+  countOfPlayer(playerId: string): number {
+    return this.byPlayer.get(playerId)?.size ?? 0;
+  }
+
   ofPlayer(playerId: string): SocketSession[] {
     const set = this.byPlayer.get(playerId);
     return set === undefined ? [] : [...set];

@@ -12,6 +12,7 @@ import { rouletteBetOf } from "../games/roulette/settlement.ts";
 import { type ClientCommand, CommandError, parseCommand } from "./commands.ts";
 import type { GatewayContext } from "./context.ts";
 import { errorResponse, responseForError } from "./httpReply.ts";
+import { isExcluded } from "./httpRoutes.ts";
 import { type RateLimit, takeToken } from "./rateLimiter.ts";
 import type { Session } from "./sessions.ts";
 import { closeCodes, inboundFramesWaitingMax, SocketSession } from "./socketSession.ts";
@@ -71,6 +72,16 @@ export async function checkUpgrade(
     const session = token ? await context.sessions.find(token) : undefined;
     if (session === undefined)
       return errorResponse("UNAUTHENTICATED", "missing, unknown, revoked or expired token");
+    // Every socket of a player gets every one of its messages: a bound keeps one token from
+    // turning each spin into thousands of frames.
+    if (context.sockets.countOfPlayer(session.playerId) >= config.socketsPerPlayerMax)
+      return errorResponse(
+        "RATE_LIMITED",
+        `at most ${config.socketsPerPlayerMax} open sockets per player on this node; close one first`,
+      );
+    // A player's other tokens outlive an exclusion (only sockets are closed): none may play.
+    if (isExcluded(await context.ledger.getLimits(session.playerId), Date.now()))
+      return errorResponse("SELF_EXCLUDED", "the player is self-excluded");
     const rawLastSeq = params.get("lastSeq");
     if (rawLastSeq === null) return { session, lastSeq: undefined };
     if (!/^\d{1,16}$/.test(rawLastSeq) || !Number.isSafeInteger(Number(rawLastSeq))) {
