@@ -627,6 +627,30 @@ describe("tables", () => {
     stranger.close();
   });
 
+  test("tables - a join the table answers too late is INTERNAL, and the socket follows the seat it got", async () => {
+    const seats = holdSeats(await openTempLedger());
+    await using node = await startTestNode(
+      { tables: [fastTable(table)], askTimeoutMs: 300 },
+      {},
+      { ledger: seats.ledger },
+    );
+    const socket = await RecordingSocket.open(node, (await newSession(node)).token);
+    seats.hold();
+    socket.send({ type: "table.join", id: "slow-join", table });
+    await seats.reached();
+    // The outcome is unknown (the join still waits in the table): not BUSY, which says nothing was done.
+    expect(await socket.waitFor((m) => m.id === "slow-join")).toMatchObject({
+      type: "error",
+      code: "INTERNAL",
+    });
+    seats.release();
+    // The join did apply: the socket gets the table's state and then its rounds.
+    const state = await socket.waitFor((m) => m.type === "table.state", 10_000);
+    expect(state.table).toBe(table);
+    await socket.waitFor((m) => m.type === "table.round.open", 10_000);
+    socket.close();
+  });
+
   test("tables - a connecting socket wakes no idle table; a table with joined players stays active", async () => {
     await using node = await startTestNode({
       tables: [fastTable(table), fastTable("t-other")],

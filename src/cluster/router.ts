@@ -51,6 +51,14 @@ export class LocalActorRouter implements ActorRouter {
       });
     } catch (error) {
       if (error instanceof AskTimeoutError) {
+        // A timed-out message may still run. A seat change then may or may not happen (both are
+        // safe to repeat); the other table messages change nothing when they are late.
+        if (message.type === "join" || message.type === "leave")
+          throw new CroupierError(
+            "INTERNAL",
+            "the table did not answer in time; the seat may have changed: send it again to be sure",
+            { cause: error },
+          );
         throw new CroupierError("BUSY", "the table did not answer in time", { cause: error });
       }
       throw error;

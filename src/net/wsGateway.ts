@@ -34,6 +34,10 @@ function identify(frame: unknown): { id: string | null; type: string } {
   }
 }
 
+function isOutcomeUnknown(error: unknown): boolean {
+  return error instanceof CroupierError && error.code === "INTERNAL";
+}
+
 /** Bun's reason when it closes a socket for a frame over `maxPayloadLength` (a test pins it). */
 const bunFrameTooLargeReason = "Received too big message";
 
@@ -235,6 +239,15 @@ export class WsGateway {
       }
     }
     context.tableFanout.unwatch(table, session);
+  }
+
+  /**
+   * A join or leave whose answer did not come may still apply: once the table answers again,
+   * this socket watches the table (with its `table.state`) if and only if the player is seated.
+   */
+  private async settleSeat(session: SocketSession, table: string): Promise<void> {
+    this.context.tableFanout.unwatch(table, session);
+    await this.rejoinTable(session, table);
   }
 
   /** The player's own bets in the table's current round, from the ledger (what a reconnect shows). */
@@ -460,7 +473,8 @@ export class WsGateway {
     try {
       answer = await this.context.askTable(table, { type: "join", playerId: session.playerId });
     } catch (error) {
-      if (!watchedBefore) tableFanout.unwatch(table, session);
+      if (isOutcomeUnknown(error)) void this.settleSeat(session, table);
+      else if (!watchedBefore) tableFanout.unwatch(table, session);
       throw error;
     }
     if (answer.type !== "state") throw new Error(`table answered join with ${answer.type}`);
@@ -472,7 +486,12 @@ export class WsGateway {
 
   private async leaveTable(session: SocketSession, id: string, table: string): Promise<void> {
     this.requireTable(table);
-    await this.context.askTable(table, { type: "leave", playerId: session.playerId });
+    try {
+      await this.context.askTable(table, { type: "leave", playerId: session.playerId });
+    } catch (error) {
+      if (isOutcomeUnknown(error)) void this.settleSeat(session, table);
+      throw error;
+    }
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
       this.context.tableFanout.unwatch(table, other);
     }
