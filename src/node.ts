@@ -59,6 +59,37 @@ export async function openLedger(config: Config): Promise<Ledger> {
   });
 }
 
+/**
+ * A table with seated players must run its rounds. One that is not active (its start failed, or
+ * it was stopped after failures) is woken again: the tables are looked at this often (at least
+ * as often as actors may passivate).
+ */
+function tableKeeperIntervalMs(actorIdleMs: number): number {
+  return Math.min(5_000, actorIdleMs);
+}
+
+/** Wakes every configured table that is not active here but has seated players in the ledger. */
+async function wakeSeatedTables(
+  tableIds: Iterable<string>,
+  router: ActorRouter,
+  ledger: Ledger,
+): Promise<void> {
+  const tables = [...tableIds];
+  const active = new Set(router.activeTables(tables));
+  for (const tableId of tables) {
+    if (active.has(tableId)) continue;
+    try {
+      if ((await ledger.tableSeats(tableId)).length === 0) continue;
+      await router.askTable(tableId, { type: "summary" });
+    } catch (error) {
+      console.warn(
+        `table ${tableId}: has seated players but could not start; tried again soon`,
+        error,
+      );
+    }
+  }
+}
+
 /** Settled-round events waiting for the leaderboard consumer at most. */
 const settledRoundQueueMax = 1_000;
 
@@ -214,6 +245,14 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const port = server.port;
   tableFanout.attach(server);
   await activateTables(tables.keys(), router);
+  let tableKeeperRunning = false;
+  const tableKeeper = setInterval(() => {
+    if (tableKeeperRunning) return;
+    tableKeeperRunning = true;
+    void wakeSeatedTables(tables.keys(), router, ledger).finally(() => {
+      tableKeeperRunning = false;
+    });
+  }, tableKeeperIntervalMs(config.actorIdleMs));
 
   // While the session store is down, sockets play on cached sessions only as long as it vouches
   // for them (SESSION_OUTAGE_GRACE_MS); checked from its cache, so the check costs no round trip.
@@ -269,6 +308,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       clearInterval(pinger);
       clearInterval(evictor);
       clearInterval(outageCheck);
+      clearInterval(tableKeeper);
       sockets.closeAll(closeCodes.draining, "node draining");
       await actors.stop(config.drainTimeoutMs);
       await app.stop(true);

@@ -3,7 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableBetsPerRoundMax } from "../src/actors/player.ts";
-import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { openEmbeddedLedger } from "../src/store/embedded/embeddedLedger.ts";
+import {
+  openTempLedger,
+  removeDataDirs,
+  testLedgerOptions,
+} from "../src/store/embedded/testing/tempLedger.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
@@ -509,6 +514,50 @@ describe("tables", () => {
       socket.send({ type: "table.leave", id: "bye", table });
       expect((await socket.waitFor((m) => m.id === "bye")).type).toBe("table.left");
       expect(await restarted.context.ledger.tableSeats(table)).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("tables - a table with seated players whose start failed is started again and resumes its rounds", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "croupier-seats-"));
+    try {
+      const playerId = uniquePlayerId();
+      {
+        await using node = await startTestNode({ dataDir, tables: [fastTable(table)] });
+        const socket = await RecordingSocket.open(node, (await newSession(node, playerId)).token);
+        await joinTable(socket, table);
+        socket.close();
+      }
+      // The ledger cannot list the table's seats once: the table's start fails.
+      const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+      let failures = 1;
+      const flaky = new Proxy(ledger, {
+        get(target, property) {
+          if (property === "tableSeats")
+            return async (tableId: string) => {
+              if (failures-- > 0) throw new Error("the ledger did not answer (test)");
+              return target.tableSeats(tableId);
+            };
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      await using restarted = await startTestNode(
+        { dataDir, tables: [fastTable(table)], actorIdleMs: 200 },
+        {},
+        { ledger: flaky },
+      );
+      // Nobody sends the table anything: it must start again by itself and open rounds.
+      const startedAtMs = Date.now();
+      await waitFor(
+        async () =>
+          (await restarted.context.ledger.unfinishedTableRounds(table)).some(
+            (round) => round.openedAt >= startedAtMs,
+          ),
+        10_000,
+        "the table to open a round",
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
