@@ -135,6 +135,8 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   /** Pending `retrySettlements` (set outside a mailbox turn, so it never touches the cycle). */
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private stoppedForGood = false;
+  /** Settlements running now, so that `stopped` can wait for them. */
+  private readonly settlements = new Set<Promise<unknown>>();
 
   constructor(
     context: ActorContext,
@@ -179,6 +181,9 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     this.timer = undefined;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // Settlements make no new attempt from now on; the one running is let finish, so nothing
+    // of this table still uses the ledger once it has stopped (a node closes its ledger next).
+    await Promise.allSettled(this.settlements);
   }
 
   async receive(message: TableMessage): Promise<TableReply> {
@@ -393,16 +398,22 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   private settleInBackground(roundId: string, result: number | null): void {
     if (this.settling.has(roundId)) return;
     this.settling.add(roundId);
-    void settleFinishedRound(roundId, result, {
+    const settled = settleFinishedRound(roundId, result, {
       ledger: this.deps.ledger,
       settlePlayer: (settlement) => this.deps.settlePlayer(this.table, roundId, settlement),
       concurrencyMax: this.deps.settlementConcurrencyMax,
       attemptsMax: settlementAttemptsMax,
       retryDelayMs: settlementRetryDelayMs,
-    }).then((report) => {
-      // Runs outside a mailbox turn; it only touches these two fields, which no step awaits on.
+      stopped: () => this.stoppedForGood,
+    });
+    this.settlements.add(settled);
+    void settled.then((report) => {
+      this.settlements.delete(settled);
+      // Runs outside a mailbox turn; it only touches these fields, which no step awaits on.
       this.settling.delete(roundId);
       if (!report.complete) {
+        // Stopped: the next activation recovers what is missing.
+        if (this.stoppedForGood) return;
         this.needsRecovery = true;
         this.deps.onError?.(this.tableId, `settling round ${roundId}`, report.lastError);
         this.scheduleSettlementRetry();

@@ -28,6 +28,8 @@ export interface SettlementDeps {
   attemptsMax: number;
   /** Pause before attempt n (n >= 1): retryDelayMs x n. */
   retryDelayMs: number;
+  /** True once the table has stopped: no further attempt (the next activation recovers). */
+  stopped?: () => boolean;
 }
 
 export interface SettlementReport {
@@ -73,6 +75,10 @@ export async function settleFinishedRound(
   let lastError: unknown;
   for (let attempt = 0; attempt < deps.attemptsMax; attempt++) {
     if (attempt > 0) await pause(deps.retryDelayMs * attempt);
+    if (deps.stopped?.()) {
+      lastError ??= new Error("the table stopped before the round was paid");
+      break;
+    }
     try {
       // Read from the ledger every time: what is owed follows from the stored bets only.
       credits = settlementsOf(await deps.ledger.tableRoundBets(roundId), result);
