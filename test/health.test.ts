@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { networkInterfaces } from "node:os";
 import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 
 describe("health", () => {
@@ -33,6 +34,26 @@ describe("health", () => {
     const publicMetrics = await http(node, "GET", "/metrics");
     expect(publicMetrics).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } });
     expect(node.metricsUrl).not.toBe(node.httpUrl);
+  });
+
+  test("health - without METRICS_PORT, metrics on the public port answer only this machine and the operator", async () => {
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address !== undefined && !address.internal && address.family === "IPv4");
+    const operatorKey = "health-test-operator-key-0123";
+    await using node = await startTestNode({ host: "0.0.0.0" }, { OPERATOR_KEY: operatorKey });
+    expect((await fetch(`http://127.0.0.1:${node.port}/metrics`)).status).toBe(200);
+    if (outside === undefined) {
+      console.warn("health: no non-loopback IPv4 interface here; only loopback was checked");
+      return;
+    }
+    const fromOutside = `http://${outside.address}:${node.port}/metrics`;
+    expect((await fetch(fromOutside)).status).toBe(404);
+    const asOperator = await fetch(fromOutside, {
+      headers: { authorization: `Bearer ${operatorKey}` },
+    });
+    expect(asOperator.status).toBe(200);
+    expect(await asOperator.text()).toContain("croupier_");
   });
 
   test("health - HTTP requests are counted by the status they were answered with", async () => {

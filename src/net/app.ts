@@ -1,9 +1,9 @@
 import type { ServerWebSocket } from "bun";
 import { Elysia } from "elysia";
 import { frameBytesMax } from "../../config/defaults.ts";
-import { rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
+import { isLoopbackAddress, rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
 import type { GatewayContext } from "./context.ts";
-import { errorResponse, json, responseForError } from "./httpReply.ts";
+import { bearerToken, errorResponse, isOperatorKey, json, responseForError } from "./httpReply.ts";
 import {
   createSession,
   getHistory,
@@ -86,11 +86,18 @@ export function createApp(context: GatewayContext) {
         ? json(200, { status: "ready" })
         : json(503, { status: "not-ready", failing });
     })
-    .get("/metrics", () =>
-      context.config.metricsPort === undefined
+    .get("/metrics", ({ request, server }) => {
+      if (context.config.metricsPort !== undefined)
+        return errorResponse("NOT_FOUND", "metrics are served on the metrics port");
+      // On the public port only for this machine or the operator: set METRICS_PORT to scrape
+      // from elsewhere (the counts tell an outsider more than they should).
+      const peer = server?.requestIP(request)?.address ?? "";
+      const token = bearerToken(request);
+      const operator = token !== undefined && isOperatorKey(token, context.config.operatorKey);
+      return isLoopbackAddress(peer) || operator
         ? metricsResponse(context)
-        : errorResponse("NOT_FOUND", "metrics are served on the metrics port"),
-    )
+        : errorResponse("NOT_FOUND", "no such route");
+    })
     .post(
       "/v1/sessions",
       ({ request, server }) =>

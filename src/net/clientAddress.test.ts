@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { parseAddress, parseNetwork, rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
+import {
+  isLoopbackAddress,
+  parseAddress,
+  parseNetwork,
+  rateLimitKeyOf,
+  trustedProxiesFrom,
+} from "./clientAddress.ts";
 
 describe("client address", () => {
   test("client address - addresses parse in the forms proxies write them", () => {
@@ -86,5 +92,12 @@ describe("client address", () => {
     expect(rateLimitKeyOf("2001:db8:1:2::1")).toBe(one);
     expect(rateLimitKeyOf("2001:db8:1:3::1")).not.toBe(one);
     expect(rateLimitKeyOf("unknown")).toBe("unknown");
+  });
+
+  test("client address - loopback is 127.0.0.0/8 and ::1, mapped or not", () => {
+    for (const address of ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"])
+      expect(isLoopbackAddress(address)).toBe(true);
+    for (const address of ["10.0.0.1", "::", "::2", "fd00::1", "unknown", ""])
+      expect(isLoopbackAddress(address)).toBe(false);
   });
 });

@@ -100,6 +100,14 @@ function canonical(bytes: Uint8Array): string {
   return groups.join(":");
 }
 
+/** 127.0.0.0/8 or ::1 (an IPv4-mapped loopback too). */
+export function isLoopbackAddress(address: string): boolean {
+  const bytes = parseAddress(address);
+  if (bytes === undefined) return false;
+  if (bytes.length === 4) return bytes[0] === 127;
+  return bytes.every((byte, i) => byte === (i === 15 ? 1 : 0));
+}
+
 /**
  * The key the limits per address count under. An IPv6 client usually holds a whole /64 (its
  * interface bits are its own to pick), so IPv6 addresses count per /64: one budget per
