@@ -1,4 +1,4 @@
-import postgres, { type Sql } from "postgres";
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import type { Ledger } from "../../ledger.ts";
 import type { LedgerTamper } from "../../ledgerContract.ts";
 import type { PostgresLedgerOptions } from "../options.ts";
@@ -74,6 +74,23 @@ function expectOneRow(count: number): void {
   if (count !== 1) throw new Error(`tamper changed ${count} rows, expected 1`);
 }
 
+/**
+ * Runs `edit` in a transaction of a superuser session in replica mode, which skips the
+ * append-only triggers (postings and journal are append-only for the application), as a faulty
+ * tool with too many rights would.
+ */
+function asTooPowerfulTool<T>(
+  ledger: Ledger,
+  edit: (tx: TransactionSql) => Promise<T>,
+): Promise<T> {
+  return withDirect(ledger, (sql) =>
+    sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      return edit(tx);
+    }),
+  ) as Promise<T>;
+}
+
 export const postgresTamper: LedgerTamper = {
   async skewBalance(ledger, playerId, delta) {
     await withDirect(ledger, async (sql) => {
@@ -83,101 +100,78 @@ export const postgresTamper: LedgerTamper = {
     });
   },
   async unbalanceCommand(ledger, playerId, commandId, delta) {
-    // Postings are append-only for the application; a superuser session in replica mode skips
-    // the trigger, as a faulty tool with too many rights would. A house/cash posting, so that
-    // only the entry's sum breaks, not the player's balance.
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        const result = await tx`
+    // A house/cash posting, so that only the entry's sum breaks, not the player's balance.
+    await asTooPowerfulTool(ledger, async (tx) => {
+      const result = await tx`
           UPDATE postings SET amount = amount + ${delta}
           WHERE (journal_id, n) = (
             SELECT p.journal_id, min(p.n) FROM postings p JOIN journal j ON j.id = p.journal_id
             WHERE j.player_id = ${playerId} AND j.command_id = ${commandId}
               AND p.balance_after IS NULL
             GROUP BY p.journal_id)`;
-        expectOneRow(result.count);
-      }),
-    );
+      expectOneRow(result.count);
+    });
   },
   async negateAllPostings(ledger) {
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        await tx`UPDATE postings SET amount = -amount`;
-      }),
-    );
+    await asTooPowerfulTool(ledger, async (tx) => {
+      await tx`UPDATE postings SET amount = -amount`;
+    });
   },
   async setBalanceAfter(ledger, playerId, commandId, value) {
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        const result = await tx`
+    await asTooPowerfulTool(ledger, async (tx) => {
+      const result = await tx`
           UPDATE postings SET balance_after = ${value}
           WHERE balance_after IS NOT NULL AND journal_id = (
             SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
-        expectOneRow(result.count);
-      }),
-    );
+      expectOneRow(result.count);
+    });
   },
   async swapSeqs(ledger, playerId, seqA, seqB) {
     // In three steps: (player_id, seq) is unique at every statement.
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        const parked = 2_000_000_000;
-        const steps: [number, number][] = [
-          [seqA, parked],
-          [seqB, seqA],
-          [parked, seqB],
-        ];
-        for (const [from, to] of steps) {
-          const result = await tx`
+    await asTooPowerfulTool(ledger, async (tx) => {
+      const parked = 2_000_000_000;
+      const steps: [number, number][] = [
+        [seqA, parked],
+        [seqB, seqA],
+        [parked, seqB],
+      ];
+      for (const [from, to] of steps) {
+        const result = await tx`
             UPDATE journal SET seq = ${to} WHERE player_id = ${playerId} AND seq = ${from}`;
-          expectOneRow(result.count);
-        }
-      }),
-    );
+        expectOneRow(result.count);
+      }
+    });
   },
   async renamePostingAccount(ledger, playerId, commandId, from, to) {
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        const result = await tx`
+    await asTooPowerfulTool(ledger, async (tx) => {
+      const result = await tx`
           UPDATE postings SET account = ${to}
           WHERE account = ${from} AND journal_id = (
             SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
-        expectOneRow(result.count);
-      }),
-    );
+      expectOneRow(result.count);
+    });
   },
   async setPlayerPostingKind(ledger, playerId, commandId, kind) {
-    await withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        // The schema refuses such a row; a tool with the rights to drop the check would not.
-        await tx`ALTER TABLE postings DROP CONSTRAINT postings_player_fields`;
-        const result = await tx`
+    await asTooPowerfulTool(ledger, async (tx) => {
+      // The schema refuses such a row; a tool with the rights to drop the check would not.
+      await tx`ALTER TABLE postings DROP CONSTRAINT postings_player_fields`;
+      const result = await tx`
           UPDATE postings SET kind = ${kind}
           WHERE account = ${`player:${playerId}`} AND journal_id = (
             SELECT id FROM journal WHERE player_id = ${playerId} AND command_id = ${commandId})`;
-        expectOneRow(result.count);
-      }),
-    );
+      expectOneRow(result.count);
+    });
   },
   async addOrphanEntry(ledger, amount) {
-    return withDirect(ledger, (sql) =>
-      sql.begin(async (tx) => {
-        await tx`SET LOCAL session_replication_role = replica`;
-        const [row] = await tx<{ id: string }[]>`
+    return asTooPowerfulTool(ledger, async (tx) => {
+      const [row] = await tx<{ id: string }[]>`
           SELECT (COALESCE(max(id), 0) + 1000)::text AS id FROM journal`;
-        const journalId = Number(row?.id ?? 1000);
-        await tx`
+      const journalId = Number(row?.id ?? 1000);
+      await tx`
           INSERT INTO postings (journal_id, n, account, kind, amount, balance_after)
           VALUES (${journalId}, 0, 'house:slot', NULL, ${-amount}, NULL),
                  (${journalId}, 1, 'cash', NULL, ${amount}, NULL)`;
-        return journalId;
-      }),
-    );
+      return journalId;
+    });
   },
 };
