@@ -58,12 +58,18 @@ function bestCreditOf(bet: RouletteBet, amount: number): number {
   return amount * (payoutMultiplier(bet) + 1);
 }
 
+/** A write was fenced off by another activation's: the actor has reloaded; run the command again. */
+class WalletMovedElsewhere extends Error {
+  override readonly name = "WalletMovedElsewhere";
+}
+
 /** Table bets one player may place in one round (a full cover of the wheel takes 37). */
 export const tableBetsPerRoundMax = 100;
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =
-  | { type: "state" }
+  /** The balance and seq; with `fresh`, read from the ledger first (another node may have written). */
+  | { type: "state"; fresh?: boolean }
   | { type: "spin"; id: string; game: string; bet: number; origin?: CommandOrigin }
   | { type: "deposit"; id: string; amount: number; origin?: CommandOrigin }
   | { type: "withdrawal"; id: string; amount: number; origin?: CommandOrigin }
@@ -156,23 +162,54 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   receive(message: PlayerMessage): Promise<PlayerReply> {
     switch (message.type) {
       case "state":
-        return Promise.resolve({ type: "state", balance: this.balance, seq: this.seq });
+        if (message.fresh) return this.reload().then(() => this.state());
+        return Promise.resolve(this.state());
       case "spin":
-        return this.spin(message);
+        return this.onceMore(() => this.spin(message));
       case "deposit":
-        return this.deposit(message);
+        return this.onceMore(() => this.deposit(message));
       case "withdrawal":
-        return this.withdraw(message);
+        return this.onceMore(() => this.withdraw(message));
       case "limits":
         this.limitsHint = { limits: message.limits, atMs: this.deps.now() };
-        return Promise.resolve({ type: "state", balance: this.balance, seq: this.seq });
+        return Promise.resolve(this.state());
       case "tableBet":
-        return this.tableBet(message);
+        return this.onceMore(() => this.tableBet(message));
       case "tableSettlement":
-        return this.tableSettlement(message);
+        return this.onceMore(() => this.tableSettlement(message));
       default:
         return assertNever(message);
     }
+  }
+
+  private state(): PlayerReply {
+    return { type: "state", balance: this.balance, seq: this.seq };
+  }
+
+  /**
+   * Runs a command, and once more should another activation have written first (it has just been
+   * reloaded); a second such race leaves the outcome to a retry with the same id.
+   */
+  private onceMore(command: () => Promise<PlayerReply>): Promise<PlayerReply> {
+    return command().catch((error: unknown) => {
+      if (!(error instanceof WalletMovedElsewhere)) throw error;
+      return command().catch((again: unknown) => {
+        if (!(again instanceof WalletMovedElsewhere)) throw again;
+        throw new CroupierError(
+          "INTERNAL",
+          "the wallet keeps moving elsewhere; retry with the same id to learn the outcome",
+        );
+      });
+    });
+  }
+
+  /**
+   * A balance too small for `amount` may only be this activation's old copy (another node wrote
+   * since): read again before refusing. Refusals are rare, so this costs the common path nothing.
+   */
+  private async stillShort(amount: number): Promise<boolean> {
+    await this.reload();
+    return amount > this.balance;
   }
 
   private async reload(): Promise<void> {
@@ -249,7 +286,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     if (this.excludedByHint()) {
       return this.refuse(message.id, requestHash, selfExcludedError());
     }
-    if (message.bet > this.balance) {
+    if (message.bet > this.balance && (await this.stillShort(message.bet))) {
       return this.refuse(
         message.id,
         requestHash,
@@ -310,7 +347,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       return this.refuse(id, requestHash, new CroupierError("LIMIT_EXCEEDED", reason));
     }
     if (this.excludedByHint()) return this.refuse(id, requestHash, selfExcludedError());
-    if (amount > this.balance) {
+    if (amount > this.balance && (await this.stillShort(amount))) {
       return this.refuse(
         id,
         requestHash,
@@ -446,7 +483,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     message: Extract<PlayerMessage, { type: "withdrawal" }>,
   ): Promise<PlayerReply> {
     const requestHash = `withdrawal:${message.amount}`;
-    if (message.amount > this.balance) {
+    if (message.amount > this.balance && (await this.stillShort(message.amount))) {
       return this.refuse(
         message.id,
         requestHash,
@@ -565,9 +602,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
             : `the round is ${written.roundStatus}`,
         );
       case "stale_seq":
-        // Another activation wrote first (fencing): nothing moved; take its state and let the client retry.
+        // Another activation (another node) wrote first: this write moved nothing. The command
+        // runs again once on the state just read (`onceMore`): the same id in flight there then
+        // ends as one write, answered as a duplicate here.
         await this.reload();
-        throw new CroupierError("BUSY", "the wallet moved elsewhere; retry");
+        throw new WalletMovedElsewhere();
       default:
         return assertNever(written);
     }

@@ -177,7 +177,8 @@ export async function putLimits(
 
 export async function getWallet(context: GatewayContext, request: Request): Promise<Response> {
   const session = await requirePlayer(context, request);
-  const reply = await context.askPlayer(session.playerId, { type: "state" });
+  // Read from the ledger: another node may have moved the wallet since this one last did.
+  const reply = await context.askPlayer(session.playerId, { type: "state", fresh: true });
   if (reply.type !== "state") throw new Error("player actor answered state with a command reply");
   return json(200, {
     playerId: session.playerId,

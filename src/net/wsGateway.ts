@@ -92,7 +92,10 @@ export async function checkUpgrade(
       return errorResponse("BAD_REQUEST", "lastSeq must be a non-negative integer");
     }
     const lastSeq = Number(rawLastSeq);
-    const state = await context.askPlayer(session.playerId, { type: "state" });
+    let state = await context.askPlayer(session.playerId, { type: "state" });
+    // Ahead of this node's copy: the client may have seen it on another node; read the ledger.
+    if (state.type === "state" && lastSeq > state.seq)
+      state = await context.askPlayer(session.playerId, { type: "state", fresh: true });
     if (state.type !== "state") throw new Error("player actor answered state with a command reply");
     if (lastSeq > state.seq)
       return errorResponse(
