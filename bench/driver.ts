@@ -13,13 +13,20 @@ export interface RunResult {
   errorCodes: Record<string, number>;
   elapsedMs: number;
   latenciesMs: number[];
+  /** Characters of the answers counted, to compare what each side sends back. */
+  replyChars: number;
 }
 
-function emptyResult(): RunResult {
-  return { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+export function emptyResult(): RunResult {
+  return { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [], replyChars: 0 };
 }
 
-function countReply(result: RunResult, message: { type: string; code?: string }): void {
+function countReply(
+  result: RunResult,
+  message: { type: string; code?: string },
+  chars: number,
+): void {
+  result.replyChars += chars;
   if (message.type !== "error") {
     result.completed += 1;
     return;
@@ -65,12 +72,17 @@ export type FrameFor = (socketIndex: number, sequence: number) => [string, strin
 
 function attach(
   sockets: WebSocket[],
-  onReply: (socketIndex: number, message: { id: string; type: string; code?: string }) => void,
+  onReply: (
+    socketIndex: number,
+    message: { id: string; type: string; code?: string },
+    chars: number,
+  ) => void,
 ): void {
   sockets.forEach((socket, index) => {
     socket.onmessage = (event) => {
-      const message = JSON.parse(String(event.data));
-      if (typeof message.id === "string") onReply(index, message);
+      const text = String(event.data);
+      const message = JSON.parse(text);
+      if (typeof message.id === "string") onReply(index, message, text.length);
     };
   });
 }
@@ -96,11 +108,11 @@ export async function closedLoop(
     awaitedIds[index] = id;
     (sockets[index] as WebSocket).send(frame);
   };
-  attach(sockets, (index, message) => {
+  attach(sockets, (index, message, chars) => {
     if (message.id !== awaitedIds[index]) return; // not the answer this socket waits for
     const now = performance.now();
     result.latenciesMs.push(now - (sentAt[index] as number));
-    countReply(result, message);
+    countReply(result, message, chars);
     if (now < endAt) send(index);
     else if (--active === 0) done.resolve();
   });
@@ -140,12 +152,12 @@ export async function openLoop(
   const intervalMs = 1000 / ratePerSecond;
   const done = Promise.withResolvers<void>();
   let answered = 0;
-  attach(sockets, (_index, message) => {
+  attach(sockets, (_index, message, chars) => {
     const at = scheduled.get(message.id);
     if (at === undefined) return;
     scheduled.delete(message.id);
     result.latenciesMs.push(performance.now() - at);
-    countReply(result, message);
+    countReply(result, message, chars);
     if (++answered === total) done.resolve();
   });
   const startedAt = performance.now();

@@ -27,6 +27,7 @@ import { embeddedLedgerDefaults } from "../src/store/embedded/options.ts";
 import { ledgerPath, openWriterDatabase } from "../src/store/embedded/schema.ts";
 import type { WalletWrite } from "../src/store/ledger.ts";
 import { closedLoopSpins, fundingWrite, spinWrite } from "./spinWrites.ts";
+import { summarize } from "./stats.ts";
 
 const durationMs = 1_000 * Number(process.env.LEDGER_BENCH_SECONDS ?? 5);
 const openLoopRate = Number(process.env.LEDGER_BENCH_RATE ?? 0);
@@ -104,14 +105,12 @@ async function measured(
   // Each run starts without the previous run's files (and their pages in the kernel's cache).
   await rm(dataDir, { recursive: true, force: true });
   const batches = after.batches - before.batches;
-  const sorted = Float64Array.from(run.latenciesMs).sort();
-  const at = (fraction: number) =>
-    (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0).toFixed(1);
+  const latency = summarize(run.latenciesMs);
   const perWriteUs = (ms: number) => ((ms * 1_000) / run.writes).toFixed(1);
   const perSecond = Math.round(run.writes / (elapsedMs / 1_000));
   console.log(
     `  ${name}: ${perSecond} writes/s;` +
-      ` latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`,
+      ` latency p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms, max ${latency.maxMs.toFixed(1)} ms`,
   );
   const restarts = after.walRestarts - before.walRestarts;
   console.log(

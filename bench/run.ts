@@ -20,6 +20,7 @@ import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import {
   closedLoop,
   devSocketUrls,
+  emptyResult,
   openLoop,
   openSockets,
   type RunResult,
@@ -76,9 +77,10 @@ async function startEchoBaseline(): Promise<EchoBaseline> {
 
 /** Results of several phases as one. */
 function pooled(results: readonly RunResult[]): RunResult {
-  const all: RunResult = { completed: 0, errors: 0, errorCodes: {}, elapsedMs: 0, latenciesMs: [] };
+  const all = emptyResult();
   for (const result of results) {
     all.completed += result.completed;
+    all.replyChars += result.replyChars;
     all.errors += result.errors;
     all.elapsedMs += result.elapsedMs;
     for (const [code, count] of Object.entries(result.errorCodes))
@@ -142,6 +144,15 @@ async function croupierRun(echo: EchoBaseline, databaseUrl?: string): Promise<vo
     console.log(
       `ratio spins/s : echo round trips/s = ${(spinsPerSecond / echoPerSecond).toFixed(3)} ` +
         `(${alternations} alternating phases of ${(phaseSliceMs / 1000).toFixed(1)} s each: ${perRound.join(", ")})`,
+    );
+    // The same request frames go to both; the answers differ in size (an echo of the frame,
+    // against a spin's result with its reels and wins), which costs the spin side more.
+    const meanChars = (runs: RunResult[]) => {
+      const all = pooled(runs);
+      return Math.round(all.replyChars / Math.max(1, all.completed + all.errors));
+    };
+    console.log(
+      `mean answer: echo ${meanChars(echoRuns)} characters, spin ${meanChars(spinRuns)} characters`,
     );
     const halfRate = Math.max(1, Math.floor(spinsPerSecond / 2));
     const open = await openLoop(sockets, spinFrames(), halfRate, phaseMs);

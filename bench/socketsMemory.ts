@@ -1,32 +1,64 @@
 /**
- * Memory of idle authenticated sockets: a node's resident set before and after N clients
- * connect, with sessions created first so only the sockets are counted.
+ * Memory of idle authenticated sockets: the node's heap and resident set before and after N
+ * clients connect, each sampled after a full collection in the node (bench/collectableNode.ts),
+ * with sessions created first so that only the sockets are counted.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
 import { devSocketUrls, openSockets } from "./driver.ts";
 
-function residentBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  if (kib === undefined) throw new Error("no VmRSS");
-  return Number(kib) * 1024;
+const collectableNodePath = join(import.meta.dir, "collectableNode.ts");
+
+interface CollectionReport {
+  collections: number;
+  heapUsedBytes: number;
+  rssBytes: number;
 }
+
+/** Has the node collect its garbage and answers what it then holds. */
+async function collected(pid: number, reportFile: string, n: number): Promise<CollectionReport> {
+  process.kill(pid, "SIGUSR2");
+  let report: CollectionReport | undefined;
+  await waitFor(
+    () => {
+      if (!existsSync(reportFile)) return false;
+      const read = JSON.parse(readFileSync(reportFile, "utf8")) as CollectionReport;
+      if (read.collections < n) return false;
+      report = read;
+      return true;
+    },
+    30_000,
+    "the node's collection",
+  );
+  return report as CollectionReport;
+}
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const kibEach = (bytes: number, count: number) => (bytes / count / 1024).toFixed(1);
 
 export async function measureIdleSockets(count: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "croupier-sockets-"));
-  const node = await spawnNode({ DATA_DIR: dataDir });
+  const reportFile = join(dataDir, "collection.json");
+  const node = await spawnNode(
+    { DATA_DIR: dataDir, COLLECTION_REPORT_FILE: reportFile },
+    15_000,
+    collectableNodePath,
+  );
   try {
     const urls = await devSocketUrls(node.httpUrl, count, "idle-");
-    const before = residentBytes(node.process.pid);
+    const before = await collected(node.process.pid, reportFile, 1);
     const sockets = await openSockets(urls, true, 60_000);
-    const after = residentBytes(node.process.pid);
-    const perSocket = (after - before) / count;
+    const after = await collected(node.process.pid, reportFile, 2);
     console.log(
-      `idle sockets: ${count} authenticated sockets, node RSS ${(before / 2 ** 20).toFixed(1)} MiB -> ${(after / 2 ** 20).toFixed(1)} MiB, ` +
-        `${(perSocket / 1024).toFixed(1)} KiB per socket (the sockets alone: sessions and their active players exist before the first sample; RSS without a collection first, so +-2 KiB between runs)`,
+      `idle sockets: ${count} authenticated sockets, after a full collection each time: ` +
+        `heap ${mib(before.heapUsedBytes)} -> ${mib(after.heapUsedBytes)} MiB ` +
+        `(${kibEach(after.heapUsedBytes - before.heapUsedBytes, count)} KiB per socket), ` +
+        `RSS ${mib(before.rssBytes)} -> ${mib(after.rssBytes)} MiB ` +
+        `(${kibEach(after.rssBytes - before.rssBytes, count)} KiB per socket; the allocator keeps pages it freed); ` +
+        "the sockets alone: sessions and their active players exist before the first sample",
     );
     for (const socket of sockets) socket.close();
   } finally {
