@@ -46,6 +46,25 @@ describeWithRedisServer("outage - Redis", () => {
     expect(performance.now() - beforeSessionMs).toBeGreaterThanOrEqual(graceMs);
   });
 
+  test("outage - the grace counts from the outage, not from when the socket connected", async () => {
+    await using redis = await startThrowawayRedis();
+    const graceMs = 1_500;
+    await using node = await startTestNode(
+      { sessionOutageGraceMs: graceMs },
+      { REDIS_URL: redis.url, REDIS_KEY_PREFIX: randomKeyPrefix() },
+    );
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    // Open for longer than the grace before Redis goes: revocations were heard all that time.
+    const openedAtMs = performance.now();
+    await waitFor(() => performance.now() - openedAtMs > graceMs + 500, 5_000, "the socket to age");
+    const outageAtMs = performance.now();
+    await redis.kill();
+    expect((await spinOnce(socket, "after-the-outage-began")).type).toBe("spin.result");
+    expect(await socket.waitForClose(graceMs + 5_000)).toBe(1013);
+    expect(performance.now() - outageAtMs).toBeGreaterThanOrEqual(graceMs - 100);
+  });
+
   test("outage - Redis restart: open sockets keep playing, new sessions get BUSY, readiness follows, revalidation closes the lost session with 4001", async () => {
     await using redis = await startThrowawayRedis();
     await using node = await startTestNode(

@@ -32,6 +32,15 @@ test("session cache - stale service ends staleMsMax after Redis last confirmed t
   expect(cache.stale("t1", confirmedAtMs + 1_001)).toBeUndefined();
 });
 
+test("session cache - revocations heard until the outage vouch for a session until then", () => {
+  const cache = new SessionCache(10, 20, 1_000);
+  const confirmedAtMs = Date.now() - 30_000; // a socket open for half a minute before the outage
+  cache.fill(session, cache.epoch, confirmedAtMs);
+  const outageAtMs = confirmedAtMs + 30_000;
+  expect(cache.stale("t1", outageAtMs + 1_000, outageAtMs)).toEqual(session);
+  expect(cache.stale("t1", outageAtMs + 1_001, outageAtMs)).toBeUndefined();
+});
+
 test("session cache - an expired session is never served, fresh or stale", () => {
   const cache = new SessionCache(10, 1_000, 60_000);
   cache.fill({ ...session, expiresAt: 1_000 }, cache.epoch, 500);

@@ -48,10 +48,15 @@ export class SessionCache {
     return this.live(token, this.entries.get(token), nowMs);
   }
 
-  /** Any cached session not expired and confirmed within `staleMsMax`: for use while Redis is down. */
-  stale(token: string, nowMs: number): Session | undefined {
+  /**
+   * Any cached session not expired and vouched for within `staleMsMax`: for use while Redis is
+   * down. A session is vouched for when Redis confirmed it, and also up to `heardUntilMs`: until
+   * then revocations were being heard, and one would have dropped it from the cache.
+   */
+  stale(token: string, nowMs: number, heardUntilMs = 0): Session | undefined {
     const entry = this.entries.get(token, { allowStale: true });
-    if (entry !== undefined && nowMs - entry.confirmedAtMs > this.staleMsMax) {
+    const vouchedAtMs = Math.max(entry?.confirmedAtMs ?? 0, heardUntilMs);
+    if (entry !== undefined && nowMs - vouchedAtMs > this.staleMsMax) {
       this.entries.delete(token);
       return undefined;
     }

@@ -61,6 +61,8 @@ export class RedisSessionStore implements SessionStore {
   private commandConnected = false;
   /** A connection was lost after being up; cleared, and announced, once both are back. */
   private interrupted = false;
+  /** Date.now() when the revocation subscription was last lost (revocations were heard until then). */
+  private subscriptionLostAtMs = 0;
   private closed = false;
 
   /** Connects and waits (up to `connectTimeoutMs`) until usable; rejects if Redis is not there. */
@@ -97,6 +99,7 @@ export class RedisSessionStore implements SessionStore {
       onExclusion: (message) => this.heardExclusion(message),
       onSubscribed: () => this.stateChanged(),
       onLost: () => {
+        this.subscriptionLostAtMs = Date.now();
         this.interrupted = true;
       },
     });
@@ -128,7 +131,9 @@ export class RedisSessionStore implements SessionStore {
     try {
       text = await this.client.get(sessionKey(this.connection.keyPrefix, token));
     } catch (error) {
-      const cached = this.cache.stale(token, Date.now());
+      const nowMs = Date.now();
+      const heardUntilMs = this.feed.isSubscribed() ? nowMs : this.subscriptionLostAtMs;
+      const cached = this.cache.stale(token, nowMs, heardUntilMs);
       if (cached !== undefined) return cached;
       throw new RedisUnavailableError("find a session", error);
     }
