@@ -43,6 +43,11 @@ describe("health", () => {
     const operatorKey = "health-test-operator-key-0123";
     await using node = await startTestNode({ host: "0.0.0.0" }, { OPERATOR_KEY: operatorKey });
     expect((await fetch(`http://127.0.0.1:${node.port}/metrics`)).status).toBe(200);
+    // Forwarded by a proxy on this machine: not this machine's request.
+    const proxied = await fetch(`http://127.0.0.1:${node.port}/metrics`, {
+      headers: { "x-forwarded-for": "203.0.113.9" },
+    });
+    expect(proxied.status).toBe(404);
     if (outside === undefined) {
       console.warn("health: no non-loopback IPv4 interface here; only loopback was checked");
       return;

@@ -80,9 +80,14 @@ describe("socket limits", () => {
     ];
     expect((await http(node, "DELETE", "/v1/sessions/current", { token })).status).toBe(204);
     for (const socket of revoked) expect(await socket.waitForClose()).toBe(4001);
-    // A close the client makes is not the server's.
+    // A close the client makes is not the server's, whatever reason it gives.
     const leaving = await RecordingSocket.open(node, (await newSession(node)).token);
     leaving.close();
+    const mimic = new WebSocket(`${node.wsUrl}/v1/ws?token=${(await newSession(node)).token}`);
+    await new Promise((resolve) => {
+      mimic.onopen = resolve;
+    });
+    mimic.close(1000, "Received too big message");
     await waitFor(() => node.context.sockets.size === 0, 5_000, "every socket to be gone");
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     const closes = metrics

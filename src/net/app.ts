@@ -91,10 +91,12 @@ export function createApp(context: GatewayContext) {
         return errorResponse("NOT_FOUND", "metrics are served on the metrics port");
       // On the public port only for this machine or the operator: set METRICS_PORT to scrape
       // from elsewhere (the counts tell an outsider more than they should).
-      const peer = server?.requestIP(request)?.address ?? "";
       const token = bearerToken(request);
       const operator = token !== undefined && isOperatorKey(token, context.config.operatorKey);
-      return isLoopbackAddress(peer) || operator
+      // A request a proxy forwarded is not this machine's, even from a local proxy.
+      const forwarded = request.headers.has("x-forwarded-for") || request.headers.has("forwarded");
+      const peer = server?.requestIP(request)?.address ?? "";
+      return (isLoopbackAddress(peer) && !forwarded) || operator
         ? metricsResponse(context)
         : errorResponse("NOT_FOUND", "no such route");
     })
@@ -168,9 +170,9 @@ export function createApp(context: GatewayContext) {
         const socket = raw.data.socket;
         if (socket !== undefined) gateway.heard(socket);
       },
-      close(ws, _code, reason) {
+      close(ws, code, reason) {
         const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-        if (socket !== undefined) gateway.close(socket, reason);
+        if (socket !== undefined) gateway.close(socket, code, reason);
       },
     });
 }

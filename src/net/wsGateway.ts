@@ -40,6 +40,8 @@ function isOutcomeUnknown(error: unknown): boolean {
 
 /** Bun's reason when it closes a socket for a frame over `maxPayloadLength` (a test pins it). */
 const bunFrameTooLargeReason = "Received too big message";
+/** The code a close handler sees for a connection that ended without a close frame of its own. */
+const abnormalClosure = 1006;
 
 /** A shared limiter that failed outright (it falls back by itself; this is the last resort). */
 function refuseOnFailure(error: unknown): boolean {
@@ -136,6 +138,16 @@ export class WsGateway {
       grant.session.expiresAt,
     );
     session.onServerClose = this.#countClose;
+    // Upgrades checked at once all passed the cap before any of them was registered: the cap is
+    // held here, where registering cannot race.
+    const { socketsPerPlayerMax } = this.context.config;
+    if (this.context.sockets.countOfPlayer(session.playerId) >= socketsPerPlayerMax) {
+      session.close(
+        closeCodes.policyViolation,
+        `at most ${socketsPerPlayerMax} open sockets per player on this node`,
+      );
+      return session;
+    }
     this.context.sockets.add(session);
     // A revocation between the upgrade's check and this registration found no socket to close:
     // look again now that any later one will.
@@ -566,11 +578,12 @@ export class WsGateway {
     session.lastHeardAtMs = Date.now();
   }
 
-  /** The socket is gone, whichever side closed it; `reason` is the close's. */
-  close(session: SocketSession, reason: string): void {
+  /** The socket is gone, whichever side closed it, with this code and reason. */
+  close(session: SocketSession, code: number, reason: string): void {
     // Bun closes a socket whose frame is too large by itself (the client gets 1009; this handler
-    // sees 1006 and Bun's reason): counted here, as the closes this server makes are.
-    if (!session.closed && reason === bunFrameTooLargeReason)
+    // sees 1006, which no close frame may carry, and Bun's reason): counted here, as the closes
+    // this server makes are.
+    if (!session.closed && code === abnormalClosure && reason === bunFrameTooLargeReason)
       this.#countClose(closeCodes.frameTooLarge);
     this.context.tableFanout.forget(session);
     session.release();
