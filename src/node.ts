@@ -68,18 +68,25 @@ function tableKeeperIntervalMs(actorIdleMs: number): number {
   return Math.min(5_000, actorIdleMs);
 }
 
-/** Wakes every configured table that is not active here but has seated players in the ledger. */
+/**
+ * Wakes every configured table that is not active here but has seated players in the ledger. A
+ * shared ledger (Postgres) may serve other nodes, whose tables must not be run here as well (each
+ * would void the other's rounds): there, only a table with a seated player connected here.
+ */
 async function wakeSeatedTables(
   tableIds: Iterable<string>,
   router: ActorRouter,
   ledger: Ledger,
+  seatedHere: ((playerId: string) => boolean) | undefined,
 ): Promise<void> {
   const tables = [...tableIds];
   const active = new Set(router.activeTables(tables));
   for (const tableId of tables) {
     if (active.has(tableId)) continue;
     try {
-      if ((await ledger.tableSeats(tableId)).length === 0) continue;
+      const seats = await ledger.tableSeats(tableId);
+      if (seats.length === 0) continue;
+      if (seatedHere !== undefined && !seats.some(seatedHere)) continue;
       await router.askTable(tableId, { type: "summary" });
     } catch (error) {
       console.warn(
@@ -249,7 +256,12 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const tableKeeper = setInterval(() => {
     if (tableKeeperRunning) return;
     tableKeeperRunning = true;
-    void wakeSeatedTables(tables.keys(), router, ledger).finally(() => {
+    // The embedded ledger has one node (its writer lock); Postgres may have several.
+    const seatedHere =
+      config.databaseUrl === undefined
+        ? undefined
+        : (playerId: string) => sockets.countOfPlayer(playerId) > 0;
+    void wakeSeatedTables(tables.keys(), router, ledger, seatedHere).finally(() => {
       tableKeeperRunning = false;
     });
   }, tableKeeperIntervalMs(config.actorIdleMs));

@@ -2,6 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { runAuditCli } from "../src/testing/auditRun.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { balanceOf, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import { RawWebSocket } from "./rawWebSocket.ts";
+import { fastTable, joinTable } from "./tableHelpers.ts";
 
 const availability = await createTestDatabase();
 afterAll(async () => {
@@ -86,5 +88,35 @@ describePostgres("postgres node", () => {
     });
     onB.close();
     expect((await a.context.ledger.audit()).ok).toBe(true);
+  });
+
+  test("postgres node - upgrades checked at once cannot open more sockets than a player may have", async () => {
+    await using node = await startTestNode({ socketsPerPlayerMax: 2 }, { DATABASE_URL: url });
+    const { token, playerId } = await newSession(node);
+    // Each upgrade waits on the database (the player's limits) between its cap check and its
+    // registration: all of them pass the check together.
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 12 }, () => RawWebSocket.open(node.port, `/v1/ws?token=${token}`)),
+    );
+    const upgraded = attempts.flatMap((attempt) =>
+      attempt.status === "fulfilled" ? [attempt.value] : [],
+    );
+    expect(upgraded.length).toBeGreaterThanOrEqual(2);
+    expect(node.context.sockets.countOfPlayer(playerId)).toBeLessThanOrEqual(2);
+    for (const socket of upgraded) socket.destroy();
+  });
+
+  test("postgres node - a second node does not run a table whose players are connected to the first", async () => {
+    const fast = { tables: [fastTable("t-shared")], actorIdleMs: 300 };
+    await using a = await startTestNode(fast, { DATABASE_URL: url });
+    await using b = await startTestNode(fast, { DATABASE_URL: url });
+    const socket = await RecordingSocket.open(a, (await newSession(a)).token);
+    await joinTable(socket, "t-shared");
+    // Rounds go by on A while B's table keeper looks at the seats several times.
+    const results = await socket.waitForCount((m) => m.type === "table.round.result", 3, 20_000);
+    expect(results).toHaveLength(3);
+    expect(b.actors.isActive("table", "t-shared")).toBe(false);
+    expect(socket.messages.filter((m) => m.type === "table.round.voided")).toEqual([]);
+    socket.close();
   });
 });

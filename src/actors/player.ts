@@ -162,7 +162,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   receive(message: PlayerMessage): Promise<PlayerReply> {
     switch (message.type) {
       case "state":
-        if (message.fresh) return this.reload().then(() => this.state());
+        if (message.fresh) return this.refresh().then(() => this.state());
         return Promise.resolve(this.state());
       case "spin":
         return this.onceMore(() => this.spin(message));
@@ -208,8 +208,14 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
    * since): read again before refusing. Refusals are rare, so this costs the common path nothing.
    */
   private async stillShort(amount: number): Promise<boolean> {
-    await this.reload();
+    await this.refresh();
     return amount > this.balance;
+  }
+
+  /** Reads the balance and seq again; the rest only when they moved (one read when they did not). */
+  private async refresh(): Promise<void> {
+    const state = await this.deps.ledger.loadPlayer(this.playerId);
+    if (state.seq !== this.seq || state.balance !== this.balance) await this.reload();
   }
 
   private async reload(): Promise<void> {
