@@ -127,6 +127,8 @@ describe("config", () => {
       "fd00::1",
       "node-1.internal",
       "localhost",
+      "my_service",
+      "node-1.internal.",
     ])
       expect(loadConfig({ ...operator, HOST: host }).host).toBe(host);
     for (const host of [

@@ -241,14 +241,18 @@ export function loadConfig(
   return config;
 }
 
-/** An IPv4 or IPv6 literal (IPv6 bare or in brackets), or a host name (RFC 1123 labels). */
+/**
+ * An IPv4 or IPv6 literal (IPv6 bare or in brackets), or a host name: RFC 1123 labels, with the
+ * underscores container networks allow and one trailing dot.
+ */
 function isHost(host: string): boolean {
   const bare = host.replace(/^\[(.*:.*)\]$/, "$1");
   if (isIP(bare) !== 0) return true;
   // Digits and dots only, yet not an IPv4 address (256.1.1.1): a typo, not a name.
   if (/^[\d.]+$/.test(host)) return false;
-  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  return host.length <= 253 && host.split(".").every((part) => label.test(part));
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  const label = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+  return name.length <= 253 && name.split(".").every((part) => label.test(part));
 }
 
 /**
