@@ -92,6 +92,9 @@ describe("client address", () => {
     expect(rateLimitKeyOf("2001:db8:1:2::1")).toBe(one);
     expect(rateLimitKeyOf("2001:db8:1:3::1")).not.toBe(one);
     expect(rateLimitKeyOf("unknown")).toBe("unknown");
+    // Behind NAT64 each IPv4 client keeps its own key.
+    expect(rateLimitKeyOf("64:ff9b::203.0.113.9")).toBe("203.0.113.9");
+    expect(rateLimitKeyOf("64:ff9b::198.51.100.1")).toBe("198.51.100.1");
   });
 
   test("client address - loopback is 127.0.0.0/8 and ::1, mapped or not", () => {

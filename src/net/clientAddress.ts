@@ -49,6 +49,7 @@ function ipv6Bytes(text: string): Uint8Array {
 }
 
 const v4MappedPrefix = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+const nat64Prefix = [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /**
  * The bytes of an IP address (4 for IPv4 and IPv4-mapped IPv6, else 16), or undefined. Accepts
@@ -117,6 +118,8 @@ export function rateLimitKeyOf(address: string): string {
   const bytes = parseAddress(address);
   if (bytes === undefined) return address;
   if (bytes.length === 4) return canonical(bytes);
+  // NAT64 (64:ff9b::/96): an IPv4 client behind the translator, keyed by its own address.
+  if (nat64Prefix.every((byte, i) => bytes[i] === byte)) return canonical(bytes.slice(12));
   const prefix = canonical(Uint8Array.from([...bytes.subarray(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
   return `${prefix}/64`;
 }
