@@ -116,6 +116,12 @@ describePostgres("postgres node", () => {
     const results = await socket.waitForCount((m) => m.type === "table.round.result", 3, 20_000);
     expect(results).toHaveLength(3);
     expect(b.actors.isActive("table", "t-shared")).toBe(false);
+    // Both nodes list the same seats.
+    for (const node of [a, b])
+      expect((await http(node, "GET", "/v1/tables")).body.tables[0]).toMatchObject({
+        table: "t-shared",
+        players: 1,
+      });
     expect(socket.messages.filter((m) => m.type === "table.round.voided")).toEqual([]);
     socket.close();
   });

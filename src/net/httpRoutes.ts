@@ -268,19 +268,18 @@ const leaderboardLimitDefault = 10;
 
 /** The configured tables with their joined players (docs/PROTOCOL.md) and voided-round counts. */
 export async function getTables(context: GatewayContext): Promise<Response> {
-  // Only a live table can have joined players: asking an idle one would wake it (and run its
-  // recovery) for an anonymous listing.
-  const live = new Set(context.liveTables());
+  // Seats from the ledger, not from the table actors: every node gives the same count, and an
+  // anonymous listing wakes no idle table.
   const tables = await Promise.all(
     [...context.tables.values()].map(async (table) => {
-      const [summary, voidedRounds] = await Promise.all([
-        live.has(table.id) ? context.askTable(table.id, { type: "summary" }) : undefined,
+      const [seats, voidedRounds] = await Promise.all([
+        context.ledger.tableSeats(table.id),
         context.ledger.voidedTableRoundCount(table.id),
       ]);
       return {
         table: table.id,
         game: table.game,
-        players: summary?.type === "summary" ? summary.players : 0,
+        players: seats.length,
         minBet: table.minBet,
         maxBet: table.maxBet,
         bettingWindowMs: table.bettingWindowMs,
