@@ -47,6 +47,9 @@ describe("spin", () => {
     expect(
       (await http(node, "GET", `/v1/rounds/${result.roundId}`, { token: stranger.token })).status,
     ).toBe(404);
+    // Without a token the answer is the same whether the round exists or not.
+    for (const roundId of [result.roundId, "no-such-round"])
+      expect((await http(node, "GET", `/v1/rounds/${roundId}`)).status).toBe(401);
     client.close();
   });
 

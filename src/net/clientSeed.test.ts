@@ -104,7 +104,7 @@ describe("client seeds on a postgres node", () => {
       });
       expect((await http(node, "GET", "/health/ready")).status).toBe(200);
       for (const roundId of ["%00", `${round.roundId}%00`]) {
-        expect(await http(node, "GET", `/v1/rounds/${roundId}`)).toMatchObject({
+        expect(await http(node, "GET", `/v1/rounds/${roundId}`, { token })).toMatchObject({
           status: 404,
           body: { error: { code: "NOT_FOUND" } },
         });

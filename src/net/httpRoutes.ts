@@ -240,13 +240,13 @@ export async function getRound(
     const bets = await context.ledger.tableRoundBets(roundId);
     return json(200, presentTableRound(tableRound, bets));
   }
+  // Any other round is private to its player: the token is asked for first, whether or not the
+  // round exists, so that an anonymous answer says nothing of which ids exist; anyone else's
+  // round is "not found".
+  const session = await requirePlayer(context, request);
   const round = await context.ledger.findRound(roundId);
-  if (round === undefined) return errorResponse("NOT_FOUND", "no such round");
-  if (round.game === "slot") {
-    // A slot round is private to its player; say "not found" to anyone else rather than leak it.
-    const session = await requirePlayer(context, request);
-    if (session.playerId !== round.playerId) return errorResponse("NOT_FOUND", "no such round");
-  }
+  if (round === undefined || round.playerId !== session.playerId)
+    return errorResponse("NOT_FOUND", "no such round");
   return jsonText(200, presentRound(round));
 }
 
