@@ -19,9 +19,22 @@ async function main(): Promise<void> {
       `croupier: dev mode (no OPERATOR_KEY): anyone may open a session and new players get ${config.startingBalance} minor units; bound to ${config.host}`,
     );
   }
-  const node = await startNode(config);
+  let node: Awaited<ReturnType<typeof startNode>>;
+  try {
+    node = await startNode(config);
+  } catch (error) {
+    // What stops a start is said in one line, as a bad config value is (no stack trace).
+    if ((error as { code?: unknown }).code === "EADDRINUSE") {
+      console.error(`croupier: refusing to start: config PORT: ${config.port} is already in use`);
+      process.exit(78); // EX_CONFIG
+    }
+    console.error(`croupier: could not start: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  }
   // One parseable line, so scripts and tests can find the port when PORT=0.
-  console.log(`croupier: node ${config.nodeId} listening on ${node.httpUrl} (${node.describe})`);
+  console.log(
+    `croupier: node ${config.nodeId} listening on ${node.httpUrl} (bound to ${config.host}; ${node.describe})`,
+  );
   let stopping = false;
   const drain = async (signal: string) => {
     if (stopping) return;

@@ -1,4 +1,5 @@
 import type { Subprocess } from "bun";
+import { environmentKeys } from "../../config/load.ts";
 import { settleWithin } from "../deadline.ts";
 
 /** Rate limits raised far beyond any test or bench load; suites that test limits set their own. */
@@ -30,10 +31,25 @@ export interface NodeProcess {
 /** Stderr kept per node process (older output is dropped: a chatty node must not grow it). */
 const stderrTailChars = 64 * 1024;
 
+/** Children still running; killed when this process exits, so a failed test leaves no node behind. */
+const running = new Set<Subprocess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
+ * The environment a child node starts from: this process's, without any of the node's own keys
+ * (a developer's exported DATABASE_URL or OPERATOR_KEY must not reach a test's node).
+ */
+function inheritedEnv(): Record<string, string | undefined> {
+  const nodeKeys = new Set(environmentKeys);
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !nodeKeys.has(key)));
+}
+
 /**
  * Starts `bun src/main.ts` (or another entry that prints the same banner) as a real child process
- * and waits for its "listening on" line. A variable given as undefined is removed from what the
- * child inherits (e.g. `OPERATOR_KEY: undefined` for a dev-mode node).
+ * and waits for its "listening on" line. The child gets none of the node's configuration from
+ * this process's environment, only `env` (a variable given as undefined is left out).
  */
 export async function spawnNode(
   env: Record<string, string | undefined>,
@@ -41,7 +57,7 @@ export async function spawnNode(
   entryPath = mainPath,
 ): Promise<NodeProcess> {
   const childEnv: Record<string, string | undefined> = {
-    ...process.env,
+    ...inheritedEnv(),
     PORT: "0",
     HOST: "127.0.0.1",
     ...generousLimitEnv,
@@ -55,6 +71,8 @@ export async function spawnNode(
     stdout: "pipe",
     stderr: "pipe",
   });
+  running.add(child);
+  void child.exited.then(() => running.delete(child));
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let output = "";
