@@ -15,15 +15,17 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** One token bucket: `tokens` as of `refilledAtMs`. */
+/** One token bucket: `tokens` as of `refilledAtMs`, and when it will be full again. */
 export interface Bucket {
   tokens: number;
   refilledAtMs: number;
+  /** From then on the bucket is full: it acts as no bucket at all and may be forgotten. */
+  fullAtMs: number;
 }
 
 /** A bucket that starts full. */
 export function fullBucket(limit: RateLimit, nowMs: number): Bucket {
-  return { tokens: limit.burst, refilledAtMs: nowMs };
+  return { tokens: limit.burst, refilledAtMs: nowMs, fullAtMs: nowMs };
 }
 
 /** Refills the bucket up to `nowMs`, then takes one token if there is one. */
@@ -31,10 +33,14 @@ export function takeToken(bucket: Bucket, limit: RateLimit, nowMs: number): bool
   const refill = ((nowMs - bucket.refilledAtMs) / 1000) * limit.perSecond;
   bucket.tokens = Math.min(limit.burst, bucket.tokens + refill);
   bucket.refilledAtMs = nowMs;
-  if (bucket.tokens < 1) return false;
-  bucket.tokens -= 1;
-  return true;
+  const taken = bucket.tokens >= 1;
+  if (taken) bucket.tokens -= 1;
+  bucket.fullAtMs = nowMs + ((limit.burst - bucket.tokens) / limit.perSecond) * 1000;
+  return taken;
 }
+
+/** Buckets looked at for forgetting per take (a full one is the same as none). */
+const bucketsSweptPerTake = 2;
 
 /**
  * In-process buckets. The key count is bounded: past `keysMax` the oldest key is forgotten,
@@ -43,14 +49,21 @@ export function takeToken(bucket: Bucket, limit: RateLimit, nowMs: number): bool
  */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  /** Where the sweep of full buckets goes on from (see `take`). */
+  private sweep: Iterator<[string, Bucket]> | undefined;
 
   constructor(
     private readonly keysMax: number,
     private readonly nowMs: () => number = () => performance.now(),
   ) {}
 
+  get size(): number {
+    return this.buckets.size;
+  }
+
   take(key: string, limit: RateLimit): boolean {
     const now = this.nowMs();
+    this.forgetFullBuckets(now);
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       if (this.buckets.size >= this.keysMax) {
@@ -61,6 +74,23 @@ export class MemoryRateLimiter implements RateLimiter {
       this.buckets.set(key, bucket);
     }
     return takeToken(bucket, limit, now);
+  }
+
+  /**
+   * A few buckets per take, round the map: a bucket that has filled up again is forgotten (a
+   * new one starts full), so keys that stopped coming do not stay until `keysMax`.
+   */
+  private forgetFullBuckets(nowMs: number): void {
+    for (let i = 0; i < bucketsSweptPerTake; i++) {
+      this.sweep ??= this.buckets.entries();
+      const next = this.sweep.next();
+      if (next.done) {
+        this.sweep = undefined;
+        return;
+      }
+      const [key, bucket] = next.value;
+      if (bucket.fullAtMs <= nowMs) this.buckets.delete(key);
+    }
   }
 
   async close(): Promise<void> {

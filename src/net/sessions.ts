@@ -41,14 +41,26 @@ export function newSessionToken(): string {
   return randomBytes(32).toString("base64url");
 }
 
+/** How often expired sessions are dropped from memory (a session never looked up again stays until then). */
+export const expiredSessionsPurgeIntervalMs = 60_000;
+
 export class MemorySessionStore implements SessionStore {
   private readonly sessions: LRUCache<string, Session>;
   private readonly listeners = new Set<(token: string) => void>();
   private readonly excludedListeners = new Set<(playerId: string) => void>();
+  private readonly purger: ReturnType<typeof setInterval>;
 
   /** `sessionsMax` bounds memory: past it the least recently used session is dropped. */
-  constructor(sessionsMax: number) {
+  constructor(sessionsMax: number, purgeIntervalMs = expiredSessionsPurgeIntervalMs) {
     this.sessions = new LRUCache<string, Session>({ max: sessionsMax });
+    // Expired sessions go on a timer, not only when looked up or pushed out by newer ones.
+    this.purger = setInterval(() => this.sessions.purgeStale(), purgeIntervalMs);
+    this.purger.unref();
+  }
+
+  /** Sessions held now, expired ones not yet dropped included. */
+  get size(): number {
+    return this.sessions.size;
   }
 
   async create(playerId: string, ttlMs: number): Promise<Session> {
@@ -96,6 +108,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.purger);
     this.listeners.clear();
     this.excludedListeners.clear();
   }

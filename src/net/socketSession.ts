@@ -58,7 +58,11 @@ export class SocketSession {
   /** Resolved when `awaitingReply` next becomes empty (see `playerCommandsSettled`). */
   private allReplied: PromiseWithResolvers<void> | undefined;
   /** This socket's own command bucket (see WsGateway.allowed); infinite tokens: it starts full. */
-  readonly commandBucket: Bucket = { tokens: Number.POSITIVE_INFINITY, refilledAtMs: 0 };
+  readonly commandBucket: Bucket = {
+    tokens: Number.POSITIVE_INFINITY,
+    refilledAtMs: 0,
+    fullAtMs: 0,
+  };
   /** The key of this player's command rate limit, built once (it is taken on every command). */
   readonly commandRateKey: string;
 
