@@ -131,7 +131,9 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const stores = await openSharedStores(config);
   const { sessions, limiter, leaderboards } = stores;
   for (const warning of stores.warnings) console.warn(`croupier: ${warning}`);
-  const wins = new WinRecorder(leaderboards, 1_000);
+  // Created before the metrics they feed; set right after.
+  let leaderboardUpdatesLost: (reason: "dropped" | "failed") => void = () => {};
+  const wins = new WinRecorder(leaderboards, 1_000, (reason) => leaderboardUpdatesLost(reason));
   const sockets = new SocketRegistry();
   const tables = new Map(config.tables.map((table) => [table.id, table] as const));
   const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
@@ -140,9 +142,16 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     actors: () => actors.stats().activeActors,
     slowTableWatchersClosed: () => tableFanout.slowClosed,
   });
-  const settledRounds = new LocalSettledRoundQueue((event) => {
-    for (const credit of event.credits) wins.record(credit.playerId, credit.amount);
-  }, settledRoundQueueMax);
+  leaderboardUpdatesLost = (reason) => metrics.leaderboardUpdatesLost.inc({ reason });
+  // One round's credits one after another: the queue holds rounds meanwhile (bounded), so a round
+  // with more winners than the recorder's pending bound loses none of them.
+  const settledRounds = new LocalSettledRoundQueue(
+    async (event) => {
+      for (const credit of event.credits) await wins.recordNow(credit.playerId, credit.amount);
+    },
+    settledRoundQueueMax,
+    () => metrics.leaderboardUpdatesLost.inc({ reason: "dropped" }),
+  );
   const actors = new ActorSystem({
     mailboxCapacity: config.mailboxCapacity,
     idleMs: config.actorIdleMs,

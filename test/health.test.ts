@@ -1,6 +1,10 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
 import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+
+afterAll(removeDataDirs);
 
 describe("health", () => {
   test("health - live, ready and metrics answer on a running node", async () => {
@@ -138,6 +142,48 @@ describe("health", () => {
     });
     expect((await http(node, "GET", "/v1/leaderboard?limit=0")).status).toBe(400);
     expect((await http(node, "GET", "/v1/leaderboard?board=NO_SUCH")).status).toBe(400);
+    socket.close();
+  });
+
+  test("health - a win whose first answer was lost with its commit in doubt still reaches the leaderboard", async () => {
+    const ledger = await openTempLedger();
+    // Each test spin's write commits, then its answer is lost (the node answers INTERNAL).
+    const lossy = new Proxy(ledger, {
+      get(target, property) {
+        if (property === "write")
+          return async (write: Parameters<typeof target.write>[0]) => {
+            const outcome = await target.write(write);
+            if (outcome.status === "committed" && write.commandId.startsWith("doubt-"))
+              throw new Error("the answer was lost (test)");
+            return outcome;
+          };
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await using node = await startTestNode({}, {}, { ledger: lossy });
+    const { token, playerId } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    let win = 0;
+    for (let i = 0; i < 200 && win === 0; i++) {
+      socket.send({ type: "spin", id: `doubt-${i}`, game: "slot", bet: 100 });
+      expect(await socket.waitFor((m) => m.id === `doubt-${i}`)).toMatchObject({
+        code: "INTERNAL",
+      });
+      socket.send({ type: "spin", id: `doubt-${i}`, game: "slot", bet: 100 });
+      const stored = await socket.waitFor((m) => m.id === `doubt-${i}` && m.type === "spin.result");
+      win = stored.win;
+    }
+    expect(win).toBeGreaterThan(0);
+    await waitFor(
+      async () =>
+        (await http(node, "GET", "/v1/leaderboard?board=biggest-win&limit=5")).body.entries[0]
+          ?.score === win,
+      5_000,
+      "the win on the board",
+    );
+    const board = await http(node, "GET", "/v1/leaderboard?board=biggest-win&limit=5");
+    expect(board.body.entries).toEqual([{ rank: 1, playerId, score: win }]);
     socket.close();
   });
 });

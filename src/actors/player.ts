@@ -58,6 +58,12 @@ function bestCreditOf(bet: RouletteBet, amount: number): number {
   return amount * (payoutMultiplier(bet) + 1);
 }
 
+/** The win of a stored spin reply, if it is one. */
+function storedWin(reply: string): number | undefined {
+  const parsed = JSON.parse(reply) as { type?: unknown; win?: unknown };
+  return parsed.type === "spin.result" && typeof parsed.win === "number" ? parsed.win : undefined;
+}
+
 /** A write was fenced off by another activation's: the actor has reloaded; run the command again. */
 class WalletMovedElsewhere extends Error {
   override readonly name = "WalletMovedElsewhere";
@@ -329,8 +335,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       amount: message.bet,
     });
     const settled = await this.settle(written, seq, reply, message.origin);
-    if (settled.type === "command" && settled.fresh)
-      this.deps.onSettled?.(this.playerId, outcome.win);
+    if (settled.type === "command") {
+      // A stored reply answers a retry: its win may never have been recorded (the first answer
+      // was lost with its commit in doubt). Recording it again is harmless: a board keeps each
+      // player's best.
+      const win = settled.fresh ? outcome.win : storedWin(settled.reply);
+      if (win !== undefined) this.deps.onSettled?.(this.playerId, win);
+    }
     return settled;
   }
 

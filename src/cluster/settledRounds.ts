@@ -21,11 +21,14 @@ export class LocalSettledRoundQueue implements SettledRoundBus {
   constructor(
     private readonly consume: (event: SettledRoundEvent) => Promise<void> | void,
     private readonly capacity: number,
+    /** Told of each event dropped for a full queue. */
+    private readonly onDropped: () => void = () => {},
   ) {}
 
   publish(event: SettledRoundEvent): void {
     if (this.queue.length >= this.capacity) {
       this.dropped += 1;
+      this.onDropped();
       return;
     }
     this.queue.push(event);

@@ -20,7 +20,7 @@ export function createNodeMetrics(gauges: {
     ),
     httpRequests: registry.counter(
       "croupier_http_requests_total",
-      "HTTP requests by route and status",
+      "HTTP requests by method and status",
     ),
     closes: registry.counter(
       "croupier_socket_closes_total",
@@ -47,6 +47,10 @@ export function createNodeMetrics(gauges: {
       "croupier_table_watchers_closed_slow",
       "Sockets closed (4002) because table broadcasts backed up, since start",
       gauges.slowTableWatchersClosed,
+    ),
+    leaderboardUpdatesLost: registry.counter(
+      "croupier_leaderboard_updates_lost_total",
+      "Leaderboard updates lost, by reason (dropped: too many pending; failed: the store refused)",
     ),
     actorsActive: registry.gauge(
       "croupier_actors_active",
