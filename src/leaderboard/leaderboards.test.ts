@@ -16,6 +16,31 @@ describeLeaderboardsContract(
   async ({ entriesMax }) => new MemoryLeaderboards({ entriesMax }),
 );
 
+test("memory leaderboards - many improving wins keep the board what a plain model says", async () => {
+  const entriesMax = 50;
+  const boards = new MemoryLeaderboards({ entriesMax });
+  const best = new Map<string, number>();
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed;
+  };
+  for (let i = 0; i < 5_000; i++) {
+    const playerId = `p${next() % 200}`;
+    const score = next() % 1_000; // many ties, many improvements
+    await boards.recordWin(biggestWinBoard, playerId, score);
+    best.set(playerId, Math.max(best.get(playerId) ?? 0, score));
+  }
+  // The model: every player's best, ranked by score then id, cut at entriesMax. (A player cut
+  // off the board never comes back with a lower score: once full, the cut only rises.)
+  const model = [...best]
+    .map(([playerId, score]) => ({ playerId, score }))
+    .sort((a, b) => b.score - a.score || (a.playerId < b.playerId ? 1 : -1))
+    .slice(0, entriesMax);
+  const top = await boards.top(biggestWinBoard, entriesMax);
+  expect(top.map(({ playerId, score }) => ({ playerId, score }))).toEqual(model);
+});
+
 test("memory leaderboards - a board past boardsMax is refused", async () => {
   const leaderboards = new MemoryLeaderboards({ boardsMax: 2 });
   await leaderboards.recordWin("a", "p1", 1);

@@ -1,7 +1,8 @@
 /**
  * Leaderboards in this process: for a single node and for tests. Each board is an array kept in
  * rank order, never longer than `entriesMax`, plus a map from player to score for the players
- * on it. A win that cannot make the board is refused in O(1); one that can costs O(entriesMax).
+ * on it. A win that cannot make the board is refused in O(1); one that can costs two binary
+ * searches and the array's move of O(entriesMax) references.
  */
 import {
   assertWin,
@@ -35,10 +36,11 @@ class Board {
     const full = this.ranked.length >= this.entriesMax;
     if (best === undefined && full && last !== undefined && compareEntries(win, last) > 0) return;
     if (best !== undefined) {
-      this.ranked.splice(
-        this.ranked.findIndex((r) => r.playerId === win.playerId),
-        1,
-      );
+      // Found by its old score (the order is total), not by a scan of the board.
+      let at = this.insertionIndex({ playerId: win.playerId, score: best });
+      if (this.ranked[at]?.playerId !== win.playerId)
+        at = this.ranked.findIndex((r) => r.playerId === win.playerId); // cannot happen; stay right
+      this.ranked.splice(at, 1);
     }
     this.ranked.splice(this.insertionIndex(win), 0, win);
     this.scoreByPlayer.set(win.playerId, win.score);
