@@ -97,6 +97,9 @@ async function wakeSeatedTables(
   }
 }
 
+/** Leaderboard updates of one settled round sent at once (then the next slice). */
+const leaderboardSliceMax = 32;
+
 /** Settled-round events waiting for the leaderboard consumer at most. */
 const settledRoundQueueMax = 1_000;
 
@@ -143,11 +146,15 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     slowTableWatchersClosed: () => tableFanout.slowClosed,
   });
   leaderboardUpdatesLost = (reason) => metrics.leaderboardUpdatesLost.inc({ reason });
-  // One round's credits one after another: the queue holds rounds meanwhile (bounded), so a round
-  // with more winners than the recorder's pending bound loses none of them.
+  // A round's credits a slice at a time: the queue holds rounds meanwhile (bounded), so a round
+  // with more winners than the recorder's pending bound loses none of them, and a slow store
+  // (each update waits up to its command timeout) holds the queue for slices, not for every winner.
   const settledRounds = new LocalSettledRoundQueue(
     async (event) => {
-      for (const credit of event.credits) await wins.recordNow(credit.playerId, credit.amount);
+      for (let at = 0; at < event.credits.length; at += leaderboardSliceMax) {
+        const slice = event.credits.slice(at, at + leaderboardSliceMax);
+        await Promise.all(slice.map((credit) => wins.recordNow(credit.playerId, credit.amount)));
+      }
     },
     settledRoundQueueMax,
     () => metrics.leaderboardUpdatesLost.inc({ reason: "dropped" }),
