@@ -24,8 +24,11 @@ async function main(): Promise<void> {
     node = await startNode(config);
   } catch (error) {
     // What stops a start is said in one line, as a bad config value is (no stack trace).
-    if ((error as { code?: unknown }).code === "EADDRINUSE") {
-      console.error(`croupier: refusing to start: config PORT: ${config.port} is already in use`);
+    const failure = error as { code?: unknown; configKey?: string; configPort?: number };
+    if (failure.code === "EADDRINUSE") {
+      const key = failure.configKey ?? "PORT";
+      const port = failure.configPort ?? config.port;
+      console.error(`croupier: refusing to start: config ${key}: ${port} is already in use`);
       process.exit(78); // EX_CONFIG
     }
     console.error(`croupier: could not start: ${error instanceof Error ? error.message : error}`);

@@ -309,17 +309,26 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     Math.max(10, Math.floor(heartbeatMs / 4)),
   );
 
-  const metricsServer =
-    config.metricsPort === undefined
-      ? undefined
-      : Bun.serve({
-          hostname: config.host,
-          port: config.metricsPort,
-          fetch: (request) =>
-            new URL(request.url).pathname === "/metrics"
-              ? metricsResponse(context)
-              : errorResponse("NOT_FOUND", "only /metrics is served here"),
-        });
+  let metricsServer: ReturnType<typeof Bun.serve> | undefined;
+  if (config.metricsPort !== undefined) {
+    try {
+      metricsServer = Bun.serve({
+        hostname: config.host,
+        port: config.metricsPort,
+        fetch: (request) =>
+          new URL(request.url).pathname === "/metrics"
+            ? metricsResponse(context)
+            : errorResponse("NOT_FOUND", "only /metrics is served here"),
+      });
+    } catch (error) {
+      app.server?.stop(true);
+      // Says which key's port it was: the start-up report names it (main.ts).
+      throw Object.assign(error instanceof Error ? error : new Error(String(error)), {
+        configKey: "METRICS_PORT",
+        configPort: config.metricsPort,
+      });
+    }
+  }
 
   const host = config.host === "0.0.0.0" ? "127.0.0.1" : config.host;
   return {

@@ -67,6 +67,19 @@ describe("startup", () => {
     expect(stderr).not.toContain("    at ");
   });
 
+  test("startup - a metrics port in use is named as METRICS_PORT", async () => {
+    await using first = await running({ DATA_DIR: freshDataDir() });
+    const { code, stderr } = await failedStart({
+      PORT: "0",
+      METRICS_PORT: String(first.port),
+      DATA_DIR: freshDataDir(),
+    });
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      `croupier: refusing to start: config METRICS_PORT: ${first.port} is already in use`,
+    );
+  });
+
   test("startup - a second node on the same data directory says why in one line, exit 1", async () => {
     const dataDir = freshDataDir();
     await using first = await running({ DATA_DIR: dataDir });
