@@ -97,7 +97,13 @@ export class RedisSessionStore implements SessionStore {
     this.feed = new RevocationFeed(this.connection, {
       onRevocation: (message) => this.heardRevocation(message),
       onExclusion: (message) => this.heardExclusion(message),
-      onSubscribed: () => this.stateChanged(),
+      onSubscribed: () => {
+        // Revocations published during the gap were missed: nothing cached before it may be
+        // served from now on, even while the command connection is still down (then `find`
+        // would vouch for it up to now).
+        if (this.subscriptionLostAtMs > 0) this.cache.clear();
+        this.stateChanged();
+      },
       onLost: () => {
         this.subscriptionLostAtMs = Date.now();
         this.interrupted = true;

@@ -125,6 +125,43 @@ describeWithRedisServer("redis session store outages", () => {
     }
   });
 
+  test("redis session store - a revocation missed in a gap is never vouched for once the subscription is back", async () => {
+    await using server = await startThrowawayRedis();
+    const options = {
+      url: server.url,
+      keyPrefix: randomKeyPrefix(),
+      reconnectDelayMsMax,
+      onError: quiet,
+    };
+    const store = await RedisSessionStore.open(options);
+    const otherNode = await RedisSessionStore.open(options);
+    // The two connections the store holds, reached as a network would cut them.
+    const inside = store as unknown as {
+      client: { disconnect(reconnect: boolean): void };
+      feed: {
+        isSubscribed(): boolean;
+        subscriber: { disconnect(r: boolean): void; connect(): Promise<void> };
+      };
+    };
+    try {
+      const session = await otherNode.create("player-1", 60_000);
+      expect(await store.find(session.token)).toEqual(session); // cached here
+      inside.client.disconnect(false); // commands down, and they stay down
+      inside.feed.subscriber.disconnect(false); // the subscription too: revocations are missed
+      await waitFor(() => !inside.feed.isSubscribed(), recoveryTimeoutMs, "the subscription to go");
+      await otherNode.revoke(session.token);
+      await inside.feed.subscriber.connect(); // the subscription is back; commands are not
+      await waitFor(() => inside.feed.isSubscribed(), recoveryTimeoutMs, "the subscription");
+      const found = await store.find(session.token).then(
+        (value) => value,
+        () => undefined, // unavailable: the node cannot say, and does not vouch
+      );
+      expect(found).toBeUndefined();
+    } finally {
+      await Promise.all([store.close(), otherNode.close()]);
+    }
+  });
+
   test("redis session store - losing only the subscription empties the cache and fires onReconnected", async () => {
     await using server = await startThrowawayRedis();
     const keyPrefix = randomKeyPrefix();
