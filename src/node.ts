@@ -19,6 +19,7 @@ import { closeCodes } from "./net/socketSession.ts";
 import { TableFanout } from "./net/tableFanout.ts";
 import { openEmbeddedLedger } from "./store/embedded/embeddedLedger.ts";
 import type { Ledger } from "./store/ledger.ts";
+import { isExcluded } from "./store/limits.ts";
 import { openPostgresLedger } from "./store/postgres/postgresLedger.ts";
 import { openSharedStores } from "./stores.ts";
 
@@ -251,14 +252,8 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     void endExcludedPlayerHere(sockets, sessions, playerId);
   });
   sessions.onReconnected(() => {
-    void revalidateSockets(
-      sockets,
-      sessions,
-      config.revalidationConcurrencyMax,
-      async (playerId) => {
-        const { selfExcludedUntil } = await ledger.getLimits(playerId);
-        return selfExcludedUntil !== null && selfExcludedUntil > Date.now();
-      },
+    void revalidateSockets(sockets, sessions, config.revalidationConcurrencyMax, async (playerId) =>
+      isExcluded(await ledger.getLimits(playerId), Date.now()),
     );
   });
   const app = createApp(context);

@@ -14,6 +14,7 @@ import type {
   WalletWrite,
   WriteOutcome,
 } from "../store/ledger.ts";
+import { isExcluded } from "../store/limits.ts";
 import { tableBetWrite, tableSettlementWrite } from "../store/tableWrites.ts";
 import { slotRoundWrite } from "./slotRound.ts";
 import type { TableMessage, TableReply } from "./table.ts";
@@ -638,8 +639,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       this.limitsHint = undefined;
       return false;
     }
-    const until = hint.limits.selfExcludedUntil;
-    return until !== null && now < until;
+    return isExcluded(hint.limits, now);
   }
 
   private async refreshLimitsHint(): Promise<void> {

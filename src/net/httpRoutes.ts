@@ -1,5 +1,6 @@
 import { CroupierError } from "../errors.ts";
 import type { PlayerLimits } from "../store/ledger.ts";
+import { isExcluded } from "../store/limits.ts";
 import { identify, requireMoneyAuthority, requirePlayer } from "./auth.ts";
 import type { GatewayContext } from "./context.ts";
 import { endExcludedPlayerHere } from "./exclusion.ts";
@@ -58,10 +59,6 @@ export async function revokeSession(context: GatewayContext, request: Request): 
   }
   // The store tells every node (this one too) through onRevoked; each closes its sockets with 4001.
   return new Response(null, { status: 204 });
-}
-
-export function isExcluded(limits: PlayerLimits, nowMs: number): boolean {
-  return limits.selfExcludedUntil !== null && nowMs < limits.selfExcludedUntil;
 }
 
 /** The wanted limits bind at least as hard as the current ones: an exclusion no shorter, a loss limit no higher. */

@@ -34,6 +34,11 @@ export function validateLimits(limits: PlayerLimits): void {
     throw new InvalidWriteError("lossLimitPerDay must be null or an integer >= 0");
 }
 
+/** The player is self-excluded at `atMs` (bets are refused until `selfExcludedUntil`). */
+export function isExcluded(limits: PlayerLimits, atMs: number): boolean {
+  return limits.selfExcludedUntil !== null && atMs < limits.selfExcludedUntil;
+}
+
 /** The day's loss so far as seen at `atMs` (a row of an earlier day counts as 0). */
 export function lossToday(state: DayLoss, atMs: number): number {
   return state.lossDay === utcDay(atMs) ? state.dayLoss : 0;
@@ -47,8 +52,7 @@ export function limitRefusal(
   atMs: number,
 ): WriteOutcome | undefined {
   if (write.wager === undefined) return undefined;
-  if (limits.selfExcludedUntil !== null && atMs < limits.selfExcludedUntil)
-    return { status: "self_excluded" };
+  if (isExcluded(limits, atMs)) return { status: "self_excluded" };
   if (
     limits.lossLimitPerDay !== null &&
     lossToday(state, atMs) + write.wager.amount > limits.lossLimitPerDay
