@@ -15,6 +15,7 @@ import type {
   WriteOutcome,
 } from "../store/ledger.ts";
 import { isExcluded } from "../store/limits.ts";
+import type { PendingTableBet } from "../store/tableRounds.ts";
 import { tableBetWrite, tableSettlementWrite } from "../store/tableWrites.ts";
 import { slotRoundWrite } from "./slotRound.ts";
 import type { TableMessage, TableReply } from "./table.ts";
@@ -144,12 +145,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
    * The player's bets in rounds not yet settled with the player, per round: how many (at most
    * `tableBetsPerRoundMax` in one round, which bounds its client seeds and broadcasts) and their
    * best-case credit. Loaded from the ledger with the balance, so a restart forgets none, and kept
-   * up as bets commit and settlements arrive. Every command that credits leaves room for
-   * `pendingCreditMax` (their sum) under 2^53-1, so every payout can always be credited. Made on
-   * the first bet: most players never bet at a table, and 100,000 idle actors must stay small.
+   * up as bets commit and settlements arrive. Every command that credits leaves room for their
+   * sum under 2^53-1 (`hasRoomFor`), so every payout can always be credited. Made on the first
+   * bet: most players never bet at a table, and 100,000 idle actors must stay small.
    */
   private openRounds: Map<string, { count: number; bestCredit: number }> | undefined;
-  private pendingCreditMax = 0;
   private limitsHint: { limits: PlayerLimits; atMs: number } | undefined;
 
   constructor(
@@ -219,10 +219,11 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     return amount > this.balance;
   }
 
-  /** Reads the balance and seq again; the rest only when they moved (one read when they did not). */
+  /** Reads the balance and seq again; the unsettled bets only when they moved (one read if not). */
   private async refresh(): Promise<void> {
     const state = await this.deps.ledger.loadPlayer(this.playerId);
-    if (state.seq !== this.seq || state.balance !== this.balance) await this.reload();
+    if (state.seq === this.seq && state.balance === this.balance) return;
+    this.load(state, await this.deps.ledger.pendingTableBets(this.playerId));
   }
 
   private async reload(): Promise<void> {
@@ -230,12 +231,26 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       this.deps.ledger.loadPlayer(this.playerId),
       this.deps.ledger.pendingTableBets(this.playerId),
     ]);
+    this.load(state, pendingBets);
+  }
+
+  private load(state: { balance: number; seq: number }, pendingBets: PendingTableBet[]): void {
     this.balance = state.balance;
     this.seq = state.seq;
     this.openRounds = undefined;
-    this.pendingCreditMax = 0;
     for (const bet of pendingBets)
       this.countBet(bet.roundId, bestCreditOf(rouletteBetOf(bet), bet.amount));
+  }
+
+  /**
+   * The balance, less `debit`, plus `creditMax` and what every unsettled table bet may still win,
+   * stays a safe integer: whatever happens, every credit can be made.
+   */
+  private hasRoomFor(creditMax: number, debit = 0): boolean {
+    let unsettled = 0;
+    if (this.openRounds !== undefined)
+      for (const open of this.openRounds.values()) unsettled += open.bestCredit;
+    return this.balance - debit + creditMax + unsettled <= Number.MAX_SAFE_INTEGER;
   }
 
   private countBet(roundId: string, bestCredit: number): void {
@@ -246,14 +261,10 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       open.count += 1;
       open.bestCredit += bestCredit;
     }
-    this.pendingCreditMax += bestCredit;
   }
 
   private roundSettled(roundId: string): void {
-    const open = this.openRounds?.get(roundId);
-    if (open === undefined) return;
     this.openRounds?.delete(roundId);
-    this.pendingCreditMax -= open.bestCredit;
   }
 
   private async creditStartingBalance(): Promise<void> {
@@ -308,10 +319,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     }
     // Decided before the draw, on the best case: a refusal that depended on the outcome would let
     // a retry draw again.
-    if (
-      this.balance - message.bet + message.bet * winPerTotalBetMax + this.pendingCreditMax >
-      Number.MAX_SAFE_INTEGER
-    ) {
+    if (!this.hasRoomFor(message.bet * winPerTotalBetMax, message.bet)) {
       return this.refuse(
         message.id,
         requestHash,
@@ -402,7 +410,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       );
     }
     const bestCredit = bestCreditOf(message.bet, amount);
-    if (this.balance - amount + this.pendingCreditMax + bestCredit > Number.MAX_SAFE_INTEGER) {
+    if (!this.hasRoomFor(bestCredit, amount)) {
       return this.refuse(
         id,
         requestHash,
@@ -477,7 +485,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
     const requestHash = `deposit:${message.amount}`;
-    if (this.balance + this.pendingCreditMax + message.amount > Number.MAX_SAFE_INTEGER) {
+    if (!this.hasRoomFor(message.amount)) {
       // The ledger would refuse it too, but as a failed write: answered here, it is a definite
       // refusal that leaves the id unused, not an outcome in doubt. What unsettled table bets
       // may still win counts too: their payouts must always fit.
