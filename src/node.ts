@@ -98,6 +98,21 @@ async function wakeSeatedTables(
   }
 }
 
+/** Runs `task` every `intervalMs`, skipping a tick while the previous run is still going. */
+function everyUnlessRunning(
+  intervalMs: number,
+  task: () => Promise<void>,
+): ReturnType<typeof setInterval> {
+  let running = false;
+  return setInterval(() => {
+    if (running) return;
+    running = true;
+    void task().finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+}
+
 /** Leaderboard updates of one settled round sent at once (then the next slice). */
 const leaderboardSliceMax = 32;
 
@@ -135,9 +150,6 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const stores = await openSharedStores(config);
   const { sessions, limiter, leaderboards } = stores;
   for (const warning of stores.warnings) console.warn(`croupier: ${warning}`);
-  // Created before the metrics they feed; set right after.
-  let leaderboardUpdatesLost: (reason: "dropped" | "failed") => void = () => {};
-  const wins = new WinRecorder(leaderboards, 1_000, (reason) => leaderboardUpdatesLost(reason));
   const sockets = new SocketRegistry();
   const tables = new Map(config.tables.map((table) => [table.id, table] as const));
   const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
@@ -146,7 +158,9 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     actors: () => actors.stats().activeActors,
     slowTableWatchersClosed: () => tableFanout.slowClosed,
   });
-  leaderboardUpdatesLost = (reason) => metrics.leaderboardUpdatesLost.inc({ reason });
+  const wins = new WinRecorder(leaderboards, 1_000, (reason) =>
+    metrics.leaderboardUpdatesLost.inc({ reason }),
+  );
   // A round's credits a slice at a time: the queue holds rounds meanwhile (bounded), so a round
   // with more winners than the recorder's pending bound loses none of them, and a slow store
   // (each update waits up to its command timeout) holds the queue for slices, not for every winner.
@@ -263,33 +277,22 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   const port = server.port;
   tableFanout.attach(server);
   await activateTables(tables.keys(), router);
-  let tableKeeperRunning = false;
-  const tableKeeper = setInterval(() => {
-    if (tableKeeperRunning) return;
-    tableKeeperRunning = true;
-    // The embedded ledger has one node (its writer lock); Postgres may have several.
-    const seatedHere =
-      config.databaseUrl === undefined
-        ? undefined
-        : (playerId: string) => sockets.countOfPlayer(playerId) > 0;
-    void wakeSeatedTables(tables.keys(), router, ledger, seatedHere).finally(() => {
-      tableKeeperRunning = false;
-    });
-  }, tableKeeperIntervalMs(config.actorIdleMs));
+  // The embedded ledger has one node (its writer lock); Postgres may have several.
+  const seatedHere =
+    config.databaseUrl === undefined
+      ? undefined
+      : (playerId: string) => sockets.countOfPlayer(playerId) > 0;
+  const tableKeeper = everyUnlessRunning(tableKeeperIntervalMs(config.actorIdleMs), () =>
+    wakeSeatedTables(tables.keys(), router, ledger, seatedHere),
+  );
 
   // While the session store is down, sockets play on cached sessions only as long as it vouches
   // for them (SESSION_OUTAGE_GRACE_MS); checked from its cache, so the check costs no round trip.
   const outageCheckIntervalMs = Math.min(5_000, Math.floor(config.sessionOutageGraceMs / 4));
-  let outageCheckRunning = false;
-  const outageCheck = setInterval(() => {
-    if (sessions.healthy() || outageCheckRunning) return;
-    outageCheckRunning = true;
-    void closeUnconfirmedSockets(sockets, sessions, config.revalidationConcurrencyMax).finally(
-      () => {
-        outageCheckRunning = false;
-      },
-    );
-  }, outageCheckIntervalMs);
+  const outageCheck = everyUnlessRunning(outageCheckIntervalMs, async () => {
+    if (!sessions.healthy())
+      await closeUnconfirmedSockets(sockets, sessions, config.revalidationConcurrencyMax);
+  });
 
   const heartbeatMs = config.heartbeatMs;
   const pinger = setInterval(() => sockets.pingAll(), heartbeatMs);
