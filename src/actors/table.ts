@@ -215,10 +215,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
         return { type: "done" };
       case "retrySettlements":
         // A running cycle recovers when it opens its next round (and owns the timer meanwhile).
-        if (!this.cycling && this.needsRecovery) {
-          this.needsRecovery = false;
-          await this.guarded("recover", () => this.recover());
-        }
+        if (!this.cycling) await this.recoverIfNeeded();
         return { type: "done" };
     }
   }
@@ -269,10 +266,14 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     this.round = undefined;
     // A settlement that fell short while the cycle ran was left to the next round's opening;
     // with nobody seated there is none, so the table recovers now, before it goes idle.
-    if (this.needsRecovery) {
-      this.needsRecovery = false;
-      await this.guarded("recover", () => this.recover());
-    }
+    await this.recoverIfNeeded();
+  }
+
+  /** Runs the recovery a settlement that fell short asked for, if one did. */
+  private async recoverIfNeeded(): Promise<void> {
+    if (!this.needsRecovery) return;
+    this.needsRecovery = false;
+    await this.guarded("recover", () => this.recover());
   }
 
   /** A failed step leaves the cycle to a recovery a little later; the table never stops for good. */
