@@ -82,31 +82,32 @@ export class SocketRegistry {
     return set.size;
   }
 
-  /**
-   * Closes with 4000 every socket silent for more than `silenceMsMax`; returns how many. A socket
-   * already closing (it stays listed until its close completes) is not counted again.
-   */
-  evictSilent(nowMs: number, silenceMsMax: number): number {
-    let evicted = 0;
-    for (const session of this.sockets) {
-      if (!session.closed && nowMs - session.lastHeardAtMs > silenceMsMax) {
-        session.close(closeCodes.heartbeatTimeout, "heartbeat timeout");
-        evicted += 1;
-      }
-    }
-    return evicted;
+  /** Closes with 4000 every socket silent for more than `silenceMsMax`. */
+  evictSilent(nowMs: number, silenceMsMax: number): void {
+    this.closeWhere(
+      (session) => nowMs - session.lastHeardAtMs > silenceMsMax,
+      closeCodes.heartbeatTimeout,
+      "heartbeat timeout",
+    );
   }
 
-  /** Closes with 4001 every socket whose session has expired; returns how many. */
-  closeExpired(nowMs: number): number {
-    let closed = 0;
-    for (const session of this.sockets) {
-      if (!session.closed && session.expiresAtMs <= nowMs) {
-        session.close(closeCodes.sessionRevoked, "session expired");
-        closed += 1;
-      }
-    }
-    return closed;
+  /** Closes with 4001 every socket whose session has expired. */
+  closeExpired(nowMs: number): void {
+    this.closeWhere(
+      (session) => session.expiresAtMs <= nowMs,
+      closeCodes.sessionRevoked,
+      "session expired",
+    );
+  }
+
+  /** A socket already closing stays listed until its close completes: it is not closed again. */
+  private closeWhere(
+    matches: (session: SocketSession) => boolean,
+    code: number,
+    reason: string,
+  ): void {
+    for (const session of this.sockets)
+      if (!session.closed && matches(session)) session.close(code, reason);
   }
 
   pingAll(): void {
