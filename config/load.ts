@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { paylineCount } from "../src/games/slot/paylines.ts";
 import { winPerTotalBetMax as slotWinPerTotalBetMax } from "../src/games/slot/paytable.ts";
-import { parseNetwork } from "../src/net/clientAddress.ts";
+import { isLoopbackAddress, parseNetwork } from "../src/net/clientAddress.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { type Config, defaults } from "./defaults.ts";
 import { parseTables, type TableConfig, TableConfigError, validateTables } from "./tables.ts";
@@ -270,12 +270,9 @@ export function checkDataDir(config: Config): void {
   }
 }
 
-const loopbackNames: ReadonlySet<string> = new Set(["localhost", "::1", "0:0:0:0:0:0:0:1"]);
-
 /** Loopback as a bind address: `localhost`, 127.x.x.x, or IPv6 `::1` (bare or in brackets). */
 function isLoopback(host: string): boolean {
-  const name = host.toLowerCase().replace(/^\[(.*:.*)\]$/, "$1");
-  return loopbackNames.has(name) || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return host.toLowerCase() === "localhost" || isLoopbackAddress(host);
 }
 
 /** Comma-separated addresses or CIDR networks, each checked here so a typo stops the node. */
