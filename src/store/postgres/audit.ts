@@ -1,5 +1,6 @@
 import { accountFailure, auditFailuresPerCheckMax, entryKindsSql } from "../audit.ts";
 import type { AuditReport } from "../ledger.ts";
+import { reportFailingRows, withRest } from "./auditLines.ts";
 import { checkTableRounds } from "./auditTables.ts";
 import { safeInteger } from "./integers.ts";
 import type { Connection } from "./pool.ts";
@@ -29,11 +30,6 @@ const uniqueJournalKeys = [
   { name: "journal_player_seq_key", column: "seq" },
   { name: "journal_player_command_key", column: "command_id" },
 ] as const;
-
-function withRest(lines: string[], failing: number, shown: number): string[] {
-  if (failing > shown) lines.push(`  ... and ${failing - shown} more like the above`);
-  return lines;
-}
 
 interface EntryRow {
   grand: boolean;
@@ -131,7 +127,7 @@ async function checkAccounts(sql: Connection, failures: string[]): Promise<void>
       kind: row.kind,
     }),
   );
-  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  reportFailingRows(failures, lines, rows);
 }
 
 interface BalanceRow {
@@ -180,7 +176,7 @@ async function checkBalances(sql: Connection, failures: string[]): Promise<void>
       lines.push(`invariant 3: ${name}: balance ${balance} != last balance_after ${lastAfter}`);
     }
   }
-  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  reportFailingRows(failures, lines, rows);
 }
 
 interface SeqRow {
@@ -231,7 +227,7 @@ async function checkRunningBalances(sql: Connection, failures: string[]): Promis
       return `invariant 1: ${name}: the running balance goes to ${row.running}`;
     return `invariant 3: ${name}: balance_after is ${row.balance_after}, expected ${row.running} (the sum of the player's postings up to it)`;
   });
-  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  reportFailingRows(failures, lines, rows);
 }
 
 /**
@@ -256,7 +252,7 @@ async function checkSeqOrder(sql: Connection, failures: string[]): Promise<void>
     (row) =>
       `invariant 4: player ${row.player_id}: journal entry ${row.id} has seq ${row.seq} after seq ${row.previous}; seqs must follow commit order`,
   );
-  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  reportFailingRows(failures, lines, rows);
 }
 
 /** Invariant 4: seqs exactly 1..n with players.seq = n; command ids unique per player. */
@@ -284,7 +280,7 @@ async function checkSequences(sql: Connection, failures: string[]): Promise<void
       `player seq is ${row.seq}; expected 1..n without gaps`
     );
   });
-  failures.push(...withRest(lines, safeInteger(rows[0]?.failing ?? "0", "failing"), rows.length));
+  reportFailingRows(failures, lines, rows);
   await checkUniqueKeys(sql, failures);
 }
 

@@ -1,6 +1,7 @@
 import { rouletteGameId } from "../../games/roulette/settlement.ts";
 import { auditFailuresPerCheckMax } from "../audit.ts";
 import { houseAccountOf } from "../tableWrites.ts";
+import { withRest } from "./auditLines.ts";
 import { safeInteger, safeIntegerOrNull } from "./integers.ts";
 import type { Connection } from "./pool.ts";
 
@@ -28,11 +29,6 @@ import type { Connection } from "./pool.ts";
 
 /** The table games of this build: a stake to one of their houses is a table bet. */
 const tableGames: readonly string[] = [rouletteGameId];
-
-function withRest(lines: string[], failing: number, shown: number): string[] {
-  if (failing > shown) lines.push(`  ... and ${failing - shown} more like the above`);
-  return lines;
-}
 
 interface SettlementRow {
   paying_out: string;
