@@ -44,7 +44,7 @@ function embedded(ledger: Ledger): EmbeddedLedger {
 }
 
 /** Edits the SQLite file through a second connection, as a faulty tool or disk edit would. */
-function tamperFile(ledger: Ledger, sql: string, ...params: (string | number)[]): void {
+function tamperFile(ledger: Ledger, sql: string, ...params: (string | number | null)[]): void {
   tamperRows(ledger, 1, sql, ...params);
 }
 
@@ -52,7 +52,7 @@ function tamperRows(
   ledger: Ledger,
   expectedChanges: number | "any",
   sql: string,
-  ...params: (string | number)[]
+  ...params: (string | number | null)[]
 ): void {
   const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
   try {
@@ -124,19 +124,16 @@ export const sqliteTamper: LedgerTamper = {
     );
   },
   async setPlayerPostingKind(ledger, playerId, commandId, kind) {
-    const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
-    try {
-      const { changes } = db
-        .prepare(
-          `UPDATE postings SET kind = ?
-           WHERE account = ? AND journal_id = (
-             SELECT id FROM journal WHERE player_id = ? AND command_id = ?)`,
-        )
-        .run(kind, `player:${playerId}`, playerId, commandId);
-      if (changes !== 1) throw new Error(`tamper changed ${changes} rows, expected 1`);
-    } finally {
-      db.close();
-    }
+    tamperFile(
+      ledger,
+      `UPDATE postings SET kind = ?
+       WHERE account = ? AND journal_id = (
+         SELECT id FROM journal WHERE player_id = ? AND command_id = ?)`,
+      kind,
+      `player:${playerId}`,
+      playerId,
+      commandId,
+    );
   },
   async addOrphanEntry(ledger, amount) {
     const db = new Database(embedded(ledger).path, { readwrite: true, strict: true });
