@@ -6,6 +6,7 @@ import { loadConfig } from "../config/load.ts";
 import { CroupierClient } from "../src/client/client.ts";
 import { type NodeParts, type RunningNode, startNode } from "../src/node.ts";
 import type { Ledger, WalletWrite, WriteOutcome } from "../src/store/ledger.ts";
+import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
 
 /** Limits raised so tests exercise behaviour, not the default rate limits (tests of limits set their own). */
 export const generousLimits: Partial<Config> = {
@@ -72,15 +73,8 @@ export function holdWrites(ledger: Ledger): {
     }
     return ledger.write(write);
   };
-  const wrapped = new Proxy(ledger, {
-    get(target, property) {
-      if (property === "write") return write;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
   return {
-    ledger: wrapped,
+    ledger: ledgerWithMethod(ledger, "write", write),
     hold: (commandId) =>
       gates.set(commandId, { open: Promise.withResolvers(), reached: Promise.withResolvers() }),
     reached: (commandId) => gates.get(commandId)?.reached.promise ?? Promise.resolve(),
@@ -108,15 +102,8 @@ export function holdSeats(ledger: Ledger): {
     }
     return ledger.setTableSeat(table, playerId, seated);
   };
-  const wrapped = new Proxy(ledger, {
-    get(target, property) {
-      if (property === "setTableSeat") return setTableSeat;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
   return {
-    ledger: wrapped,
+    ledger: ledgerWithMethod(ledger, "setTableSeat", setTableSeat),
     hold: () => {
       gate = { open: Promise.withResolvers(), reached: Promise.withResolvers() };
     },

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { networkInterfaces } from "node:os";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
 
@@ -148,18 +149,11 @@ describe("health", () => {
   test("health - a win whose first answer was lost with its commit in doubt still reaches the leaderboard", async () => {
     const ledger = await openTempLedger();
     // Each test spin's write commits, then its answer is lost (the node answers INTERNAL).
-    const lossy = new Proxy(ledger, {
-      get(target, property) {
-        if (property === "write")
-          return async (write: Parameters<typeof target.write>[0]) => {
-            const outcome = await target.write(write);
-            if (outcome.status === "committed" && write.commandId.startsWith("doubt-"))
-              throw new Error("the answer was lost (test)");
-            return outcome;
-          };
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const lossy = ledgerWithMethod(ledger, "write", async (write) => {
+      const outcome = await ledger.write(write);
+      if (outcome.status === "committed" && write.commandId.startsWith("doubt-"))
+        throw new Error("the answer was lost (test)");
+      return outcome;
     });
     await using node = await startTestNode({}, {}, { ledger: lossy });
     const { token, playerId } = await newSession(node);

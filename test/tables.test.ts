@@ -9,6 +9,7 @@ import {
   removeDataDirs,
   testLedgerOptions,
 } from "../src/store/embedded/testing/tempLedger.ts";
+import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
@@ -304,16 +305,9 @@ describe("tables", () => {
   test("tables - the bound on bets per round holds across a restart of the player actor", async () => {
     const ledger = await openTempLedger();
     // One spin's write fails as a disk would: the outcome is in doubt, the actor reloads.
-    const failing = new Proxy(ledger, {
-      get(target, property) {
-        if (property === "write")
-          return async (write: { commandId: string }) => {
-            if (write.commandId === "doubt") throw new Error("the disk failed (test)");
-            return target.write(write as Parameters<typeof target.write>[0]);
-          };
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const failing = ledgerWithMethod(ledger, "write", async (write) => {
+      if (write.commandId === "doubt") throw new Error("the disk failed (test)");
+      return ledger.write(write);
     });
     await using node = await startTestNode(
       { tables: [fastTable(table, { bettingWindowMs: 10_000 })] },
@@ -532,16 +526,9 @@ describe("tables", () => {
       // The ledger cannot list the table's seats once: the table's start fails.
       const ledger = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
       let failures = 1;
-      const flaky = new Proxy(ledger, {
-        get(target, property) {
-          if (property === "tableSeats")
-            return async (tableId: string) => {
-              if (failures-- > 0) throw new Error("the ledger did not answer (test)");
-              return target.tableSeats(tableId);
-            };
-          const value: unknown = Reflect.get(target, property);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
+      const flaky = ledgerWithMethod(ledger, "tableSeats", async (tableId) => {
+        if (failures-- > 0) throw new Error("the ledger did not answer (test)");
+        return ledger.tableSeats(tableId);
       });
       await using restarted = await startTestNode(
         { dataDir, tables: [fastTable(table)], actorIdleMs: 200 },
@@ -648,17 +635,10 @@ describe("tables", () => {
       reached: Promise.withResolvers<void>(),
       open: Promise.withResolvers<void>(),
     };
-    const gated = new Proxy(ledger, {
-      get(target, property) {
-        if (property === "settleTableRound")
-          return async (roundId: string, result: number) => {
-            settleGate.reached.resolve();
-            await settleGate.open.promise;
-            return target.settleTableRound(roundId, result);
-          };
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const gated = ledgerWithMethod(ledger, "settleTableRound", async (roundId, result) => {
+      settleGate.reached.resolve();
+      await settleGate.open.promise;
+      return ledger.settleTableRound(roundId, result);
     });
     await using node = await startTestNode({ tables: [fastTable(table)] }, {}, { ledger: gated });
     const member = await RecordingSocket.open(node, (await newSession(node)).token);

@@ -4,6 +4,7 @@ import { CroupierError } from "../errors.ts";
 import { randomInt } from "../games/rng.ts";
 import { openTempLedger, removeDataDirs } from "../store/embedded/testing/tempLedger.ts";
 import type { Ledger, WalletWrite, WriteOutcome } from "../store/ledger.ts";
+import { ledgerWithMethod } from "../testing/ledgerWithMethod.ts";
 import {
   type PlayerMessage,
   type PlayerReply,
@@ -31,14 +32,7 @@ function loseNextAcknowledgement(ledger: Ledger): { ledger: Ledger; arm(): void 
     return outcome;
   };
   // Everything else goes to the real ledger.
-  const wrapped = new Proxy(ledger, {
-    get(target, property) {
-      if (property === "write") return write;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { ledger: wrapped, arm: () => (armed = true) };
+  return { ledger: ledgerWithMethod(ledger, "write", write), arm: () => (armed = true) };
 }
 
 async function playerSystem(ledger: Ledger, events: SystemEvent[] = []) {
