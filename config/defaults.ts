@@ -71,6 +71,11 @@ export interface Config {
   slotBetMax: number;
   slotBetStep: number;
   drainTimeoutMs: number;
+  /**
+   * How long a draining node stays up with readiness 503 before it closes its sockets, so a load
+   * balancer stops sending new connections first (clients that reconnect then land elsewhere).
+   */
+  drainNoticeMs: number;
   /** Postgres connections per node (DATABASE_URL). */
   databasePoolSize: number;
   /** How long a ledger write waits for a Postgres connection before BUSY. */
@@ -134,6 +139,7 @@ export const defaults: Config = {
   slotBetMax: 10_000,
   slotBetStep: 20,
   drainTimeoutMs: 10_000,
+  drainNoticeMs: 0,
   databasePoolSize: 8,
   databaseAcquireTimeoutMs: 2_000,
   databaseConnectTimeoutMs: 5_000,

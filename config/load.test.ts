@@ -102,6 +102,10 @@ describe("config", () => {
       "PORT",
       "HOST",
       "DATA_DIR",
+      "CURRENCY",
+      "NODE_ID",
+      "REDIS_KEY_PREFIX",
+      "TABLES",
     ]) {
       expect(refusal({ [key]: "" })).toBe(`config ${key}: ${setButEmptyReason}`);
       expect(refusal({ [key]: "  " })).toBe(`config ${key}: ${setButEmptyReason}`);

@@ -79,6 +79,7 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   },
   slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
+  drainNoticeMs: { env: "DRAIN_NOTICE_MS", min: 0, max: 600_000 },
   leaderboardEntriesMax: { env: "LEADERBOARD_ENTRIES_MAX", min: 1, max: 100_000 },
   databasePoolSize: { env: "DATABASE_POOL_SIZE", min: 1, max: 1_000 },
   databaseAcquireTimeoutMs: { env: "DATABASE_ACQUIRE_TIMEOUT_MS", min: 0, max: 600_000 },
@@ -187,18 +188,21 @@ export function loadConfig(
   config.natsUrl = parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]);
   setButEmpty("DATA_DIR", env.DATA_DIR);
   if (env.DATA_DIR !== undefined) config.dataDir = env.DATA_DIR;
-  if (env.REDIS_KEY_PREFIX) {
+  setButEmpty("REDIS_KEY_PREFIX", env.REDIS_KEY_PREFIX);
+  if (env.REDIS_KEY_PREFIX !== undefined) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(env.REDIS_KEY_PREFIX)) {
       throw new ConfigError("REDIS_KEY_PREFIX", "must be 1-64 characters of [A-Za-z0-9_.-]");
     }
     config.redisKeyPrefix = env.REDIS_KEY_PREFIX;
   }
-  if (env.CURRENCY) {
+  setButEmpty("CURRENCY", env.CURRENCY);
+  if (env.CURRENCY !== undefined) {
     if (!/^[A-Z]{3}$/.test(env.CURRENCY))
       throw new ConfigError("CURRENCY", "must be an ISO 4217 code like EUR");
     config.currency = env.CURRENCY;
   }
-  if (env.NODE_ID) {
+  setButEmpty("NODE_ID", env.NODE_ID);
+  if (env.NODE_ID !== undefined) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(env.NODE_ID)) {
       throw new ConfigError("NODE_ID", "must be 1-64 characters of [A-Za-z0-9_.-]");
     }
@@ -214,7 +218,9 @@ export function loadConfig(
   setButEmpty("TRUSTED_PROXIES", env.TRUSTED_PROXIES);
   if (env.TRUSTED_PROXIES !== undefined)
     config.trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
-  if (env.TABLES) config.tables = tablesOrThrow(() => parseTables(env.TABLES as string));
+  setButEmpty("TABLES", env.TABLES);
+  if (env.TABLES !== undefined)
+    config.tables = tablesOrThrow(() => parseTables(env.TABLES as string));
   Object.assign(config, overrides);
   config.tables = tablesOrThrow(() => validateTables(config.tables));
   if (!config.nodeId)

@@ -8,6 +8,7 @@ import { LocalSettledRoundQueue } from "./cluster/settledRounds.ts";
 import { randomInt } from "./games/rng.ts";
 import { newServerSeed } from "./games/roulette/fairness.ts";
 import { WinRecorder } from "./leaderboard/winRecorder.ts";
+import { JsonLogger, type Logger } from "./log.ts";
 import { createApp, metricsResponse } from "./net/app.ts";
 import type { GatewayContext } from "./net/context.ts";
 import { endExcludedPlayerHere } from "./net/exclusion.ts";
@@ -79,6 +80,7 @@ async function wakeSeatedTables(
   router: ActorRouter,
   ledger: Ledger,
   seatedHere: ((playerId: string) => boolean) | undefined,
+  log: Logger,
 ): Promise<void> {
   const tables = [...tableIds];
   const active = new Set(router.activeTables(tables));
@@ -90,10 +92,7 @@ async function wakeSeatedTables(
       if (seatedHere !== undefined && !seats.some(seatedHere)) continue;
       await router.askTable(tableId, { type: "summary" });
     } catch (error) {
-      console.warn(
-        `table ${tableId}: has seated players but could not start; tried again soon`,
-        error,
-      );
+      log.warn("table could not start; tried again soon", { table: tableId }, error);
     }
   }
 }
@@ -124,12 +123,17 @@ const settledRoundQueueMax = 1_000;
  * refunded, unfinished settlements completed). A table that cannot recover now (the ledger is
  * down) does so on its next activation; the node starts either way.
  */
-async function activateTables(tableIds: Iterable<string>, router: ActorRouter): Promise<void> {
+async function activateTables(
+  tableIds: Iterable<string>,
+  router: ActorRouter,
+  log: Logger,
+): Promise<void> {
   await Promise.all(
     [...tableIds].map((tableId) =>
       router.askTable(tableId, { type: "summary" }).catch((error: unknown) => {
-        console.warn(
-          `table ${tableId}: recovery at start failed; it runs again on next use`,
+        log.warn(
+          "table recovery at start failed; it runs again on next use",
+          { table: tableId },
           error,
         );
       }),
@@ -141,15 +145,18 @@ async function activateTables(tableIds: Iterable<string>, router: ActorRouter): 
 export interface NodeParts {
   /** Used as is, and closed when the node stops. */
   ledger?: Ledger;
+  /** Where the node reports what goes wrong while it runs (by default JSON lines on stderr). */
+  log?: Logger;
 }
 
 /** Builds and starts one node from a validated config. */
 export async function startNode(config: Config, parts: NodeParts = {}): Promise<RunningNode> {
   const ledger = parts.ledger ?? (await openLedger(config));
   const events = new LocalPlayerEventBus();
-  const stores = await openSharedStores(config);
+  const log = parts.log ?? new JsonLogger(config.nodeId);
+  const stores = await openSharedStores(config, log);
   const { sessions, limiter, leaderboards } = stores;
-  for (const warning of stores.warnings) console.warn(`croupier: ${warning}`);
+  for (const warning of stores.warnings) log.warn(warning);
   const sockets = new SocketRegistry();
   const tables = new Map(config.tables.map((table) => [table.id, table] as const));
   const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
@@ -182,8 +189,10 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     restartDelayMs: 10,
     onEvent: (event) => {
       if (event.type === "restarted" || event.type === "stopped-after-failures") {
-        console.warn(
-          `actor ${event.address.kind}/${event.address.id} ${event.type} (${event.restarts})`,
+        log.warn(
+          `actor ${event.type}`,
+          { actor: `${event.address.kind}/${event.address.id}`, restarts: event.restarts },
+          event.error,
         );
       }
     },
@@ -226,7 +235,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       onRoundFinished: (tableId, outcome) => metrics.tableRounds.inc({ table: tableId, outcome }),
       onError(tableId, what, error) {
         if (what.startsWith("settling")) metrics.tableSettlementsIncomplete.inc({ table: tableId });
-        console.warn(`table ${tableId}: ${what} failed`, error);
+        log.warn("table step failed", { table: tableId, step: what }, error);
       },
       newServerSeed,
       now: Date.now,
@@ -238,6 +247,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
 
   const context: GatewayContext = {
     config,
+    log,
     ledger,
     sessions,
     limiter,
@@ -263,7 +273,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     sockets.closeByToken(token, closeCodes.sessionRevoked, "session revoked"),
   );
   sessions.onPlayerExcluded((playerId) => {
-    void endExcludedPlayerHere(sockets, sessions, playerId);
+    void endExcludedPlayerHere(sockets, sessions, playerId, log);
   });
   sessions.onReconnected(() => {
     void revalidateSockets(sockets, sessions, config.revalidationConcurrencyMax, async (playerId) =>
@@ -276,14 +286,14 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   if (server === null || server.port === undefined) throw new Error("the server did not start");
   const port = server.port;
   tableFanout.attach(server);
-  await activateTables(tables.keys(), router);
+  await activateTables(tables.keys(), router, log);
   // The embedded ledger has one node (its writer lock); Postgres may have several.
   const seatedHere =
     config.databaseUrl === undefined
       ? undefined
       : (playerId: string) => sockets.countOfPlayer(playerId) > 0;
   const tableKeeper = everyUnlessRunning(tableKeeperIntervalMs(config.actorIdleMs), () =>
-    wakeSeatedTables(tables.keys(), router, ledger, seatedHere),
+    wakeSeatedTables(tables.keys(), router, ledger, seatedHere, log),
   );
 
   // While the session store is down, sockets play on cached sessions only as long as it vouches
@@ -339,7 +349,9 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     describe: `ledger: ${ledger.durability()}; ${stores.describe}`,
     async stop() {
       if (draining) return;
-      draining = true;
+      draining = true; // readiness 503 and new sockets refused from here on
+      // Open sockets keep playing while the load balancer learns of it (DRAIN_NOTICE_MS).
+      if (config.drainNoticeMs > 0) await Bun.sleep(config.drainNoticeMs);
       clearInterval(pinger);
       clearInterval(evictor);
       clearInterval(outageCheck);

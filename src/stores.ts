@@ -2,8 +2,10 @@ import type { Config } from "../config/defaults.ts";
 import type { Leaderboards } from "./leaderboard/leaderboards.ts";
 import { MemoryLeaderboards } from "./leaderboard/memoryLeaderboards.ts";
 import { RedisLeaderboards } from "./leaderboard/redisLeaderboards.ts";
+import type { Logger } from "./log.ts";
 import { MemoryRateLimiter, type RateLimiter } from "./net/rateLimiter.ts";
 import { MemorySessionStore, type SessionStore } from "./net/sessions.ts";
+import { errorLogIntervalMs, throttledLogger } from "./redis/errorLog.ts";
 import { RedisRateLimiter } from "./redis/rateLimiter.ts";
 import { RedisSessionStore } from "./redis/sessionStore.ts";
 
@@ -17,7 +19,7 @@ export interface SharedStores {
 }
 
 /** Sessions, rate limits and leaderboards: in memory by default, in Redis when REDIS_URL is set. */
-export async function openSharedStores(config: Config): Promise<SharedStores> {
+export async function openSharedStores(config: Config, log: Logger): Promise<SharedStores> {
   if (config.redisUrl === undefined) {
     return {
       sessions: new MemorySessionStore(config.sessionsMax),
@@ -27,7 +29,13 @@ export async function openSharedStores(config: Config): Promise<SharedStores> {
       describe: "sessions, rate limits and leaderboards in memory",
     };
   }
-  const connection = { url: config.redisUrl, keyPrefix: config.redisKeyPrefix };
+  const connection = {
+    url: config.redisUrl,
+    keyPrefix: config.redisKeyPrefix,
+    onError: throttledLogger(errorLogIntervalMs, (role, error, skipped) =>
+      log.warn("redis error", { role, ...(skipped > 0 && { skipped }) }, error),
+    ),
+  };
   const sessions = await RedisSessionStore.open({
     ...connection,
     cacheStaleMsMax: config.sessionOutageGraceMs,

@@ -91,6 +91,31 @@ describe("health", () => {
     await node[Symbol.asyncDispose]();
   });
 
+  test("health - with a drain notice, readiness is 503 while open sockets still play, then they close", async () => {
+    const node = await startTestNode({ drainNoticeMs: 2_000 });
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    const stopped = node.stop();
+    const ready = await http(node, "GET", "/health/ready");
+    expect(ready.status).toBe(503);
+    const upgrade = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    });
+    expect(upgrade.status).toBe(503);
+    // Still served during the notice: the socket's player can finish what it was doing.
+    socket.send({ type: "spin", id: "during-notice", game: "slot", bet: 20 });
+    expect((await socket.waitFor((m) => m.id === "during-notice")).type).toBe("spin.result");
+    expect(socket.isOpen).toBe(true);
+    expect(await socket.waitForClose(10_000)).toBe(1012);
+    await stopped;
+    await node[Symbol.asyncDispose]();
+  });
+
   test("health - the embedded defaults start a node with nothing configured", async () => {
     await using node = await startTestNode();
     const tables = await http(node, "GET", "/v1/tables");

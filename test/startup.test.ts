@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
 
 /** What a node that cannot start says: one line naming the cause and an exit code, no stack trace. */
 
@@ -80,17 +81,114 @@ describe("startup", () => {
     );
   });
 
-  test("startup - a second node on the same data directory says why in one line, exit 1", async () => {
+  test("startup - a second node on the same data directory is named like a bad DATA_DIR, exit 78", async () => {
     const dataDir = freshDataDir();
     await using first = await running({ DATA_DIR: dataDir });
     const { code, stderr } = await failedStart({ PORT: "0", DATA_DIR: dataDir });
     expect(first.port).toBeGreaterThan(0);
-    expect(code).toBe(1);
-    expect(stderr).toContain("croupier: could not start:");
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      `croupier: refusing to start: config DATA_DIR: ${dataDir} is in use by another node`,
+    );
     expect(stderr).toContain("ledger.db.lock");
     expect(stderr).not.toContain("    at ");
   });
+
+  test("startup - a HOST that is not this machine's is named, exit 78", async () => {
+    // 192.0.2.0/24 is TEST-NET-1: never an address of a real interface.
+    const { code, stderr } = await failedStart({
+      PORT: "0",
+      DATA_DIR: freshDataDir(),
+      HOST: "192.0.2.1",
+      DEV_MODE_PUBLIC: "1",
+    });
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      "croupier: refusing to start: config HOST: 192.0.2.1 is not an address of this machine",
+    );
+  });
+
+  test("startup - a variable a typo away from a config key is named with the key meant", async () => {
+    // Without OPERATOR_KEY the node is in dev mode, which refuses a public HOST: the warning
+    // before the refusal says why.
+    const { code, stderr } = await failedStart({
+      PORT: "0",
+      DATA_DIR: freshDataDir(),
+      HOST: "0.0.0.0",
+      OPERATOR_KY: "x".repeat(20),
+    });
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      "croupier: OPERATOR_KY is not a config key and is ignored; did you mean OPERATOR_KEY?",
+    );
+    expect(stderr).toContain("croupier: refusing to start: config HOST: 0.0.0.0 is not loopback");
+  });
+
+  test("startup - SIGTERM to `npm start` alone drains and stops the node, leaving no orphan", async () => {
+    const repo = new URL("..", import.meta.url).pathname;
+    const child = Bun.spawn(["npm", "--prefix", repo, "start"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PORT: "0",
+        DATA_DIR: freshDataDir(),
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "ignore",
+    });
+    const output = await readUntil(child.stdout, /node \S+-(\d+) listening on (\S+)/, 30_000);
+    const nodePid = Number(output.match[1]);
+    expect(nodePid).not.toBe(child.pid);
+    try {
+      child.kill("SIGTERM"); // npm only, as a process manager that signals its child does
+      await child.exited;
+      await waitFor(() => !isAlive(nodePid), 15_000, "the node outlived npm start");
+      await output.drain; // the pipe ends with the last process that held it
+      expect(output.rest()).toContain("croupier: SIGTERM: draining");
+    } finally {
+      if (isAlive(nodePid)) process.kill(nodePid, "SIGKILL");
+    }
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a stream until `pattern` matches; `rest()` is everything read, the rest included. */
+async function readUntil(stream: ReadableStream<Uint8Array>, pattern: RegExp, timeoutMs: number) {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = performance.now() + timeoutMs;
+  let match: RegExpExecArray | null = null;
+  while (match === null) {
+    if (performance.now() > deadline)
+      throw new Error(`no ${pattern} within ${timeoutMs} ms: ${text}`);
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`output ended before ${pattern}: ${text}`);
+    text += decoder.decode(value, { stream: true });
+    match = pattern.exec(text);
+  }
+  const found = match;
+  return {
+    match: found,
+    rest: () => text,
+    drain: (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })(),
+  };
+}
 
 async function running(env: Record<string, string>) {
   const node = await spawnNode(env);

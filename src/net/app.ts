@@ -26,10 +26,6 @@ interface ConnectionData {
 
 type PeerSource = { requestIP(request: Request): { address: string } | null } | null;
 
-function route(handler: () => Promise<Response>): Promise<Response> {
-  return handler().catch(responseForError);
-}
-
 /** Prometheus text of the node's metrics. */
 export function metricsResponse(context: GatewayContext): Response {
   return new Response(context.metrics.registry.render(), {
@@ -43,6 +39,8 @@ export function metricsResponse(context: GatewayContext): Response {
  */
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
+  const route = (handler: () => Promise<Response>): Promise<Response> =>
+    handler().catch((error: unknown) => responseForError(error, context.log));
   const proxies = trustedProxiesFrom(context.config.trustedProxies);
   // The key of the client's limits per address (an IPv6 /64 counts as one address).
   const clientIp = (server: PeerSource, request: Request): string =>
@@ -69,7 +67,7 @@ export function createApp(context: GatewayContext) {
           ? errorResponse("NOT_FOUND", "no such route")
           : code === "PARSE" || code === "VALIDATION"
             ? errorResponse("BAD_REQUEST", "malformed request")
-            : responseForError(error);
+            : responseForError(error, context.log);
       set.status = response.status; // for the request counter below
       return response;
     })

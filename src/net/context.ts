@@ -4,6 +4,7 @@ import type { PlayerMessage, PlayerReply } from "../actors/player.ts";
 import type { TableMessage, TableReply } from "../actors/table.ts";
 import type { PlayerEventBus } from "../cluster/playerEvents.ts";
 import type { Leaderboards } from "../leaderboard/leaderboards.ts";
+import type { Logger } from "../log.ts";
 import type { Ledger } from "../store/ledger.ts";
 import type { NodeMetrics } from "./nodeMetrics.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
@@ -14,6 +15,8 @@ import type { TableFanout } from "./tableFanout.ts";
 /** What the gateway needs from the node. It holds sockets, never game state. */
 export interface GatewayContext {
   config: Config;
+  /** What goes wrong while serving, one JSON line per event (src/log.ts). */
+  log: Logger;
   ledger: Ledger;
   sessions: SessionStore;
   limiter: RateLimiter;

@@ -1,3 +1,4 @@
+import type { Logger } from "../log.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { SocketRegistry } from "./socketRegistry.ts";
 import { closeCodes } from "./socketSession.ts";
@@ -11,13 +12,14 @@ export async function endExcludedPlayerHere(
   sockets: SocketRegistry,
   sessions: SessionStore,
   playerId: string,
+  log: Logger,
 ): Promise<void> {
   const tokens = sockets.tokensOfPlayer(playerId);
   sockets.closeByPlayer(playerId, closeCodes.sessionRevoked, "player self-excluded");
   const results = await Promise.allSettled(tokens.map((token) => sessions.revoke(token)));
   for (const result of results) {
     if (result.status === "rejected") {
-      console.warn(`croupier: could not revoke a session of an excluded player: ${result.reason}`);
+      log.warn("could not revoke a session of an excluded player", { playerId }, result.reason);
     }
   }
 }

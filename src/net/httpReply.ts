@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { CroupierError, type ErrorCode, httpStatusByCode, toCroupierError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 
 const jsonHeaders = { "content-type": "application/json" };
 
@@ -16,9 +17,11 @@ export function errorResponse(code: ErrorCode, message: string): Response {
   return json(httpStatusByCode[code], { error: { code, message } });
 }
 
-export function responseForError(error: unknown): Response {
+/** The error's answer; an unexpected one (not a CroupierError) is logged, as it is a bug. */
+export function responseForError(error: unknown, log: Logger): Response {
   const croupierError = toCroupierError(error);
-  if (croupierError.code === "INTERNAL" && !(error instanceof CroupierError)) console.error(error);
+  if (croupierError.code === "INTERNAL" && !(error instanceof CroupierError))
+    log.error("request failed", error);
   return errorResponse(croupierError.code, croupierError.message);
 }
 

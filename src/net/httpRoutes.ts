@@ -149,7 +149,7 @@ export async function putLimits(
   let announceError: unknown;
   let announceFailed = false;
   if (isExcluded(limits, Date.now())) {
-    await endExcludedPlayerHere(context.sockets, context.sessions, playerId);
+    await endExcludedPlayerHere(context.sockets, context.sessions, playerId, context.log);
     // Every node (this one included) closes the player's sockets.
     try {
       await context.sessions.excludePlayer(playerId);

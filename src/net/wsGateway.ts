@@ -43,12 +43,6 @@ const bunFrameTooLargeReason = "Received too big message";
 /** The code a close handler sees for a connection that ended without a close frame of its own. */
 const abnormalClosure = 1006;
 
-/** A shared limiter that failed outright (it falls back by itself; this is the last resort). */
-function refuseOnFailure(error: unknown): boolean {
-  console.warn("command rate check failed; the frame is refused", error);
-  return false;
-}
-
 /** What the upgrade check found; kept on the connection for `open`. */
 export interface UpgradeGrant {
   session: Session;
@@ -106,7 +100,7 @@ export async function checkUpgrade(
       );
     return { session, lastSeq };
   } catch (error) {
-    return responseForError(error);
+    return responseForError(error, context.log);
   }
 }
 
@@ -210,7 +204,7 @@ export class WsGateway {
       session.goLiveWith(replay);
       void this.rejoinTables(session);
     } catch (error) {
-      console.error("welcome failed", error);
+      this.context.log.error("welcome failed", error, { playerId: session.playerId });
       session.close(closeCodes.internalError, "could not load the player; reconnect");
     }
   }
@@ -245,7 +239,11 @@ export class WsGateway {
         return;
       } catch (error) {
         if (attempt >= rejoinAttemptsMax) {
-          console.warn(`could not restore table ${table} for ${session.playerId}`, error);
+          context.log.warn(
+            "could not restore a table",
+            { table, playerId: session.playerId },
+            error,
+          );
           context.tableFanout.unwatch(table, session);
           session.close(closeCodes.internalError, `could not restore table ${table}; reconnect`);
           return;
@@ -322,7 +320,14 @@ export class WsGateway {
       return;
     }
     session.framesWaiting += 1;
-    const decided = typeof verdict === "boolean" ? verdict : verdict.catch(refuseOnFailure);
+    const decided =
+      typeof verdict === "boolean"
+        ? verdict
+        : verdict.catch((error: unknown) => {
+            // The shared limiter falls back by itself; this is the last resort.
+            this.context.log.warn("command rate check failed; the frame is refused", {}, error);
+            return false;
+          });
     this.holdLaterFrames(
       session,
       Promise.all([queued, decided]).then(([, allowed]) => {
@@ -339,7 +344,7 @@ export class WsGateway {
     };
     const next: Promise<void> = pending.then(settled, (error: unknown) => {
       // A frame's handling never throws by design; should one, later frames must still run.
-      console.error("a client frame failed", error);
+      this.context.log.error("a client frame failed", error, { playerId: session.playerId });
       settled();
     });
     session.inbound = next;
@@ -569,7 +574,7 @@ export class WsGateway {
   ): void {
     this.context.metrics.commands.inc({ type, code: error.code });
     if (error.code === "INTERNAL" && error.cause !== undefined)
-      console.error("command failed", error.cause);
+      this.context.log.error("command failed", error.cause, { playerId: session.playerId, type });
     session.send(JSON.stringify({ type: "error", id, code: error.code, message: error.message }));
   }
 

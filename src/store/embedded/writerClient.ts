@@ -4,6 +4,7 @@ import type { WriteResult } from "./batchWriter.ts";
 import type { CheckpointerSettings } from "./checkpointer.ts";
 import { CheckpointerClient } from "./checkpointerClient.ts";
 import type { Durability } from "./schema.ts";
+import { LedgerLockedError } from "./writerLock.ts";
 import {
   appendWrite,
   decodeResults,
@@ -50,8 +51,13 @@ interface Pending {
   reject(error: CroupierError): void;
 }
 
-const rolledBackMessage =
-  "the ledger transaction failed and was rolled back; this write did not commit (reload and retry)";
+/**
+ * A failed transaction is usually rolled back, but one that failed while committing (a WAL write
+ * or sync refused by the disk) may still be found committed when the file is next opened: the
+ * write is in doubt either way, and only a read of the ledger tells.
+ */
+const batchFailedMessage =
+  "the ledger transaction failed; whether this write committed is unknown until the ledger is read again";
 
 /**
  * Settles a control request (limits, a table-round step) with the worker's answer, or with
@@ -331,9 +337,11 @@ export class WriterClient {
         if (this.#state === "opening") this.#state = "open";
         this.#opened.resolve(message.durability);
         break;
-      case "open_failed":
-        this.#die(`ledger could not be opened: ${message.message}`);
+      case "open_failed": {
+        const reason = `ledger could not be opened: ${message.message}`;
+        this.#die(reason, message.locked ? new LedgerLockedError(reason) : undefined);
         break;
+      }
       case "wal_restarted":
         this.#stats.walRestarts += 1;
         this.#stats.walRestartMsMax = Math.max(this.#stats.walRestartMsMax, message.ms);
@@ -343,7 +351,7 @@ export class WriterClient {
         this.#stats.batchesFailed += 1;
         this.#stats.workerBusyMs += message.busyMs;
         for (const id of message.ids)
-          this.#settle(id, { error: `${rolledBackMessage}: ${message.message}` });
+          this.#settle(id, { error: `${batchFailedMessage}: ${message.message}` });
         break;
       case "limits_set":
         answerControl(this.#pendingLimits, message, message.limits, "limits were not stored");
@@ -365,11 +373,11 @@ export class WriterClient {
   }
 
   /** The worker is gone: no answer will come, so every outstanding write is in doubt. */
-  #die(reason: string): void {
+  #die(reason: string, openError: Error = new CroupierError("INTERNAL", reason)): void {
     if (this.#state === "closed" || this.#state === "dead") return;
     this.#state = "dead";
     this.#failAll(reason);
-    this.#opened.reject(new CroupierError("INTERNAL", reason));
+    this.#opened.reject(openError);
     this.#closed.resolve();
     this.#worker.terminate();
     this.#checkpointer?.terminate();

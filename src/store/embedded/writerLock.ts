@@ -32,6 +32,12 @@ export interface WriterLock {
   release(): void;
 }
 
+/** Another process or ledger writes this file; `code` lets the start-up report name DATA_DIR. */
+export class LedgerLockedError extends Error {
+  override readonly name = "LedgerLockedError";
+  readonly code = "LEDGER_LOCKED";
+}
+
 function isBusy(error: unknown): boolean {
   return error instanceof SQLiteError && error.code === "SQLITE_BUSY";
 }
@@ -53,7 +59,7 @@ export function acquireWriterLock(ledgerPath: string): WriterLock {
   } catch (error) {
     closeNow(db);
     if (!isBusy(error)) throw error;
-    throw new Error(
+    throw new LedgerLockedError(
       `${ledgerPath} is already open for writing by another process or ledger (lock file ${path} is held)`,
       { cause: error },
     );

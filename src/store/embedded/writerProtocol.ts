@@ -82,8 +82,9 @@ export type ToWriter =
 /** Control messages from the writer; results travel flat (`encodeResults`). */
 export type FromWriter =
   | { type: "opened"; durability: Durability }
-  | { type: "open_failed"; message: string }
-  /** The transaction failed and was rolled back: none of these writes committed. */
+  /** `locked`: another writer holds the file (writerLock.ts). */
+  | { type: "open_failed"; message: string; locked: boolean }
+  /** The transaction failed: each of these writes is in doubt until the ledger is read again. */
   | { type: "batch_failed"; ids: number[]; message: string; busyMs: number }
   /** After a failed transaction, a probe write committed again. */
   | { type: "recovered" }

@@ -13,7 +13,7 @@ import { type BatchWriter, createBatchWriter } from "./batchWriter.ts";
 import { GroupCommitPolicy } from "./groupCommit.ts";
 import { closeNow, openWriterDatabase, schemaVersion, verifyDurability } from "./schema.ts";
 import { TableRoundSteps } from "./tableRounds.ts";
-import { acquireWriterLock, type WriterLock } from "./writerLock.ts";
+import { acquireWriterLock, LedgerLockedError, type WriterLock } from "./writerLock.ts";
 import {
   decodeWrites,
   encodeResults,
@@ -74,7 +74,11 @@ function openLedger(settings: WriterSettings): void {
   } catch (error) {
     if (db !== undefined) closeNow(db);
     lock?.release();
-    post({ type: "open_failed", message: errorText(error) });
+    post({
+      type: "open_failed",
+      message: errorText(error),
+      locked: error instanceof LedgerLockedError,
+    });
   }
 }
 
