@@ -17,7 +17,9 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
-# SIGTERM drains: readiness turns 503, sockets close with 1012, the ledger is flushed.
+# SIGTERM drains: readiness turns 503, sockets close with 1012, the ledger is flushed. The node
+# handles signals itself from its first line on, so it needs no init process as PID 1.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=2s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Asks the address the node is bound to: loopback when HOST is unset or all interfaces.
+HEALTHCHECK --interval=10s --timeout=2s CMD node -e "const h=process.env.HOST;const a=!h||h==='0.0.0.0'||h==='::'||h==='[::]'?'127.0.0.1':h.includes(':')&&!h.startsWith('[')?'['+h+']':h;fetch('http://'+a+':'+process.env.PORT+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["./node_modules/.bin/bun", "src/main.ts"]
