@@ -186,6 +186,12 @@ describe("bad input", () => {
       "BAD_REQUEST",
     );
     await expectError(http(node, "GET", "/v1/rounds/no-such-round", { token }), 404, "NOT_FOUND");
+    // Without a token, any id that is not a table round's is 401, however long (it says nothing
+    // of which ids exist); with one, an id longer than any round's is simply not found.
+    for (const roundId of ["no-such-round", "a".repeat(128), "a".repeat(129), "a".repeat(2_000)]) {
+      await expectError(http(node, "GET", `/v1/rounds/${roundId}`), 401, "UNAUTHENTICATED");
+      await expectError(http(node, "GET", `/v1/rounds/${roundId}`, { token }), 404, "NOT_FOUND");
+    }
     await expectError(http(node, "GET", "/v1/nowhere"), 404, "NOT_FOUND");
     for (const amount of [1.5, -5, 0, "10", 2 ** 53, null]) {
       await expectError(

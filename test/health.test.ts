@@ -167,7 +167,12 @@ describe("health", () => {
       body: { board: "biggest-win", entries: [{ rank: 1, playerId, score: best }] },
     });
     expect((await http(node, "GET", "/v1/leaderboard?limit=0")).status).toBe(400);
-    expect((await http(node, "GET", "/v1/leaderboard?board=NO_SUCH")).status).toBe(400);
+    for (const name of ["NO_SUCH", "nope", "biggest-wins"]) {
+      const unknown = await http(node, "GET", `/v1/leaderboard?board=${name}`);
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe("NOT_FOUND");
+      expect(unknown.body.error.message).toContain("boards: biggest-win");
+    }
     socket.close();
   });
 

@@ -30,6 +30,9 @@ export interface Leaderboards {
 
 export const biggestWinBoard = "biggest-win";
 
+/** The boards the node keeps; any other name is a client's mistake, not an empty board. */
+export const leaderboardNames: readonly string[] = [biggestWinBoard];
+
 export interface LeaderboardLimits {
   /** Players kept per board. */
   entriesMax: number;

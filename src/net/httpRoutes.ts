@@ -1,4 +1,5 @@
 import { CroupierError } from "../errors.ts";
+import { biggestWinBoard, leaderboardNames } from "../leaderboard/leaderboards.ts";
 import type { PlayerLimits } from "../store/ledger.ts";
 import { isExcluded } from "../store/limits.ts";
 import { identify, requireMoneyAuthority, requirePlayer } from "./auth.ts";
@@ -226,12 +227,19 @@ export async function moveCash(
   return jsonText(200, reply.reply);
 }
 
+/** Longer than any round id the node makes: answered without a look-up. */
+const roundIdLengthMax = 128;
+
 export async function getRound(
   context: GatewayContext,
   request: Request,
   roundId: string,
 ): Promise<Response> {
-  if (roundId.length > 128) return errorResponse("NOT_FOUND", "no such round");
+  if (roundId.length > roundIdLengthMax) {
+    // No round has such an id, but the answer without a token is the one every non-table id gets.
+    await requirePlayer(context, request);
+    return errorResponse("NOT_FOUND", "no such round");
+  }
   const tableRound = await context.ledger.tableRound(roundId);
   if (tableRound !== undefined) {
     const bets = await context.ledger.tableRoundBets(roundId);
@@ -289,7 +297,12 @@ export async function getTables(context: GatewayContext): Promise<Response> {
 
 export async function getLeaderboard(context: GatewayContext, request: Request): Promise<Response> {
   const params = new URL(request.url).searchParams;
-  const board = params.get("board") ?? "biggest-win";
+  const board = params.get("board") ?? biggestWinBoard;
+  if (!leaderboardNames.includes(board))
+    return errorResponse(
+      "NOT_FOUND",
+      `no leaderboard "${board.slice(0, 64)}"; boards: ${leaderboardNames.join(", ")}`,
+    );
   const limit =
     parseOptionalInteger(params.get("limit"), "limit", 1, 1_000) ?? leaderboardLimitDefault;
   const entries = await context.leaderboards.top(board, limit);
