@@ -702,6 +702,25 @@ describe("tables", () => {
     other.close();
   });
 
+  test("tables - a flood of anonymous table listings reads the seats once per second, not once per request", async () => {
+    const ledger = await openTempLedger();
+    let seatReads = 0;
+    const counted = ledgerWithMethod(ledger, "tableSeats", async (tableId) => {
+      seatReads += 1;
+      return ledger.tableSeats(tableId);
+    });
+    await using node = await startTestNode({ tables: [fastTable(table)] }, {}, { ledger: counted });
+    await waitFor(() => node.actors.isActive("table", table), 5_000, "the table to start");
+    seatReads = 0;
+    const listings = await Promise.all(
+      Array.from({ length: 200 }, () => http(node, "GET", "/v1/tables")),
+    );
+    expect(listings.every((listing) => listing.status === 200)).toBe(true);
+    // One table: one read for the whole flood (two if the period ended during it).
+    expect(seatReads).toBeGreaterThanOrEqual(1);
+    expect(seatReads).toBeLessThanOrEqual(2);
+  });
+
   test("tables - GET /v1/tables lists the configured tables; settled wins reach the leaderboard", async () => {
     await using node = await tableNode();
     const { token, playerId } = await newSession(node);

@@ -9,12 +9,13 @@ import {
   getHistory,
   getLeaderboard,
   getRound,
-  getTables,
   getWallet,
+  listTables,
   moveCash,
   putLimits,
   revokeSession,
 } from "./httpRoutes.ts";
+import { sharedAnswer } from "./sharedAnswer.ts";
 import type { SocketSession } from "./socketSession.ts";
 import { checkUpgrade, type UpgradeGrant, WsGateway } from "./wsGateway.ts";
 
@@ -23,6 +24,9 @@ interface ConnectionData {
   socket?: SocketSession;
   message?: (ws: unknown, frame: unknown) => void;
 }
+
+/** How stale the table listing's player counts may be. */
+const tableListingMaxAgeMs = 1_000;
 
 type PeerSource = { requestIP(request: Request): { address: string } | null } | null;
 
@@ -39,6 +43,8 @@ export function metricsResponse(context: GatewayContext): Response {
  */
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
+  // Anonymous and read from every seat: one listing per period serves any number of callers.
+  const tableListing = sharedAnswer(tableListingMaxAgeMs, () => listTables(context));
   const route = (handler: () => Promise<Response>): Promise<Response> =>
     handler().catch((error: unknown) => responseForError(error, context.log));
   const proxies = trustedProxiesFrom(context.config.trustedProxies);
@@ -127,7 +133,7 @@ export function createApp(context: GatewayContext) {
     .get("/v1/rounds/:roundId", ({ request, params }) =>
       route(() => getRound(context, request, params.roundId)),
     )
-    .get("/v1/tables", () => route(() => getTables(context)))
+    .get("/v1/tables", () => route(async () => json(200, await tableListing())))
     .get("/v1/leaderboard", ({ request }) => route(() => getLeaderboard(context, request)))
     .ws("/v1/ws", {
       // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.

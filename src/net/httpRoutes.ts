@@ -272,7 +272,20 @@ function parseOptionalInteger(
 const leaderboardLimitDefault = 10;
 
 /** The configured tables with their joined players (docs/PROTOCOL.md) and voided-round counts. */
-export async function getTables(context: GatewayContext): Promise<Response> {
+export interface TableListing {
+  tables: {
+    table: string;
+    game: string;
+    players: number;
+    minBet: number;
+    maxBet: number;
+    bettingWindowMs: number;
+    voidedRounds: number;
+  }[];
+}
+
+/** The body of `GET /v1/tables`; the route shares one listing among callers (app.ts). */
+export async function listTables(context: GatewayContext): Promise<TableListing> {
   // Seats from the ledger, not from the table actors: every node gives the same count, and an
   // anonymous listing wakes no idle table.
   const tables = await Promise.all(
@@ -292,7 +305,7 @@ export async function getTables(context: GatewayContext): Promise<Response> {
       };
     }),
   );
-  return json(200, { tables });
+  return { tables };
 }
 
 export async function getLeaderboard(context: GatewayContext, request: Request): Promise<Response> {
