@@ -1,3 +1,4 @@
+import { socketsMaxFallback } from "./openFiles.ts";
 import { defaultTables, type TableConfig } from "./tables.ts";
 
 /**
@@ -36,6 +37,10 @@ export interface Config {
   heartbeatMs: number;
   /** Open WebSockets of one player on one node; past it an upgrade gets 429. */
   socketsPerPlayerMax: number;
+  /** Open WebSockets from one address (an IPv6 /64 as one) on this node. */
+  socketsPerAddressMax: number;
+  /** Open WebSockets on this node; by default what the open-files limit allows (openFiles.ts). */
+  socketsMax: number;
   /** Bytes a socket may have queued outbound before it is closed as too slow. */
   socketBackpressureBytesMax: number;
   commandsPerSecond: number;
@@ -117,6 +122,8 @@ export const defaults: Config = {
   sessionOutageGraceMs: 5 * 60_000,
   heartbeatMs: 15_000,
   socketsPerPlayerMax: 8,
+  socketsPerAddressMax: 1_000,
+  socketsMax: socketsMaxFallback,
   socketBackpressureBytesMax: 1024 * 1024,
   commandsPerSecond: 50,
   commandBurst: 100,

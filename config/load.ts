@@ -6,6 +6,7 @@ import { winPerTotalBetMax as slotWinPerTotalBetMax } from "../src/games/slot/pa
 import { isLoopbackAddress, parseNetwork } from "../src/net/clientAddress.ts";
 import { readRowsMax } from "../src/store/embedded/reader.ts";
 import { type Config, defaults } from "./defaults.ts";
+import { defaultSocketsMax, openFilesLimit } from "./openFiles.ts";
 import { parseTables, type TableConfig, TableConfigError, validateTables } from "./tables.ts";
 
 /** A configuration value that cannot be used; the node refuses to start and says why. */
@@ -43,6 +44,8 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   sessionOutageGraceMs: { env: "SESSION_OUTAGE_GRACE_MS", min: 1_000, max: 24 * 3_600_000 },
   heartbeatMs: { env: "HEARTBEAT_MS", min: 50, max: 600_000 },
   socketsPerPlayerMax: { env: "SOCKETS_PER_PLAYER_MAX", min: 1, max: 1_000 },
+  socketsPerAddressMax: { env: "SOCKETS_PER_ADDRESS_MAX", min: 1, max: 10_000_000 },
+  socketsMax: { env: "SOCKETS_MAX", min: 1, max: 10_000_000 },
   socketBackpressureBytesMax: { env: "SOCKET_BACKPRESSURE_BYTES_MAX", min: 4_096, max: 1 << 30 },
   commandsPerSecond: { env: "RATE_COMMANDS_PER_SECOND", min: 1, max: 1_000_000 },
   commandBurst: { env: "RATE_COMMAND_BURST", min: 1, max: 1_000_000 },
@@ -156,7 +159,7 @@ export function loadConfig(
   env: Record<string, string | undefined>,
   overrides: Partial<Config> = {},
 ): Config {
-  const config: Config = { ...defaults };
+  const config: Config = { ...defaults, socketsMax: defaultSocketsMax(openFilesLimit()) };
   for (const [key, spec] of Object.entries(integerKeys) as [
     IntegerKey,
     (typeof integerKeys)[IntegerKey],

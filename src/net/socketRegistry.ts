@@ -28,17 +28,25 @@ export class SocketRegistry {
   private readonly sockets = new Set<SocketSession>();
   private readonly byToken = new Map<string, Set<SocketSession>>();
   private readonly byPlayer = new Map<string, Set<SocketSession>>();
+  private readonly byAddress = new Map<string, Set<SocketSession>>();
 
   add(session: SocketSession): void {
     this.sockets.add(session);
     addTo(this.byToken, session.token, session);
     addTo(this.byPlayer, session.playerId, session);
+    addTo(this.byAddress, session.address, session);
   }
 
   remove(session: SocketSession): void {
     this.sockets.delete(session);
     removeFrom(this.byToken, session.token, session);
     removeFrom(this.byPlayer, session.playerId, session);
+    removeFrom(this.byAddress, session.address, session);
+  }
+
+  /** Sockets open here from the address (as `SocketSession.address` keys it). */
+  countOfAddress(address: string): number {
+    return this.byAddress.get(address)?.size ?? 0;
   }
 
   /** The player's sockets open here. */

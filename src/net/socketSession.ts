@@ -42,6 +42,8 @@ export class SocketSession {
   framesWaiting = 0;
   /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
   refusalsWaiting = 0;
+  /** The client's address as its limits key it (an IPv6 /64 as one); set before registering. */
+  address = "";
   /** Tables whose broadcasts this socket receives (see tableFanout.ts). */
   readonly tables = new Set<string>();
   /** Non-null while the welcome and replay are being prepared. */

@@ -47,6 +47,27 @@ const abnormalClosure = 1006;
 export interface UpgradeGrant {
   session: Session;
   lastSeq: number | undefined;
+  /** The client's address as its limits key it. */
+  address: string;
+}
+
+/** Why a new socket may not be held now: the node's or the address's socket cap is reached. */
+function socketCapReached(
+  context: GatewayContext,
+  address: string,
+): { code: "BUSY" | "RATE_LIMITED"; message: string } | undefined {
+  const { socketsMax, socketsPerAddressMax } = context.config;
+  if (context.sockets.size >= socketsMax)
+    return {
+      code: "BUSY",
+      message: `this node holds its most sockets (${socketsMax}); connect to another or retry later`,
+    };
+  if (context.sockets.countOfAddress(address) >= socketsPerAddressMax)
+    return {
+      code: "RATE_LIMITED",
+      message: `at most ${socketsPerAddressMax} open sockets per address on this node`,
+    };
+  return undefined;
 }
 
 /**
@@ -67,6 +88,14 @@ export async function checkUpgrade(
       context.metrics.rateLimited.inc({ limit: "upgrade-per-ip" });
       return errorResponse("RATE_LIMITED", "too many connections from this address; back off");
     }
+    // Before the token is looked up: a flood of sockets must not cost the session store either.
+    const capped = socketCapReached(context, ip);
+    if (capped !== undefined) {
+      context.metrics.rateLimited.inc({
+        limit: capped.code === "BUSY" ? "sockets" : "sockets-per-address",
+      });
+      return errorResponse(capped.code, capped.message);
+    }
     const params = new URL(request.url).searchParams;
     const token = params.get("token");
     const session = token ? await context.sessions.find(token) : undefined;
@@ -83,7 +112,7 @@ export async function checkUpgrade(
     if (isExcluded(await context.ledger.getLimits(session.playerId), Date.now()))
       return errorResponse("SELF_EXCLUDED", "the player is self-excluded");
     const rawLastSeq = params.get("lastSeq");
-    if (rawLastSeq === null) return { session, lastSeq: undefined };
+    if (rawLastSeq === null) return { session, lastSeq: undefined, address: ip };
     if (!/^\d{1,16}$/.test(rawLastSeq) || !Number.isSafeInteger(Number(rawLastSeq))) {
       return errorResponse("BAD_REQUEST", "lastSeq must be a non-negative integer");
     }
@@ -98,7 +127,7 @@ export async function checkUpgrade(
         "BAD_REQUEST",
         `lastSeq ${lastSeq} is ahead of the latest seq ${state.seq}`,
       );
-    return { session, lastSeq };
+    return { session, lastSeq, address: ip };
   } catch (error) {
     return responseForError(error, context.log);
   }
@@ -132,8 +161,15 @@ export class WsGateway {
       grant.session.expiresAt,
     );
     session.onServerClose = this.#countClose;
-    // Upgrades checked at once all passed the cap before any of them was registered: the cap is
-    // held here, where registering cannot race.
+    session.address = grant.address;
+    // Upgrades checked at once all passed the caps before any of them was registered: the caps
+    // are held here, where registering cannot race.
+    const capped = socketCapReached(this.context, session.address);
+    if (capped !== undefined) {
+      const code = capped.code === "BUSY" ? closeCodes.tryAgainLater : closeCodes.policyViolation;
+      session.close(code, capped.message);
+      return session;
+    }
     const { socketsPerPlayerMax } = this.context.config;
     if (this.context.sockets.countOfPlayer(session.playerId) >= socketsPerPlayerMax) {
       session.close(
