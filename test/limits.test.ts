@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
 import { createTestDatabase } from "../src/testing/postgresTestDb.ts";
 import {
   balanceOf,
@@ -15,6 +17,7 @@ const hourMs = 3_600_000;
 const availability = await createTestDatabase();
 afterAll(async () => {
   await availability.database?.drop();
+  removeDataDirs();
 });
 const postgresUrl = availability.database?.url;
 
@@ -164,6 +167,36 @@ describe("player limits", () => {
 
   test("limits - self-exclusion closes open sockets with 4001, refuses new sessions with 403 and refuses bets", async () => {
     await selfExclusionScenario({});
+  });
+
+  test("limits - a player's own token changes limits at most ten at once then one a second; the same limits again write nothing", async () => {
+    const ledger = await openTempLedger();
+    let stored = 0;
+    const counted = ledgerWithMethod(ledger, "setLimits", (playerId, limits) => {
+      stored += 1;
+      return ledger.setLimits(playerId, limits);
+    });
+    await using node = await startTestNode({}, {}, { ledger: counted });
+    const { token, playerId } = await newSession(node);
+    const path = `/v1/players/${playerId}/limits`;
+    const set = await http(node, "PUT", path, { token, body: { lossLimitPerDay: 5_000 } });
+    expect(set.status).toBe(200);
+    const again = await http(node, "PUT", path, { token, body: { lossLimitPerDay: 5_000 } });
+    expect(again.body).toEqual(set.body);
+    expect(stored).toBe(1);
+    // Stricter each time, as a player may: the burst passes, then the rate refuses.
+    const answers: number[] = [];
+    for (let limit = 4_999; limit > 4_980; limit--)
+      answers.push(
+        (await http(node, "PUT", path, { token, body: { lossLimitPerDay: limit } })).status,
+      );
+    const accepted = answers.filter((status) => status === 200).length;
+    expect(accepted).toBeGreaterThanOrEqual(7); // the burst, less the two requests above
+    expect(accepted).toBeLessThanOrEqual(10);
+    expect(answers.slice(accepted).every((status) => status === 429)).toBe(true);
+    expect(stored).toBe(1 + accepted);
+    // A refused change changed nothing.
+    expect((await node.context.ledger.getLimits(playerId)).lossLimitPerDay).toBe(5_000 - accepted);
   });
 
   test("limits - PUT limits needs the operator key in operator mode and validates its body", async () => {

@@ -113,6 +113,9 @@ function presentLimits(playerId: string, limits: PlayerLimits) {
  * them; the player's actor gets a fresh hint, and an excluded player's sockets are closed on
  * every node (503 BUSY when that cannot be announced: the limits are stored, retrying is safe).
  */
+/** Limit changes by a player's own token (dev mode): a burst of ten, then one a second. */
+const limitChangesRate = { perSecond: 1, burst: 10 };
+
 export async function putLimits(
   context: GatewayContext,
   request: Request,
@@ -121,6 +124,15 @@ export async function putLimits(
   if (!isPlayerId(playerId))
     throw new CroupierError("BAD_REQUEST", "playerId must be 1-64 characters of [A-Za-z0-9_-]");
   const authority = await requireMoneyAuthority(context, request, playerId);
+  // Each change is a transaction of its own: a player's token must not be able to issue them by
+  // the thousand (operators are trusted with bulk changes, as with every operator-key request).
+  if (
+    authority === "player" &&
+    !(await context.limiter.take(`player:${playerId}:limits`, limitChangesRate))
+  ) {
+    context.metrics.rateLimited.inc({ limit: "limits-per-player" });
+    throw new CroupierError("RATE_LIMITED", "too many limit changes; try again in a second");
+  }
   const body = await readJsonBody(request, httpBodyBytesMax);
   const selfExcludedUntil = limitsField(
     body,
@@ -146,7 +158,11 @@ export async function putLimits(
       "FORBIDDEN",
       "a player may make their limits stricter, never looser: lifting an exclusion or raising a limit is an operator's act",
     );
-  const limits = await context.ledger.setLimits(playerId, wanted);
+  // The same limits again write nothing (the exclusion below is still announced again).
+  const unchanged =
+    wanted.selfExcludedUntil === current.selfExcludedUntil &&
+    wanted.lossLimitPerDay === current.lossLimitPerDay;
+  const limits = unchanged ? current : await context.ledger.setLimits(playerId, wanted);
   let announceError: unknown;
   let announceFailed = false;
   if (isExcluded(limits, Date.now())) {

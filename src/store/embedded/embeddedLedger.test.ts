@@ -435,3 +435,25 @@ test("ledger - a table write naming another table than its round's is a programm
     await ledger.close();
   }
 });
+
+test("ledger - limit changes waiting for the writer are bounded: past the bound BUSY, nothing stored", async () => {
+  const ledger = await openTempLedger();
+  try {
+    // Issued in one tick: none has reached the writer when the last is asked for.
+    const changes = Array.from({ length: 1_001 }, (_, i) =>
+      ledger.setLimits(`limits-${i}`, { selfExcludedUntil: null, lossLimitPerDay: 100 }),
+    );
+    const outcomes = await Promise.allSettled(changes);
+    expect(outcomes.slice(0, 1_000).every((outcome) => outcome.status === "fulfilled")).toBe(true);
+    const refused = outcomes[1_000];
+    expect(refused?.status).toBe("rejected");
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "BUSY" });
+    expect(await ledger.getLimits("limits-1000")).toEqual({
+      selfExcludedUntil: null,
+      lossLimitPerDay: null,
+    });
+    expect((await ledger.getLimits("limits-999")).lossLimitPerDay).toBe(100);
+  } finally {
+    await ledger.close();
+  }
+});

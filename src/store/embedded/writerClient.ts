@@ -56,6 +56,9 @@ interface Pending {
  * or sync refused by the disk) may still be found committed when the file is next opened: the
  * write is in doubt either way, and only a read of the ledger tells.
  */
+/** Limit changes waiting for the writer at most; past it they get BUSY. */
+const limitsPendingMax = 1_000;
+
 const batchFailedMessage =
   "the ledger transaction failed; whether this write committed is unknown until the ledger is read again";
 
@@ -197,6 +200,16 @@ export class WriterClient {
     if (this.#state !== "open") {
       return Promise.reject(
         new CroupierError("BUSY", `ledger is ${this.#state}; nothing was written`),
+      );
+    }
+    // Each is a transaction of its own (the writer drains its queue first), so they are bounded
+    // like writes are.
+    if (this.#pendingLimits.size >= limitsPendingMax) {
+      return Promise.reject(
+        new CroupierError(
+          "BUSY",
+          `${limitsPendingMax} limit changes already wait; nothing was written`,
+        ),
       );
     }
     // Writes already issued go first, so the limits apply from the next write on.
