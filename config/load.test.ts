@@ -222,7 +222,14 @@ describe("config", () => {
       bettingWindowMs: 20_000,
       resultDisplayMs: 4_000,
     };
-    expect(loadConfig({ TABLES: JSON.stringify([table]) }).tables).toEqual([table as TableConfig]);
+    // The optional bounds take their defaults when not given.
+    expect(loadConfig({ TABLES: JSON.stringify([table]) }).tables).toEqual([
+      { ...table, seatsMax: 10_000, betsPerRoundMax: 10_000 } as TableConfig,
+    ]);
+    const bounded = { ...table, seatsMax: 3, betsPerRoundMax: 100_000 };
+    expect(loadConfig({ TABLES: JSON.stringify([bounded]) }).tables).toEqual([
+      bounded as TableConfig,
+    ]);
     expect(loadConfig({ TABLES: "[]" }).tables).toEqual([]);
     const bad = (tables: unknown) => refusal({ TABLES: JSON.stringify(tables) });
     expect(refusal({ TABLES: "{oops" })).toBe("config TABLES: is not valid JSON");
@@ -234,6 +241,13 @@ describe("config", () => {
     expect(bad([{ ...table, maxBet: 100 }])).toContain("[0].maxBet");
     expect(bad([{ ...table, bettingWindowMs: 5 }])).toContain("[0].bettingWindowMs");
     expect(bad([{ ...table, resultDisplayMs: "1s" }])).toContain("[0].resultDisplayMs");
+    for (const key of ["seatsMax", "betsPerRoundMax"]) {
+      for (const wrong of [0, -1, 2.5, "10", null, 100_001]) {
+        expect(bad([table, { ...table, id: "other", [key]: wrong }])).toBe(
+          `config TABLES: [1].${key} must be an integer in 1..100000 (default 10000)`,
+        );
+      }
+    }
     // Tables given in code are checked the same way.
     expect(() => loadConfig({}, { tables: [{ ...table, minBet: 0 }] as never })).toThrow(
       "config TABLES: [0].minBet",

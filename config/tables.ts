@@ -14,6 +14,16 @@ export interface TableConfig {
   bettingWindowMs: number;
   /** How long the result stays on show before the next round opens. */
   resultDisplayMs: number;
+  /**
+   * Players seated at once (a seat lasts until `table.leave`, so abandoned ones would otherwise
+   * pile up in the table actor's memory and its activation). Default `tableSeatsMaxDefault`.
+   */
+  seatsMax?: number;
+  /**
+   * Bets one round accepts over all its players: bounds the round's `table.round.closed` frame
+   * (one client seed per bet) and its `GET /v1/rounds/:id`. Default `tableBetsPerRoundMaxDefault`.
+   */
+  betsPerRoundMax?: number;
 }
 
 export const defaultTables: readonly TableConfig[] = [
@@ -31,6 +41,15 @@ export const defaultTables: readonly TableConfig[] = [
 export const tableWindowMsMin = 100;
 export const tableWindowMsMax = 10 * 60_000;
 export const tablesMax = 1_000;
+/** Seats per table (players seated at once), when a table does not say. */
+export const tableSeatsMaxDefault = 10_000;
+/** Bets per round over all players, when a table does not say. */
+export const tableBetsPerRoundMaxDefault = 10_000;
+/**
+ * Ceiling of both per-table counts: 100,000 seats are ~10 MB of the table actor's memory, and
+ * 100,000 bets with 64-character client seeds a ~7 MB `table.round.closed` frame to every watcher.
+ */
+export const tableCountMaxCeiling = 100_000;
 
 const tableIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -74,6 +93,16 @@ export function validateTables(value: unknown): TableConfig[] {
         );
       }
     }
+    const counts = { seatsMax: tableSeatsMaxDefault, betsPerRoundMax: tableBetsPerRoundMaxDefault };
+    for (const key of ["seatsMax", "betsPerRoundMax"] as const) {
+      if (table[key] === undefined) continue;
+      if (!integerIn(table[key], 1, tableCountMaxCeiling)) {
+        throw new TableConfigError(
+          `${at}.${key} must be an integer in 1..${tableCountMaxCeiling} (default ${counts[key]})`,
+        );
+      }
+      counts[key] = table[key] as number;
+    }
     return {
       id: table.id,
       game: "roulette",
@@ -81,6 +110,7 @@ export function validateTables(value: unknown): TableConfig[] {
       maxBet: table.maxBet as number,
       bettingWindowMs: table.bettingWindowMs as number,
       resultDisplayMs: table.resultDisplayMs as number,
+      ...counts,
     };
   });
 }

@@ -390,10 +390,13 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       if (target.type !== "betTarget") throw new Error(`table answered ${target.type}`);
       roundId = target.roundId;
     } catch (error) {
-      // Not seated or betting closed: true only if this id never went through before.
+      // Not seated, betting closed or the round full of bets: true only if this id never went
+      // through before (a retry of a bet already in a full round gets its stored reply).
       if (
         error instanceof CroupierError &&
-        (error.code === "NOT_SEATED" || error.code === "BETTING_CLOSED")
+        (error.code === "NOT_SEATED" ||
+          error.code === "BETTING_CLOSED" ||
+          error.code === "LIMIT_EXCEEDED")
       ) {
         return this.refuse(id, requestHash, error);
       }

@@ -1,4 +1,8 @@
-import type { TableConfig } from "../../config/tables.ts";
+import {
+  type TableConfig,
+  tableBetsPerRoundMaxDefault,
+  tableSeatsMaxDefault,
+} from "../../config/tables.ts";
 import type { TableBroadcaster } from "../cluster/tableBroadcast.ts";
 import { CroupierError } from "../errors.ts";
 import { commitOf, drawNumber } from "../games/roulette/fairness.ts";
@@ -17,7 +21,8 @@ import type { Actor, ActorContext } from "./types.ts";
  * Bets do not pass through here: a player's actor asks `betTarget` (seated? which round is
  * open?) and then debits the bet in the ledger, which records it only while the round is still
  * open. So the table never waits on a player, and a bet racing the close is either in the round
- * or refused with nothing debited.
+ * or refused with nothing debited. Both are bounded per table: `seatsMax` players seated at once,
+ * and `betsPerRoundMax` bets in one round over all players (counted here, see `betTarget`).
  *
  * Rounds run while someone is joined; an empty table finishes its round and goes idle.
  * On activation (node start, or the first message after a passivation or restart) it recovers:
@@ -111,6 +116,8 @@ interface LiveRound {
   serverSeed: string;
   commit: string;
   closesAtMs: number;
+  /** Bet targets handed out for this round: at least the bets the ledger holds in it. */
+  betsReserved: number;
   clientSeeds?: string[];
   result?: number;
 }
@@ -118,6 +125,8 @@ interface LiveRound {
 export class TableActor implements Actor<TableMessage, TableReply> {
   private readonly tableId: string;
   private readonly table: TableConfig;
+  private readonly seatsMax: number;
+  private readonly betsPerRoundMax: number;
   private readonly members = new Set<string>();
   private round: LiveRound | undefined;
   /** True while a timer or a round is due: the table is not idle. */
@@ -146,11 +155,15 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     const table = deps.tables.get(this.tableId);
     if (table === undefined) throw new CroupierError("UNKNOWN_TABLE", `no table "${this.tableId}"`);
     this.table = table;
+    this.seatsMax = table.seatsMax ?? tableSeatsMaxDefault;
+    this.betsPerRoundMax = table.betsPerRoundMax ?? tableBetsPerRoundMaxDefault;
   }
 
   /**
    * Seats outlive a restart (the ledger holds them): a table with seated players takes up its
-   * round cycle again at once, after recovering what the previous activation left.
+   * round cycle again at once, after recovering what the previous activation left. The seats
+   * loaded are the ones `join` let in under `seatsMax` (only a lowered `seatsMax` finds more; they
+   * stay seated, and nobody new joins until enough have left).
    */
   async started(): Promise<void> {
     for (const playerId of await this.deps.ledger.tableSeats(this.tableId))
@@ -190,6 +203,14 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     switch (message.type) {
       case "join":
         if (!this.members.has(message.playerId)) {
+          // Checked before the seat is stored, and in the same turn that adds it (one message at
+          // a time), so a refusal stores nothing and racing joins cannot pass the bound together.
+          if (this.members.size >= this.seatsMax) {
+            throw new CroupierError(
+              "LIMIT_EXCEEDED",
+              `table "${this.tableId}" is full: ${this.seatsMax} seats`,
+            );
+          }
           await this.storeSeat(message.playerId, true);
           this.members.add(message.playerId);
         }
@@ -243,6 +264,22 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     if (roundId !== undefined && roundId !== round.roundId) {
       throw new CroupierError("BETTING_CLOSED", `round ${roundId} is not the open round`);
     }
+    // The bound on bets per round is kept by reservation: every bet of a round passes here before
+    // its ledger write (the ledger records a bet only under a round id this answered), so the
+    // round can never hold more bets than were reserved. A reservation whose write then fails or
+    // is refused (or a retry of an id already in the round) stays counted: the count can only be
+    // too high, which refuses early, never too low. Bets racing each other are counted one mailbox
+    // turn at a time. Only the activation that opened a round hands out its id (openRound makes a
+    // fresh one; a new activation after a restart or on another node voids any round it finds open
+    // and never takes bets for it), so the count starts at 0 with the round and needs no reload
+    // from the ledger.
+    if (round.betsReserved >= this.betsPerRoundMax) {
+      throw new CroupierError(
+        "LIMIT_EXCEEDED",
+        `round ${round.roundId} at table "${this.tableId}" is full: ${this.betsPerRoundMax} bets`,
+      );
+    }
+    round.betsReserved += 1;
     return round.roundId;
   }
 
@@ -318,6 +355,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       serverSeed,
       commit: next.commit,
       closesAtMs: next.closesAt,
+      betsReserved: 0,
     };
     this.cycling = true;
     this.publish({
