@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tableBetsPerRoundMax } from "../src/actors/tableBetLimits.ts";
 import { removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
@@ -171,6 +172,37 @@ describe("table limits", () => {
     }
     expect(await node.context.ledger.tableRoundBets(next.roundId)).toHaveLength(refused.length);
     for (const p of players) p.socket.close();
+  });
+
+  test("table limits - one player's bets past its own bound do not use up the round for the others", async () => {
+    const roundMax = tableBetsPerRoundMax + 10;
+    await using node = await startTestNode({
+      tables: [fastTable(table, { bettingWindowMs: 10_000, betsPerRoundMax: roundMax })],
+      mailboxCapacity: 1_000, // all of the player's bets wait in its mailbox at once
+    });
+    const [greedy, other] = (await Promise.all([1, 2].map(() => player(node)))) as Player[];
+    for (const p of [greedy, other] as Player[]) await joinTable(p.socket, table);
+    const round = await nextOpenRound((greedy as Player).socket, table, 5_000);
+    // The player's own bound, then as many again: each extra one is refused by the player's
+    // actor after the table handed out the round.
+    const sent = 2 * tableBetsPerRoundMax;
+    for (let i = 0; i < sent; i++) greedy?.socket.send(bet(`g-${i}`, round.roundId));
+    const answers = await greedy?.socket.waitForCount(
+      (m) => String(m.id).startsWith("g-"),
+      sent,
+      20_000,
+    );
+    const accepted = (answers ?? []).filter((m) => m.type === "table.bet.accepted");
+    expect(accepted).toHaveLength(tableBetsPerRoundMax);
+    // The round still has room for the rest of the players: ten bets, the eleventh refused.
+    for (let i = 0; i < 11; i++) other?.socket.send(bet(`o-${i}`, round.roundId));
+    const theirs = await other?.socket.waitForCount(
+      (m) => String(m.id).startsWith("o-"),
+      11,
+      10_000,
+    );
+    expect((theirs ?? []).filter((m) => m.type === "table.bet.accepted")).toHaveLength(10);
+    expect((theirs ?? []).filter((m) => m.code === "LIMIT_EXCEEDED")).toHaveLength(1);
   });
 
   test("table limits - the bound on bets per round holds across a restart of the table mid-round: the round is voided and the next one counts afresh", async () => {

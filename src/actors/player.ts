@@ -19,6 +19,7 @@ import type { PendingTableBet } from "../store/tableRounds.ts";
 import { tableBetWrite, tableSettlementWrite } from "../store/tableWrites.ts";
 import { slotRoundWrite } from "./slotRound.ts";
 import type { TableMessage, TableReply } from "./table.ts";
+import { tableBetsPerRoundMax } from "./tableBetLimits.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
 /** A roulette bet as a client asks for it (docs/PROTOCOL.md, `table.bet`), validated. */
@@ -71,8 +72,7 @@ class WalletMovedElsewhere extends Error {
   override readonly name = "WalletMovedElsewhere";
 }
 
-/** Table bets one player may place in one round (a full cover of the wheel takes 37). */
-export const tableBetsPerRoundMax = 100;
+export { tableBetsPerRoundMax };
 
 /** Messages a player actor handles. Plain data, so a router can carry them between nodes. */
 export type PlayerMessage =

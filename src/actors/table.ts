@@ -7,6 +7,7 @@ import type { TableBroadcaster } from "../cluster/tableBroadcast.ts";
 import { CroupierError } from "../errors.ts";
 import { commitOf, drawNumber } from "../games/roulette/fairness.ts";
 import type { TableRoundRecord, TableRoundStore } from "../store/tableRounds.ts";
+import { tableBetsPerRoundMax } from "./tableBetLimits.ts";
 import { type PlayerSettlement, settleFinishedRound } from "./tableSettlement.ts";
 import type { Actor, ActorContext } from "./types.ts";
 
@@ -116,8 +117,10 @@ interface LiveRound {
   serverSeed: string;
   commit: string;
   closesAtMs: number;
-  /** Bet targets handed out for this round: at least the bets the ledger holds in it. */
+  /** Bet targets counted for this round: at least the bets the ledger holds in it. */
   betsReserved: number;
+  /** Bet targets handed to each player in this round (a player's count stops at its cap). */
+  reservedByPlayer: Map<string, number>;
   clientSeeds?: string[];
   result?: number;
 }
@@ -273,12 +276,18 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     // fresh one; a new activation after a restart or on another node voids any round it finds open
     // and never takes bets for it), so the count starts at 0 with the round and needs no reload
     // from the ledger.
+    // A player's reservations count up to the bets one player may hold in a round and no further:
+    // the player actor refuses any bet past that, so the count still bounds the round's bets,
+    // while one player's refused bets and retries cannot use up the round for everyone else.
+    const mine = round.reservedByPlayer.get(playerId) ?? 0;
+    if (mine >= tableBetsPerRoundMax) return round.roundId;
     if (round.betsReserved >= this.betsPerRoundMax) {
       throw new CroupierError(
         "LIMIT_EXCEEDED",
         `round ${round.roundId} at table "${this.tableId}" is full: ${this.betsPerRoundMax} bets`,
       );
     }
+    round.reservedByPlayer.set(playerId, mine + 1);
     round.betsReserved += 1;
     return round.roundId;
   }
@@ -356,6 +365,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       commit: next.commit,
       closesAtMs: next.closesAt,
       betsReserved: 0,
+      reservedByPlayer: new Map(),
     };
     this.cycling = true;
     this.publish({
