@@ -51,6 +51,9 @@ export interface Config {
   upgradeBurstPerIp: number;
   sessionsPerSecondPerIp: number;
   sessionBurstPerIp: number;
+  /** HTTP reads (wallet, history, rounds, tables, leaderboard) per address, operator key exempt. */
+  readsPerSecondPerIp: number;
+  readBurstPerIp: number;
   /**
    * Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client for the limits
    * per address; empty: the peer address counts and the header is ignored.
@@ -132,6 +135,8 @@ export const defaults: Config = {
   upgradeBurstPerIp: 40,
   sessionsPerSecondPerIp: 10,
   sessionBurstPerIp: 20,
+  readsPerSecondPerIp: 100,
+  readBurstPerIp: 200,
   trustedProxies: [],
   rateLimitKeysMax: 1_000_000,
   mailboxCapacity: 64,

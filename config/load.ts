@@ -54,6 +54,8 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   upgradeBurstPerIp: { env: "RATE_UPGRADE_BURST_PER_IP", min: 1, max: 1_000_000 },
   sessionsPerSecondPerIp: { env: "RATE_SESSIONS_PER_SECOND_PER_IP", min: 1, max: 1_000_000 },
   sessionBurstPerIp: { env: "RATE_SESSION_BURST_PER_IP", min: 1, max: 1_000_000 },
+  readsPerSecondPerIp: { env: "RATE_READS_PER_SECOND_PER_IP", min: 1, max: 1_000_000 },
+  readBurstPerIp: { env: "RATE_READ_BURST_PER_IP", min: 1, max: 1_000_000 },
   rateLimitKeysMax: {
     env: "RATE_LIMIT_KEYS_MAX",
     min: 100,

@@ -16,6 +16,8 @@ export const generousLimits: Partial<Config> = {
   upgradeBurstPerIp: 100_000,
   sessionsPerSecondPerIp: 100_000,
   sessionBurstPerIp: 100_000,
+  readsPerSecondPerIp: 100_000,
+  readBurstPerIp: 100_000,
   // Every test client connects from loopback.
   socketsPerAddressMax: 1_000_000,
 };

@@ -258,6 +258,27 @@ describe("socket limits", () => {
     for (const socket of sockets) socket.close();
   });
 
+  test("socket limits - HTTP reads are limited per address, except with the operator key", async () => {
+    const operatorKey = "read-limit-operator-key-0123456789";
+    await using node = await startTestNode(
+      { readsPerSecondPerIp: 1, readBurstPerIp: 3 },
+      { OPERATOR_KEY: operatorKey },
+    );
+    const { token } = await newSession(node, "reader", operatorKey);
+    const reads = ["/v1/tables", "/v1/leaderboard", "/v1/wallet", "/v1/rounds/none", "/v1/tables"];
+    const statuses = [];
+    for (const path of reads) statuses.push((await http(node, "GET", path, { token })).status);
+    // The burst of three passes, then every read is refused before it reaches the ledger.
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const refused = await http(node, "GET", "/v1/wallet/history", { token });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe("RATE_LIMITED");
+    for (let i = 0; i < 5; i++)
+      expect((await http(node, "GET", "/v1/tables", { token: operatorKey })).status).toBe(200);
+    // Health and metrics are never limited.
+    expect((await http(node, "GET", "/health/ready")).status).toBe(200);
+  });
+
   test("socket limits - behind a trusted proxy each forwarded client has its own budget", async () => {
     const limits = {
       sessionsPerSecondPerIp: 1,

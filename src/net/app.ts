@@ -56,6 +56,24 @@ export function createApp(context: GatewayContext) {
         request.headers.get("x-forwarded-for"),
       ),
     );
+  // Reads cost the ledger and the event loop whoever asks (most need no token): limited per
+  // address, like upgrades and sessions, except for the operator's back office.
+  const readLimit = {
+    perSecond: context.config.readsPerSecondPerIp,
+    burst: context.config.readBurstPerIp,
+  };
+  const readRoute = (server: PeerSource, request: Request, handler: () => Promise<Response>) =>
+    route(async () => {
+      const operator = isOperatorKey(bearerToken(request), context.config.operatorKey);
+      if (
+        !operator &&
+        !(await context.limiter.take(`ip:${clientIp(server, request)}:read`, readLimit))
+      ) {
+        context.metrics.rateLimited.inc({ limit: "read-per-ip" });
+        return errorResponse("RATE_LIMITED", "too many requests from this address; back off");
+      }
+      return handler();
+    });
   return new Elysia({
     serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },
     websocket: {
@@ -113,8 +131,12 @@ export function createApp(context: GatewayContext) {
       },
     )
     .delete("/v1/sessions/current", ({ request }) => route(() => revokeSession(context, request)))
-    .get("/v1/wallet", ({ request }) => route(() => getWallet(context, request)))
-    .get("/v1/wallet/history", ({ request }) => route(() => getHistory(context, request)))
+    .get("/v1/wallet", ({ request, server }) =>
+      readRoute(server, request, () => getWallet(context, request)),
+    )
+    .get("/v1/wallet/history", ({ request, server }) =>
+      readRoute(server, request, () => getHistory(context, request)),
+    )
     .post(
       "/v1/wallet/deposit",
       ({ request }) => route(() => moveCash(context, request, "deposit")),
@@ -130,11 +152,15 @@ export function createApp(context: GatewayContext) {
       ({ request, params }) => route(() => putLimits(context, request, params.playerId)),
       { parse: "none" },
     )
-    .get("/v1/rounds/:roundId", ({ request, params }) =>
-      route(() => getRound(context, request, params.roundId)),
+    .get("/v1/rounds/:roundId", ({ request, params, server }) =>
+      readRoute(server, request, () => getRound(context, request, params.roundId)),
     )
-    .get("/v1/tables", () => route(async () => json(200, await tableListing())))
-    .get("/v1/leaderboard", ({ request }) => route(() => getLeaderboard(context, request)))
+    .get("/v1/tables", ({ request, server }) =>
+      readRoute(server, request, async () => json(200, await tableListing())),
+    )
+    .get("/v1/leaderboard", ({ request, server }) =>
+      readRoute(server, request, () => getLeaderboard(context, request)),
+    )
     .ws("/v1/ws", {
       // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.
       async beforeHandle(ctx) {

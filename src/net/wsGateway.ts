@@ -240,7 +240,9 @@ export class WsGateway {
       session.goLiveWith(replay);
       void this.rejoinTables(session);
     } catch (error) {
-      this.context.log.error("welcome failed", error, { playerId: session.playerId });
+      // While the node drains, actors refuse new work: expected, and the socket closes anyway.
+      if (!this.context.isDraining())
+        this.context.log.error("welcome failed", error, { playerId: session.playerId });
       session.close(closeCodes.internalError, "could not load the player; reconnect");
     }
   }

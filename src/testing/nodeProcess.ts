@@ -10,6 +10,8 @@ export const generousLimitEnv: Record<string, string> = {
   RATE_UPGRADE_BURST_PER_IP: "1000000",
   RATE_SESSIONS_PER_SECOND_PER_IP: "1000000",
   RATE_SESSION_BURST_PER_IP: "1000000",
+  RATE_READS_PER_SECOND_PER_IP: "1000000",
+  RATE_READ_BURST_PER_IP: "1000000",
   // Every test and bench client connects from loopback.
   SOCKETS_PER_ADDRESS_MAX: "1000000",
 };
