@@ -721,6 +721,46 @@ describe("tables", () => {
     expect(seatReads).toBeLessThanOrEqual(2);
   });
 
+  test("tables - a finished, paid round is read from the ledger once, then served from memory; an open one every time", async () => {
+    const ledger = await openTempLedger();
+    let betReads = 0;
+    const counted = ledgerWithMethod(ledger, "tableRoundBets", async (roundId) => {
+      betReads += 1;
+      return ledger.tableRoundBets(roundId);
+    });
+    await using node = await startTestNode({ tables: [fastTable(table)] }, {}, { ledger: counted });
+    const { token } = await newSession(node);
+    const socket = await RecordingSocket.open(node, token);
+    await joinTable(socket, table);
+    const round = await nextOpenRound(socket, table, 0);
+    socket.send({
+      type: "table.bet",
+      id: "cached-bet",
+      table,
+      bet: { kind: "red" },
+      amount: 10,
+      roundId: round.roundId,
+    });
+    await socket.waitFor((m) => m.id === "cached-bet" && m.type === "table.bet.accepted");
+    betReads = 0;
+    const path = `/v1/rounds/${round.roundId}`;
+    await http(node, "GET", path);
+    await http(node, "GET", path);
+    expect(betReads).toBe(2); // open: read each time
+    await waitFor(
+      async () => (await node.context.ledger.tableRound(round.roundId))?.paid === true,
+      10_000,
+      "the round to be paid",
+    );
+    betReads = 0;
+    const first = await http(node, "GET", path);
+    const again = await http(node, "GET", path);
+    expect(first.body.status).toBe("settled");
+    expect(again).toEqual(first);
+    expect(betReads).toBe(1);
+    socket.close();
+  });
+
   test("tables - GET /v1/tables lists the configured tables; settled wins reach the leaderboard", async () => {
     await using node = await tableNode();
     const { token, playerId } = await newSession(node);

@@ -6,6 +6,7 @@ import type { GatewayContext } from "./context.ts";
 import { bearerToken, errorResponse, isOperatorKey, json, responseForError } from "./httpReply.ts";
 import {
   createSession,
+  finishedRoundViews,
   getHistory,
   getLeaderboard,
   getRound,
@@ -25,6 +26,9 @@ interface ConnectionData {
   message?: (ws: unknown, frame: unknown) => void;
 }
 
+/** Characters of finished table rounds' views kept for `GET /v1/rounds/:roundId` (~16 MiB). */
+const finishedRoundViewsCharactersMax = 8 * 1024 * 1024;
+
 /** How stale the table listing's player counts may be. */
 const tableListingMaxAgeMs = 1_000;
 
@@ -43,6 +47,7 @@ export function metricsResponse(context: GatewayContext): Response {
  */
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
+  const finishedRounds = finishedRoundViews(finishedRoundViewsCharactersMax);
   // Anonymous and read from every seat: one listing per period serves any number of callers.
   const tableListing = sharedAnswer(tableListingMaxAgeMs, () => listTables(context));
   const route = (handler: () => Promise<Response>): Promise<Response> =>
@@ -153,7 +158,7 @@ export function createApp(context: GatewayContext) {
       { parse: "none" },
     )
     .get("/v1/rounds/:roundId", ({ request, params, server }) =>
-      readRoute(server, request, () => getRound(context, request, params.roundId)),
+      readRoute(server, request, () => getRound(context, request, params.roundId, finishedRounds)),
     )
     .get("/v1/tables", ({ request, server }) =>
       readRoute(server, request, async () => json(200, await tableListing())),

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { CroupierError } from "../errors.ts";
 import { biggestWinBoard, leaderboardNames } from "../leaderboard/leaderboards.ts";
 import type { PlayerLimits } from "../store/ledger.ts";
@@ -246,20 +247,40 @@ export async function moveCash(
 /** Longer than any round id the node makes: answered without a look-up. */
 const roundIdLengthMax = 128;
 
+/**
+ * Views of finished table rounds, by round id: public, never changed once the round is paid, and
+ * read by every player of the round after its result. Bounded by the characters they hold.
+ */
+export type FinishedRoundViews = LRUCache<string, string>;
+
+export function finishedRoundViews(charactersMax: number): FinishedRoundViews {
+  return new LRUCache<string, string>({
+    maxSize: charactersMax,
+    sizeCalculation: (view) => Math.max(1, view.length),
+  });
+}
+
 export async function getRound(
   context: GatewayContext,
   request: Request,
   roundId: string,
+  finished?: FinishedRoundViews,
 ): Promise<Response> {
   if (roundId.length > roundIdLengthMax) {
     // No round has such an id, but the answer without a token is the one every non-table id gets.
     await requirePlayer(context, request);
     return errorResponse("NOT_FOUND", "no such round");
   }
+  const cached = finished?.get(roundId);
+  if (cached !== undefined) return jsonText(200, cached);
   const tableRound = await context.ledger.tableRound(roundId);
   if (tableRound !== undefined) {
     const bets = await context.ledger.tableRoundBets(roundId);
-    return json(200, presentTableRound(tableRound, bets));
+    const view = JSON.stringify(presentTableRound(tableRound, bets));
+    const final =
+      tableRound.paid && (tableRound.status === "settled" || tableRound.status === "voided");
+    if (final) finished?.set(roundId, view);
+    return jsonText(200, view);
   }
   // Any other round is private to its player: the token is asked for first, whether or not the
   // round exists, so that an anonymous answer says nothing of which ids exist; anyone else's
