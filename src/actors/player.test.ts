@@ -5,12 +5,12 @@ import { randomInt } from "../games/rng.ts";
 import { openTempLedger, removeDataDirs } from "../store/embedded/testing/tempLedger.ts";
 import type { Ledger, WalletWrite, WriteOutcome } from "../store/ledger.ts";
 import { ledgerWithMethod } from "../testing/ledgerWithMethod.ts";
+import { tableBetRequestHash } from "./commandFingerprints.ts";
 import {
   type PlayerMessage,
   type PlayerReply,
   playerActorFactory,
   playerActorKind,
-  tableBetRequestHash,
 } from "./player.ts";
 import { ActorSystem } from "./system.ts";
 import type { SystemEvent } from "./types.ts";

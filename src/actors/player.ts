@@ -17,44 +17,16 @@ import type {
 import { isExcluded } from "../store/limits.ts";
 import type { PendingTableBet } from "../store/tableRounds.ts";
 import { tableBetWrite, tableSettlementWrite } from "../store/tableWrites.ts";
+import {
+  cashRequestHash,
+  spinRequestHash,
+  type TableBetRequest,
+  tableBetRequestHash,
+} from "./commandFingerprints.ts";
 import { slotRoundWrite } from "./slotRound.ts";
 import type { TableMessage, TableReply } from "./table.ts";
 import { tableBetsPerRoundMax } from "./tableBetLimits.ts";
 import type { Actor, ActorContext } from "./types.ts";
-
-/** A roulette bet as a client asks for it (docs/PROTOCOL.md, `table.bet`), validated. */
-export interface TableBetRequest {
-  id: string;
-  table: string;
-  bet: RouletteBet;
-  amount: number;
-  /** Only this round; otherwise the table's open round. */
-  roundId?: string;
-  clientSeed?: string;
-}
-
-/**
- * The fingerprint of a table bet: the same id with any other parameter is a conflict. Also the
- * gateway's dedupe key for in-flight copies, so both agree on what "the same bet" is.
- */
-export function tableBetRequestHash(request: TableBetRequest): string {
-  const { table, bet, amount, roundId, clientSeed } = request;
-  return `table.bet:${table}:${JSON.stringify(bet)}:${amount}:${hashField(roundId ?? "")}:${hashField(clientSeed ?? "")}`;
-}
-
-/** The fingerprint of a spin (and, after the id, the gateway's dedupe key). */
-export function spinRequestHash(game: string, bet: number): string {
-  return `spin:${game}:${bet}`;
-}
-
-/**
- * A free-text field of a fingerprint with its separator escaped, so that no two different
- * requests share a fingerprint ("a:b" + "c" against "a" + "b:c"). Text without ":" or "%"
- * (every round id, nearly every seed) is unchanged, so fingerprints stored before stay valid.
- */
-function hashField(text: string): string {
-  return text.replaceAll("%", "%25").replaceAll(":", "%3A");
-}
 
 /** What a roulette bet credits if it wins: the stake and its winnings. */
 function bestCreditOf(bet: RouletteBet, amount: number): number {
@@ -487,7 +459,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async deposit(
     message: Extract<PlayerMessage, { type: "deposit" }>,
   ): Promise<PlayerReply> {
-    const requestHash = `deposit:${message.amount}`;
+    const requestHash = cashRequestHash("deposit", message.amount);
     if (!this.hasRoomFor(message.amount)) {
       // The ledger would refuse it too, but as a failed write: answered here, it is a definite
       // refusal that leaves the id unused, not an outcome in doubt. What unsettled table bets
@@ -511,7 +483,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
   private async withdraw(
     message: Extract<PlayerMessage, { type: "withdrawal" }>,
   ): Promise<PlayerReply> {
-    const requestHash = `withdrawal:${message.amount}`;
+    const requestHash = cashRequestHash("withdrawal", message.amount);
     if (message.amount > this.balance && (await this.stillShort(message.amount))) {
       return this.refuse(
         message.id,

@@ -1,4 +1,4 @@
-import type { TableBetRequest } from "../actors/player.ts";
+import type { TableBetRequest } from "../actors/commandFingerprints.ts";
 import { CroupierError } from "../errors.ts";
 import { parseRouletteBet, type RouletteBet } from "../games/roulette/bets.ts";
 import { isAmount, isCommandId, isPlainObject } from "./validate.ts";

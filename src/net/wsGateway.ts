@@ -1,10 +1,6 @@
 import type { ServerWebSocket } from "bun";
-import {
-  type PlayerMessage,
-  type PlayerReply,
-  spinRequestHash,
-  tableBetRequestHash,
-} from "../actors/player.ts";
+import { spinRequestHash, tableBetRequestHash } from "../actors/commandFingerprints.ts";
+import type { PlayerMessage, PlayerReply } from "../actors/player.ts";
 import type { TableReply } from "../actors/table.ts";
 import type { CommandOrigin } from "../cluster/playerEvents.ts";
 import { CroupierError, toCroupierError } from "../errors.ts";
