@@ -1,6 +1,8 @@
 import { ConfigError, checkDataDir, environmentKeys, loadConfig } from "../config/load.ts";
 import { misspelledKeys } from "../config/misspelled.ts";
+import { JsonLogger } from "./log.ts";
 import { startNode } from "./node.ts";
+import { reportUnhandledRejections } from "./unhandledRejections.ts";
 
 /** Exit status of a start refused for its configuration (sysexits.h EX_CONFIG). */
 const exitConfig = 78;
@@ -56,9 +58,11 @@ async function main(): Promise<void> {
       `croupier: dev mode (no OPERATOR_KEY): anyone may open a session and new players get ${config.startingBalance} minor units; bound to ${config.host}`,
     );
   }
+  const log = new JsonLogger(config.nodeId);
+  reportUnhandledRejections(log);
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
-    node = await startNode(config);
+    node = await startNode(config, { log });
   } catch (error) {
     // What stops a start is said in one line, as a bad config value is (no stack trace).
     const cause = configCauseOf(error, config);
