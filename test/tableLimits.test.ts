@@ -205,6 +205,31 @@ describe("table limits", () => {
     expect((theirs ?? []).filter((m) => m.code === "LIMIT_EXCEEDED")).toHaveLength(1);
   });
 
+  test("table limits - retries of one accepted bet reserve nothing more of the round", async () => {
+    const roundMax = 3;
+    await using node = await startTestNode({
+      tables: [fastTable(table, { bettingWindowMs: 10_000, betsPerRoundMax: roundMax })],
+    });
+    const [retrier, other] = (await Promise.all([1, 2].map(() => player(node)))) as Player[];
+    for (const p of [retrier, other] as Player[]) await joinTable(p.socket, table);
+    const round = await nextOpenRound((retrier as Player).socket, table, 5_000);
+    // One bet, then the same id again and again, as a client unsure of its answer does.
+    for (let i = 1; i <= 10; i++) {
+      retrier?.socket.send(bet("only-bet", round.roundId));
+      await retrier?.socket.waitForCount((m) => m.id === "only-bet", i);
+    }
+    const answers = retrier?.socket.messages.filter((m) => m.id === "only-bet") ?? [];
+    expect(new Set(answers.map((m) => JSON.stringify(m))).size).toBe(1);
+    // The round still takes the rest of its bets from another player.
+    for (let i = 0; i < roundMax - 1; i++) {
+      other?.socket.send(bet(`o-${i}`, round.roundId));
+      expect((await other?.socket.waitFor((m) => m.id === `o-${i}`))?.type).toBe(
+        "table.bet.accepted",
+      );
+    }
+    expect(await node.context.ledger.tableRoundBets(round.roundId)).toHaveLength(roundMax);
+  });
+
   test("table limits - the bound on bets per round holds across a restart of the table mid-round: the round is voided and the next one counts afresh", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "croupier-table-limits-"));
     try {

@@ -357,6 +357,7 @@ export class PlayerActor implements Actor<PlayerMessage, PlayerReply> {
       const target = await this.deps.askTable(tableId, {
         type: "betTarget",
         playerId: this.playerId,
+        commandId: id,
         ...(message.roundId === undefined ? {} : { roundId: message.roundId }),
       });
       if (target.type !== "betTarget") throw new Error(`table answered ${target.type}`);

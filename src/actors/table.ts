@@ -37,7 +37,7 @@ export type TableMessage =
   /** Is the player joined? (a reconnecting socket re-subscribes and gets `table.state`) */
   | { type: "membership"; playerId: string }
   /** A bet is about to be debited: is the player seated, and which round takes it? */
-  | { type: "betTarget"; playerId: string; roundId?: string }
+  | { type: "betTarget"; playerId: string; commandId: string; roundId?: string }
   | { type: "summary" }
   /** The table's own timers. */
   | { type: "step"; step: "close" | "open" | "recover"; roundId?: string }
@@ -119,8 +119,8 @@ interface LiveRound {
   closesAtMs: number;
   /** Bet targets counted for this round: at least the bets the ledger holds in it. */
   betsReserved: number;
-  /** Bet targets handed to each player in this round (a player's count stops at its cap). */
-  reservedByPlayer: Map<string, number>;
+  /** The command ids each player reserved in this round (at most its cap of bets per round). */
+  reservedByPlayer: Map<string, Set<string>>;
   clientSeeds?: string[];
   result?: number;
 }
@@ -231,7 +231,10 @@ export class TableActor implements Actor<TableMessage, TableReply> {
           state: this.state(),
         };
       case "betTarget":
-        return { type: "betTarget", roundId: this.betTarget(message.playerId, message.roundId) };
+        return {
+          type: "betTarget",
+          roundId: this.betTarget(message.playerId, message.commandId, message.roundId),
+        };
       case "summary":
         return { type: "summary", players: this.members.size };
       case "step":
@@ -258,7 +261,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     }
   }
 
-  private betTarget(playerId: string, roundId: string | undefined): string {
+  private betTarget(playerId: string, commandId: string, roundId: string | undefined): string {
     if (!this.members.has(playerId)) throw notSeated(this.tableId);
     const round = this.round;
     if (round === undefined || round.status !== "open" || this.deps.now() >= round.closesAtMs) {
@@ -276,18 +279,23 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     // fresh one; a new activation after a restart or on another node voids any round it finds open
     // and never takes bets for it), so the count starts at 0 with the round and needs no reload
     // from the ledger.
-    // A player's reservations count up to the bets one player may hold in a round and no further:
-    // the player actor refuses any bet past that, so the count still bounds the round's bets,
-    // while one player's refused bets and retries cannot use up the round for everyone else.
-    const mine = round.reservedByPlayer.get(playerId) ?? 0;
-    if (mine >= tableBetsPerRoundMax) return round.roundId;
+    // A player's reservations count each command id once (a retry of a bet reserves nothing
+    // more) and up to the bets one player may hold in a round, no further: the player actor
+    // refuses any bet past that, so the count still bounds the round's bets, while one player's
+    // retries and refused bets cannot use up the round for everyone else.
+    let mine = round.reservedByPlayer.get(playerId);
+    if (mine?.has(commandId) || (mine?.size ?? 0) >= tableBetsPerRoundMax) return round.roundId;
     if (round.betsReserved >= this.betsPerRoundMax) {
       throw new CroupierError(
         "LIMIT_EXCEEDED",
         `round ${round.roundId} at table "${this.tableId}" is full: ${this.betsPerRoundMax} bets`,
       );
     }
-    round.reservedByPlayer.set(playerId, mine + 1);
+    if (mine === undefined) {
+      mine = new Set();
+      round.reservedByPlayer.set(playerId, mine);
+    }
+    mine.add(commandId);
     round.betsReserved += 1;
     return round.roundId;
   }
