@@ -20,7 +20,16 @@ describe("misspelled config keys", () => {
   });
 
   test("config - other programs' variables are left alone", () => {
-    const env = { PATH: "/bin", HOME: "/root", HOSTNAME: "vm", NODE_ENV: "x", TERM: "xterm" };
+    const env = {
+      PATH: "/bin",
+      HOME: "/root",
+      HOSTNAME: "vm",
+      NODE_ENV: "x",
+      TERM: "xterm",
+      PGHOST: "db",
+      PGPORT: "5432",
+      DEVHOST: "x",
+    };
     expect(misspelledKeys({ ...env, PWD: "/", LANG: "C" }, environmentKeys)).toEqual([]);
   });
 });

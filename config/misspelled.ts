@@ -8,7 +8,10 @@
 /** Edits (insert, delete, substitute, swap of neighbours) that still count as a typo. */
 const typoEditsMax = 2;
 
-/** Keys shorter than this are too short to tell a typo from another program's variable. */
+/**
+ * Names shorter than this, on either side, are too short to tell a typo from another program's
+ * variable (`PGHOST` is two edits from `HOST`).
+ */
 const typoKeyLengthMin = 6;
 
 export interface Misspelling {
@@ -26,7 +29,9 @@ export function misspelledKeys(
     if (known.has(key) || key.length < typoKeyLengthMin) continue;
     const upper = key.toUpperCase();
     const meant = knownKeys.find(
-      (candidate) => candidate === upper || editDistanceAtMost(upper, candidate, typoEditsMax),
+      (candidate) =>
+        candidate.length >= typoKeyLengthMin &&
+        (candidate === upper || editDistanceAtMost(upper, candidate, typoEditsMax)),
     );
     if (meant !== undefined) found.push({ key, meant });
   }

@@ -28,11 +28,12 @@ export function openFilesLimit(limitsText?: string): number | undefined {
 }
 
 /**
- * SOCKETS_MAX when not set: what the open-files limit leaves after the reserve, so that a flood
- * of sockets is refused with 503 before `accept` starts failing for everyone (health checks
- * included).
+ * SOCKETS_MAX when not set: what the open-files limit leaves after the reserve (or half the
+ * limit, when the limit is too small for the reserve to leave more), so that a flood of sockets
+ * is refused with 503 before `accept` starts failing for everyone (health checks included). Bun
+ * raises its soft limit to the hard one at start, so this is the limit the node really has.
  */
 export function defaultSocketsMax(limit: number | undefined): number {
   if (limit === undefined) return socketsMaxFallback;
-  return Math.max(1, limit - descriptorsReservedForOther);
+  return Math.max(1, Math.floor(limit / 2), limit - descriptorsReservedForOther);
 }

@@ -346,7 +346,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     metricsUrl: metricsServer === undefined ? undefined : `http://${host}:${metricsServer.port}`,
     context,
     actors,
-    describe: `ledger: ${ledger.durability()}; ${stores.describe}`,
+    describe: `ledger: ${ledger.durability()}; ${stores.describe}; at most ${config.socketsMax} sockets`,
     async stop() {
       if (draining) return;
       draining = true; // readiness 503 and new sockets refused from here on

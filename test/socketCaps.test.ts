@@ -77,6 +77,9 @@ describe("socket caps", () => {
       "Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                524288               files\n";
     expect(openFilesLimit(limits)).toBe(20_000);
     expect(defaultSocketsMax(20_000)).toBe(20_000 - descriptorsReservedForOther);
+    // A small limit: half of it, not what little the reserve would leave.
+    expect(defaultSocketsMax(1_024)).toBe(512);
+    expect(defaultSocketsMax(1_500)).toBe(750);
     expect(
       openFilesLimit("Max open files            unlimited            unlimited            files"),
     ).toBeUndefined();

@@ -8,6 +8,7 @@
  * Scores are integers below 2^53, which a sorted set's double holds exactly.
  */
 import type { Redis } from "ioredis";
+import { redactUrl } from "../redactUrl.ts";
 import { closeClient, createRedisClient, waitForReady } from "../redis/client.ts";
 import { RedisUnavailableError } from "../redis/errors.ts";
 import { leaderboardKey } from "../redis/keys.ts";
@@ -41,7 +42,7 @@ export class RedisLeaderboards implements Leaderboards {
     const { connectTimeoutMs } = leaderboards.connection;
     if (!(await waitForReady(leaderboards.client, connectTimeoutMs))) {
       await leaderboards.close();
-      throw new RedisUnavailableError(`open the leaderboards at ${options.url}`);
+      throw new RedisUnavailableError(`open the leaderboards at ${redactUrl(options.url)}`);
     }
     return leaderboards;
   }

@@ -9,6 +9,7 @@
  * node finds Redis again within about that long after Redis is back.
  */
 
+import { redactUrl } from "../redactUrl.ts";
 import { errorLogIntervalMs, throttledLogger } from "./errorLog.ts";
 
 export interface RedisConnectionOptions {
@@ -72,7 +73,9 @@ export interface ResolvedRedisConnection extends RedisConnectionLimits {
 /** Fills defaults and validates; throws a RangeError naming the key and the reason. */
 export function resolveRedisConnection(options: RedisConnectionOptions): ResolvedRedisConnection {
   if (!/^rediss?:\/\//.test(options.url)) {
-    throw new RangeError(`redis option url: "${options.url}" is not a redis:// or rediss:// URL`);
+    throw new RangeError(
+      `redis option url: "${redactUrl(options.url)}" is not a redis:// or rediss:// URL`,
+    );
   }
   if (!keyPrefixPattern.test(options.keyPrefix)) {
     throw new RangeError(

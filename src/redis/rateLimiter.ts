@@ -12,6 +12,7 @@
 import type { Redis } from "ioredis";
 import { settleWithin, timedOut } from "../deadline.ts";
 import { MemoryRateLimiter, type RateLimit, type RateLimiter } from "../net/rateLimiter.ts";
+import { redactUrl } from "../redactUrl.ts";
 import { closeClient, createRedisClient, waitForReady } from "./client.ts";
 import { asError, RedisUnavailableError } from "./errors.ts";
 import { rateBucketKey } from "./keys.ts";
@@ -81,7 +82,7 @@ export class RedisRateLimiter implements RateLimiter {
     const limiter = new RedisRateLimiter(options);
     if (!(await waitForReady(limiter.client, limiter.connection.connectTimeoutMs))) {
       await limiter.close();
-      throw new RedisUnavailableError(`open the rate limiter at ${options.url}`);
+      throw new RedisUnavailableError(`open the rate limiter at ${redactUrl(options.url)}`);
     }
     return limiter;
   }

@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { newSessionToken, type Session, type SessionStore } from "../net/sessions.ts";
+import { redactUrl } from "../redactUrl.ts";
 import { closeClient, createRedisClient } from "./client.ts";
 import { asError, RedisUnavailableError } from "./errors.ts";
 import { evictionPolicyWarning, readEvictionPolicy } from "./evictionPolicy.ts";
@@ -70,7 +71,7 @@ export class RedisSessionStore implements SessionStore {
     const store = new RedisSessionStore(options);
     if (!(await store.waitUntilHealthy(store.connection.connectTimeoutMs))) {
       await store.close();
-      throw new RedisUnavailableError(`open the session store at ${options.url}`);
+      throw new RedisUnavailableError(`open the session store at ${redactUrl(options.url)}`);
     }
     await store.policyRead;
     return store;

@@ -51,14 +51,14 @@ interface Pending {
   reject(error: CroupierError): void;
 }
 
+/** Limit changes waiting for the writer at most; past it they get BUSY. */
+const limitsPendingMax = 1_000;
+
 /**
  * A failed transaction is usually rolled back, but one that failed while committing (a WAL write
  * or sync refused by the disk) may still be found committed when the file is next opened: the
  * write is in doubt either way, and only a read of the ledger tells.
  */
-/** Limit changes waiting for the writer at most; past it they get BUSY. */
-const limitsPendingMax = 1_000;
-
 const batchFailedMessage =
   "the ledger transaction failed; whether this write committed is unknown until the ledger is read again";
 
