@@ -52,7 +52,7 @@ describe("log", () => {
     expect(parsed()[1]?.error).toBe("not an Error");
   });
 
-  test("log - an event repeated past its window's limit is suppressed, then counted", () => {
+  test("log - an event repeated past its window's limit is suppressed, then counted in a line of its own", async () => {
     const { log, parsed, advance } = recordingLogger({ linesPerWindowMax: 3, windowMs: 1_000 });
     for (let i = 0; i < 50; i++) log.error("command failed", new Error(`failure ${i}`));
     log.warn("another event");
@@ -67,11 +67,37 @@ describe("log", () => {
     expect(parsed()).toHaveLength(4);
     advance(1);
     log.error("command failed", new Error("next window"));
-    const last = parsed().at(-1);
-    expect(last?.error).toBe("next window");
-    expect(last?.suppressed).toBe(48);
-    log.error("command failed", new Error("same window, nothing suppressed before it"));
-    expect(parsed().at(-1)?.suppressed).toBeUndefined();
+    const [summary, next] = parsed().slice(-2);
+    expect(summary).toMatchObject({ event: "command failed", level: "error", suppressed: 48 });
+    expect(next?.error).toBe("next window");
+    expect(next?.suppressed).toBeUndefined();
+  });
+
+  test("log - a window that ends suppressed is reported by flush even if its event never comes again", () => {
+    const { log, parsed, advance } = recordingLogger({ linesPerWindowMax: 1, windowMs: 1_000 });
+    for (let i = 0; i < 5; i++) log.warn("table step failed", { table: "a", step: "seat" });
+    log.flush();
+    expect(parsed()).toHaveLength(1); // the window has not ended yet
+    advance(1_000);
+    log.flush();
+    expect(parsed().at(-1)).toMatchObject({
+      event: "table step failed",
+      table: "a",
+      suppressed: 4,
+    });
+    log.flush();
+    expect(parsed()).toHaveLength(2);
+  });
+
+  test("log - one table's burst does not hide another table's failure", () => {
+    const { log, parsed } = recordingLogger({ linesPerWindowMax: 2, windowMs: 1_000 });
+    for (let i = 0; i < 10; i++) log.warn("table step failed", { table: "a", step: "seat" });
+    log.warn("table step failed", { table: "b", step: "settling round r1" });
+    log.warn("table step failed", { table: "a", step: "settling round r2" });
+    const lines = parsed();
+    expect(lines.filter((line) => line.table === "a" && line.step === "seat")).toHaveLength(2);
+    expect(lines.some((line) => line.table === "b")).toBe(true);
+    expect(lines.some((line) => line.step === "settling round r2")).toBe(true);
   });
 
   test("log - a field JSON cannot write does not cost the line", () => {

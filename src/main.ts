@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     drainingSinceMs = performance.now();
     console.log(`croupier: ${signal}: draining`);
     await node.stop();
+    log.close();
     console.log("croupier: drained; exiting");
     process.exit(0);
   };

@@ -153,7 +153,8 @@ export interface NodeParts {
 export async function startNode(config: Config, parts: NodeParts = {}): Promise<RunningNode> {
   const ledger = parts.ledger ?? (await openLedger(config));
   const events = new LocalPlayerEventBus();
-  const log = parts.log ?? new JsonLogger(config.nodeId);
+  const ownLog = parts.log === undefined ? new JsonLogger(config.nodeId) : undefined;
+  const log = parts.log ?? (ownLog as JsonLogger);
   const stores = await openSharedStores(config, log);
   const { sessions, limiter, leaderboards } = stores;
   for (const warning of stores.warnings) log.warn(warning);
@@ -364,6 +365,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       await limiter.close();
       await leaderboards.close();
       await ledger.close();
+      ownLog?.close();
     },
   };
 }
