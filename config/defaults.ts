@@ -84,6 +84,8 @@ export interface Config {
    * balancer stops sending new connections first (clients that reconnect then land elsewhere).
    */
   drainNoticeMs: number;
+  /** A table seat whose player has had no socket for this long is released between rounds. */
+  tableSeatAbsenceMs: number;
   /** Postgres connections per node (DATABASE_URL). */
   databasePoolSize: number;
   /** How long a ledger write waits for a Postgres connection before BUSY. */
@@ -152,6 +154,7 @@ export const defaults: Config = {
   slotBetStep: 20,
   drainTimeoutMs: 10_000,
   drainNoticeMs: 0,
+  tableSeatAbsenceMs: 3_600_000,
   databasePoolSize: 8,
   databaseAcquireTimeoutMs: 2_000,
   databaseConnectTimeoutMs: 5_000,

@@ -85,6 +85,7 @@ const integerKeys: Record<IntegerKey, IntegerSpec> = {
   slotBetStep: { env: "SLOT_BET_STEP", min: 1, max: Number.MAX_SAFE_INTEGER },
   drainTimeoutMs: { env: "DRAIN_TIMEOUT_MS", min: 0, max: 600_000 },
   drainNoticeMs: { env: "DRAIN_NOTICE_MS", min: 0, max: 600_000 },
+  tableSeatAbsenceMs: { env: "TABLE_SEAT_ABSENCE_MS", min: 1_000, max: 30 * 24 * 3_600_000 },
   leaderboardEntriesMax: { env: "LEADERBOARD_ENTRIES_MAX", min: 1, max: 100_000 },
   databasePoolSize: { env: "DATABASE_POOL_SIZE", min: 1, max: 1_000 },
   databaseAcquireTimeoutMs: { env: "DATABASE_ACQUIRE_TIMEOUT_MS", min: 0, max: 600_000 },

@@ -241,6 +241,8 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       newServerSeed,
       now: Date.now,
       settlementConcurrencyMax: config.tableSettlementConcurrencyMax,
+      isPresent: (playerId) => sockets.countOfPlayer(playerId) > 0,
+      seatAbsenceMs: config.tableSeatAbsenceMs,
     }),
     { mailboxCapacity: config.tableMailboxCapacity },
   );

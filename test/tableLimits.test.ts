@@ -107,6 +107,30 @@ describe("table limits", () => {
     }
   });
 
+  test("table limits - seats of players gone longer than TABLE_SEAT_ABSENCE_MS are released; a connected player keeps the seat", async () => {
+    await using node = await startTestNode({
+      tables: [fastTable(table, { seatsMax: 2 })],
+      tableSeatAbsenceMs: 1_000,
+    });
+    const [stays, goes] = (await Promise.all([1, 2].map(() => player(node)))) as Player[];
+    for (const p of [stays, goes] as Player[]) await joinTable(p.socket, table);
+    const newcomer = await player(node);
+    newcomer.socket.send({ type: "table.join", id: "full", table });
+    expect(await newcomer.socket.waitFor((m) => m.id === "full")).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+    });
+    goes?.socket.close();
+    await waitFor(
+      async () => !(await node.context.ledger.tableSeats(table)).includes(goes?.playerId as string),
+      15_000,
+      "the absent player's seat to be released",
+    );
+    // The connected player was seated all along, through the same rounds.
+    expect(await node.context.ledger.tableSeats(table)).toEqual([stays?.playerId as string]);
+    const joined = await joinTable(newcomer.socket, table, "room-now");
+    expect(joined.state.players).toBe(2);
+  });
+
   test("table limits - a round takes betsPerRoundMax bets over all players; racing bets past it are LIMIT_EXCEEDED, move nothing and keep their ids unused", async () => {
     await using node = await startTestNode({
       tables: [fastTable(table, { bettingWindowMs, betsPerRoundMax })],

@@ -97,6 +97,13 @@ export interface TableActorDeps {
   newServerSeed(): string;
   now(): number;
   settlementConcurrencyMax: number;
+  /**
+   * Whether the player has an open socket where this table's events go (this node's sockets:
+   * one node serves a ledger until placement routes a table's players to the table's node).
+   */
+  isPresent(playerId: string): boolean;
+  /** A seat whose player has not been present for this long is released, as by `table.leave`. */
+  seatAbsenceMs: number;
 }
 
 export const tableActorKind = "table";
@@ -131,6 +138,8 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   private readonly seatsMax: number;
   private readonly betsPerRoundMax: number;
   private readonly members = new Set<string>();
+  /** Seated players seen without a socket, since when (epoch ms); checked as each round opens. */
+  private readonly absentSince = new Map<string, number>();
   private round: LiveRound | undefined;
   /** True while a timer or a round is due: the table is not idle. */
   private cycling = false;
@@ -223,6 +232,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
         if (!this.members.has(message.playerId)) throw notSeated(this.tableId);
         await this.storeSeat(message.playerId, false);
         this.members.delete(message.playerId);
+        this.absentSince.delete(message.playerId);
         return { type: "left" };
       case "membership":
         return {
@@ -313,6 +323,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
       await this.guarded("recover", () => this.recover());
       if (this.cycling) return; // it failed again and scheduled the next attempt
     }
+    await this.releaseAbsentSeats();
     if (this.members.size > 0) {
       await this.guarded("open", () => this.openRound());
       return;
@@ -321,6 +332,37 @@ export class TableActor implements Actor<TableMessage, TableReply> {
     // A settlement that fell short while the cycle ran was left to the next round's opening;
     // with nobody seated there is none, so the table recovers now, before it goes idle.
     await this.recoverIfNeeded();
+  }
+
+  /**
+   * A seat lasts until `table.leave` (docs/PROTOCOL.md), but a player who closed the tab for good
+   * never sends one: such seats would fill the table (`seatsMax`) and keep it running rounds for
+   * nobody. A seat whose player has been away `seatAbsenceMs` is released between rounds, as a
+   * leave would; bets already placed stay in their rounds and are settled as always. A failure to
+   * store the release leaves the seat for the next round's look.
+   */
+  private async releaseAbsentSeats(): Promise<void> {
+    const nowMs = this.deps.now();
+    for (const playerId of this.members) {
+      if (this.deps.isPresent(playerId)) {
+        this.absentSince.delete(playerId);
+        continue;
+      }
+      const since = this.absentSince.get(playerId);
+      if (since === undefined) {
+        this.absentSince.set(playerId, nowMs);
+        continue;
+      }
+      if (nowMs - since < this.deps.seatAbsenceMs) continue;
+      try {
+        await this.deps.ledger.setTableSeat(this.tableId, playerId, false);
+      } catch (error) {
+        this.deps.onError?.(this.tableId, "release an absent seat", error);
+        return;
+      }
+      this.members.delete(playerId);
+      this.absentSince.delete(playerId);
+    }
   }
 
   /** Runs the recovery a settlement that fell short asked for, if one did. */
