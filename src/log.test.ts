@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { JsonLogger, type LogLevel } from "./log.ts";
+import { waitFor } from "./testing/waitFor.ts";
 
 function recordingLogger(limits = { linesPerWindowMax: 3, windowMs: 1_000 }) {
   const lines: { level: LogLevel; line: string }[] = [];
@@ -89,15 +90,38 @@ describe("log", () => {
     expect(parsed()).toHaveLength(2);
   });
 
+  test("log - the flush timer reports a suppressed window by itself", async () => {
+    const lines: string[] = [];
+    const log = new JsonLogger(
+      "node-t",
+      (_level, line) => lines.push(line),
+      { linesPerWindowMax: 1, windowMs: 30 },
+      Date.now,
+      10,
+    );
+    try {
+      for (let i = 0; i < 5; i++) log.warn("redis error", { role: "sessions" });
+      expect(lines).toHaveLength(1);
+      await waitFor(() => lines.length === 2, 2_000, "the timer's summary line");
+      expect(JSON.parse(lines[1] as string)).toMatchObject({ event: "redis error", suppressed: 4 });
+    } finally {
+      log.close();
+    }
+  });
+
   test("log - one table's burst does not hide another table's failure", () => {
     const { log, parsed } = recordingLogger({ linesPerWindowMax: 2, windowMs: 1_000 });
     for (let i = 0; i < 10; i++) log.warn("table step failed", { table: "a", step: "seat" });
-    log.warn("table step failed", { table: "b", step: "settling round r1" });
-    log.warn("table step failed", { table: "a", step: "settling round r2" });
+    log.warn("table step failed", { table: "b", step: "settling round", roundId: "r1" });
+    log.warn("table step failed", { table: "a", step: "settling round", roundId: "r2" });
+    // Round ids do not key windows: a hundred failing rounds of one table stay within its window.
+    for (let i = 0; i < 100; i++)
+      log.warn("table step failed", { table: "c", step: "settling round", roundId: `r-${i}` });
     const lines = parsed();
     expect(lines.filter((line) => line.table === "a" && line.step === "seat")).toHaveLength(2);
     expect(lines.some((line) => line.table === "b")).toBe(true);
-    expect(lines.some((line) => line.step === "settling round r2")).toBe(true);
+    expect(lines.some((line) => line.roundId === "r2")).toBe(true);
+    expect(lines.filter((line) => line.table === "c")).toHaveLength(2);
   });
 
   test("log - a field JSON cannot write does not cost the line", () => {

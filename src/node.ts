@@ -234,9 +234,9 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
       tellSelf: (tableId, message) => router.tellTable(tableId, message),
       onRoundSettled: (event) => settledRounds.publish(event),
       onRoundFinished: (tableId, outcome) => metrics.tableRounds.inc({ table: tableId, outcome }),
-      onError(tableId, what, error) {
+      onError(tableId, what, error, roundId) {
         if (what.startsWith("settling")) metrics.tableSettlementsIncomplete.inc({ table: tableId });
-        log.warn("table step failed", { table: tableId, step: what }, error);
+        log.warn("table step failed", { table: tableId, step: what, roundId }, error);
       },
       newServerSeed,
       now: Date.now,

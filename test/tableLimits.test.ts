@@ -129,6 +129,24 @@ describe("table limits", () => {
     expect(await node.context.ledger.tableSeats(table)).toEqual([stays?.playerId as string]);
     const joined = await joinTable(newcomer.socket, table, "room-now");
     expect(joined.state.players).toBe(2);
+    // Back again, the released player learns which tables it is seated at: none.
+    const back = await RecordingSocket.open(node, goes?.token as string);
+    expect(await back.waitFor((m) => m.type === "table.seats")).toEqual({
+      type: "table.seats",
+      tables: [],
+    });
+    expect(back.messages.some((m) => m.type === "table.state")).toBe(false);
+    // The player who stayed is told its seat, after its table's state.
+    const again = await RecordingSocket.open(node, stays?.token as string);
+    expect(await again.waitFor((m) => m.type === "table.seats")).toEqual({
+      type: "table.seats",
+      tables: [table],
+    });
+    expect(again.messages.findIndex((m) => m.type === "table.state")).toBeLessThan(
+      again.messages.findIndex((m) => m.type === "table.seats"),
+    );
+    back.close();
+    again.close();
   });
 
   test("table limits - a round takes betsPerRoundMax bets over all players; racing bets past it are LIMIT_EXCEEDED, move nothing and keep their ids unused", async () => {

@@ -93,7 +93,8 @@ export interface TableActorDeps {
   onRoundSettled?: (event: SettledRoundEvent) => void;
   /** A round of this table ended (settled, or voided by recovery); for metrics. */
   onRoundFinished?: (tableId: string, outcome: "settled" | "voided") => void;
-  onError?: (tableId: string, what: string, error: unknown) => void;
+  /** `what` is a fixed name of the step (it keys the log's windows); `roundId` when there is one. */
+  onError?: (tableId: string, what: string, error: unknown, roundId?: string) => void;
   newServerSeed(): string;
   now(): number;
   settlementConcurrencyMax: number;
@@ -212,6 +213,9 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   }
 
   async receive(message: TableMessage): Promise<TableReply> {
+    // Anything the player asks of the table shows them present, between the rounds' looks too
+    // (a visit between two round openings must restart the absence clock).
+    if ("playerId" in message) this.absentSince.delete(message.playerId);
     switch (message.type) {
       case "join":
         if (!this.members.has(message.playerId)) {
@@ -514,7 +518,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
         // Stopped: the next activation recovers what is missing.
         if (this.stoppedForGood) return;
         this.needsRecovery = true;
-        this.deps.onError?.(this.tableId, `settling round ${roundId}`, report.lastError);
+        this.deps.onError?.(this.tableId, "settling round", report.lastError, roundId);
         this.scheduleSettlementRetry();
         return;
       }

@@ -250,10 +250,18 @@ export class WsGateway {
    * (reconnect) rather than left open without the table's events.
    */
   private async rejoinTables(session: SocketSession): Promise<void> {
-    await Promise.all(this.context.liveTables().map((table) => this.rejoinTable(session, table)));
+    const live = this.context.liveTables();
+    const seated = await Promise.all(live.map((table) => this.rejoinTable(session, table)));
+    // Then the list of the tables the player is seated at (extension): a client that believed
+    // itself seated elsewhere learns that the seat is gone (left on another socket, or released
+    // after a long absence) instead of waiting for a `table.state` that will not come.
+    if (session.closed) return;
+    const tables = live.filter((_, i) => seated[i] === true);
+    session.send(JSON.stringify({ type: "table.seats", tables }));
   }
 
-  private async rejoinTable(session: SocketSession, table: string): Promise<void> {
+  /** Watches the table again if the player is seated there; whether it is. */
+  private async rejoinTable(session: SocketSession, table: string): Promise<boolean> {
     const { context } = this;
     // Held, not sent, until the table says the player is seated there.
     context.tableFanout.watchPending(table, session);
@@ -265,12 +273,12 @@ export class WsGateway {
         });
         if (answer.type !== "membership" || !answer.member) {
           context.tableFanout.unwatch(table, session);
-          return;
+          return false;
         }
         context.tableFanout.confirm(table, session);
         const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
         session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
-        return;
+        return true;
       } catch (error) {
         if (attempt >= rejoinAttemptsMax) {
           context.log.warn(
@@ -280,12 +288,13 @@ export class WsGateway {
           );
           context.tableFanout.unwatch(table, session);
           session.close(closeCodes.internalError, `could not restore table ${table}; reconnect`);
-          return;
+          return false;
         }
         await Bun.sleep(rejoinRetryBaseMs * 2 ** (attempt - 1));
       }
     }
     context.tableFanout.unwatch(table, session);
+    return false;
   }
 
   /**
