@@ -84,6 +84,8 @@ export interface Config {
    * balancer stops sending new connections first (clients that reconnect then land elsewhere).
    */
   drainNoticeMs: number;
+  /** Origins whose browser pages may call the HTTP API (`*`: any); empty: none. */
+  corsOrigins: string[];
   /** A table seat whose player has had no socket for this long is released between rounds. */
   tableSeatAbsenceMs: number;
   /** Postgres connections per node (DATABASE_URL). */
@@ -154,6 +156,7 @@ export const defaults: Config = {
   slotBetStep: 20,
   drainTimeoutMs: 10_000,
   drainNoticeMs: 0,
+  corsOrigins: [],
   tableSeatAbsenceMs: 3_600_000,
   databasePoolSize: 8,
   databaseAcquireTimeoutMs: 2_000,

@@ -115,6 +115,7 @@ export const environmentKeys = [
   "DEV_MODE_PUBLIC",
   "METRICS_PORT",
   "TRUSTED_PROXIES",
+  "CORS_ORIGINS",
   ...Object.values(integerKeys).map((spec) => spec.env),
 ];
 
@@ -221,6 +222,8 @@ export function loadConfig(
       `"${env.HOST}" is not an IP address or a host name to bind (e.g. 0.0.0.0, ::, localhost)`,
     );
   config.host = env.HOST ?? "";
+  setButEmpty("CORS_ORIGINS", env.CORS_ORIGINS);
+  if (env.CORS_ORIGINS !== undefined) config.corsOrigins = parseCorsOrigins(env.CORS_ORIGINS);
   setButEmpty("TRUSTED_PROXIES", env.TRUSTED_PROXIES);
   if (env.TRUSTED_PROXIES !== undefined)
     config.trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
@@ -285,6 +288,33 @@ export function checkDataDir(config: Config): void {
 /** Loopback as a bind address: `localhost`, 127.x.x.x, or IPv6 `::1` (bare or in brackets). */
 function isLoopback(host: string): boolean {
   return host.toLowerCase() === "localhost" || isLoopbackAddress(host);
+}
+
+/**
+ * Comma-separated origins (`https://casino.example`, scheme, host and port only, as a browser
+ * sends them in `Origin`), or `*` alone for any origin.
+ */
+function parseCorsOrigins(raw: string): string[] {
+  const entries = raw.split(",").map((entry) => entry.trim());
+  if (entries.includes("*")) {
+    if (entries.length > 1)
+      throw new ConfigError("CORS_ORIGINS", "* allows every origin; give it alone");
+    return entries;
+  }
+  for (const entry of entries) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin === "null" || origin !== entry)
+      throw new ConfigError(
+        "CORS_ORIGINS",
+        `"${entry}" is not an origin like https://casino.example (scheme, host, port; no path or trailing slash)`,
+      );
+  }
+  return entries;
 }
 
 /** Comma-separated addresses or CIDR networks, each checked here so a typo stops the node. */

@@ -3,6 +3,7 @@ import { Elysia } from "elysia";
 import { frameBytesMax } from "../../config/defaults.ts";
 import { isLoopbackAddress, rateLimitKeyOf, trustedProxiesFrom } from "./clientAddress.ts";
 import type { GatewayContext } from "./context.ts";
+import { corsPolicy } from "./cors.ts";
 import { bearerToken, errorResponse, isOperatorKey, json, responseForError } from "./httpReply.ts";
 import {
   createSession,
@@ -50,8 +51,11 @@ export function createApp(context: GatewayContext) {
   const finishedRounds = finishedRoundViews(finishedRoundViewsCharactersMax);
   // Anonymous and read from every seat: one listing per period serves any number of callers.
   const tableListing = sharedAnswer(tableListingMaxAgeMs, () => listTables(context));
-  const route = (handler: () => Promise<Response>): Promise<Response> =>
-    handler().catch((error: unknown) => responseForError(error, context.log));
+  const cors = corsPolicy(context.config.corsOrigins);
+  const route = (request: Request, handler: () => Promise<Response>): Promise<Response> =>
+    handler()
+      .catch((error: unknown) => responseForError(error, context.log))
+      .then((response) => cors.decorate(request, response));
   const proxies = trustedProxiesFrom(context.config.trustedProxies);
   // The key of the client's limits per address (an IPv6 /64 counts as one address).
   const clientIp = (server: PeerSource, request: Request): string =>
@@ -68,7 +72,7 @@ export function createApp(context: GatewayContext) {
     burst: context.config.readBurstPerIp,
   };
   const readRoute = (server: PeerSource, request: Request, handler: () => Promise<Response>) =>
-    route(async () => {
+    route(request, async () => {
       const operator = isOperatorKey(bearerToken(request), context.config.operatorKey);
       if (
         !operator &&
@@ -79,135 +83,149 @@ export function createApp(context: GatewayContext) {
       }
       return handler();
     });
-  return new Elysia({
-    serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },
-    websocket: {
-      maxPayloadLength: frameBytesMax,
-      backpressureLimit: context.config.socketBackpressureBytesMax,
-      closeOnBackpressureLimit: false,
-      idleTimeout: 0, // our own heartbeat evicts silent sockets with 4000
-      sendPings: false,
-      perMessageDeflate: false,
-    },
-  })
-    .onError(({ code, error, set }) => {
-      const response =
-        code === "NOT_FOUND"
-          ? errorResponse("NOT_FOUND", "no such route")
-          : code === "PARSE" || code === "VALIDATION"
-            ? errorResponse("BAD_REQUEST", "malformed request")
-            : responseForError(error, context.log);
-      set.status = response.status; // for the request counter below
-      return response;
+  return (
+    new Elysia({
+      serve: { reusePort: false, maxRequestBodySize: 64 * 1024 },
+      websocket: {
+        maxPayloadLength: frameBytesMax,
+        backpressureLimit: context.config.socketBackpressureBytesMax,
+        closeOnBackpressureLimit: false,
+        idleTimeout: 0, // our own heartbeat evicts silent sockets with 4000
+        sendPings: false,
+        perMessageDeflate: false,
+      },
     })
-    .onAfterResponse(({ request, set, responseValue }) => {
-      // Routes answer with their own Response (errors included), which `set` knows nothing of.
-      const status = responseValue instanceof Response ? responseValue.status : (set.status ?? 200);
-      context.metrics.httpRequests.inc({ method: request.method, status: String(status) });
-    })
-    .get("/health/live", () => json(200, { status: "live" }))
-    .get("/health/ready", () => {
-      const failing = context.failingDependencies();
-      if (context.isDraining()) failing.push("draining");
-      return failing.length === 0
-        ? json(200, { status: "ready" })
-        : json(503, { status: "not-ready", failing });
-    })
-    .get("/metrics", ({ request, server }) => {
-      if (context.config.metricsPort !== undefined)
-        return errorResponse("NOT_FOUND", "metrics are served on the metrics port");
-      // On the public port only for this machine or the operator: set METRICS_PORT to scrape
-      // from elsewhere (the counts tell an outsider more than they should).
-      const token = bearerToken(request);
-      const operator = token !== undefined && isOperatorKey(token, context.config.operatorKey);
-      // A request a proxy forwarded is not this machine's, even from a local proxy.
-      const forwarded = request.headers.has("x-forwarded-for") || request.headers.has("forwarded");
-      const peer = server?.requestIP(request)?.address ?? "";
-      return (isLoopbackAddress(peer) && !forwarded) || operator
-        ? metricsResponse(context)
-        : errorResponse("NOT_FOUND", "no such route");
-    })
-    .post(
-      "/v1/sessions",
-      ({ request, server }) =>
-        route(() => createSession(context, request, clientIp(server, request))),
-      {
-        parse: "none",
-      },
-    )
-    .delete("/v1/sessions/current", ({ request }) => route(() => revokeSession(context, request)))
-    .get("/v1/wallet", ({ request, server }) =>
-      readRoute(server, request, () => getWallet(context, request)),
-    )
-    .get("/v1/wallet/history", ({ request, server }) =>
-      readRoute(server, request, () => getHistory(context, request)),
-    )
-    .post(
-      "/v1/wallet/deposit",
-      ({ request }) => route(() => moveCash(context, request, "deposit")),
-      { parse: "none" },
-    )
-    .post(
-      "/v1/wallet/withdraw",
-      ({ request }) => route(() => moveCash(context, request, "withdrawal")),
-      { parse: "none" },
-    )
-    .put(
-      "/v1/players/:playerId/limits",
-      ({ request, params }) => route(() => putLimits(context, request, params.playerId)),
-      { parse: "none" },
-    )
-    .get("/v1/rounds/:roundId", ({ request, params, server }) =>
-      readRoute(server, request, () => getRound(context, request, params.roundId, finishedRounds)),
-    )
-    .get("/v1/tables", ({ request, server }) =>
-      readRoute(server, request, async () => json(200, await tableListing())),
-    )
-    .get("/v1/leaderboard", ({ request, server }) =>
-      readRoute(server, request, () => getLeaderboard(context, request)),
-    )
-    .ws("/v1/ws", {
-      // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.
-      async beforeHandle(ctx) {
-        const data = ctx as unknown as ConnectionData & { request: Request };
-        if (data.grant !== undefined) return;
-        const result = await checkUpgrade(context, ctx.request, clientIp(ctx.server, ctx.request));
-        if (result instanceof Response) return result;
-        data.grant = result;
-      },
-      open(ws) {
-        const raw = ws.raw as ServerWebSocket<ConnectionData>;
-        const grant = raw.data.grant;
-        if (grant === undefined) {
-          raw.close(1011, "missing upgrade grant");
-          return;
-        }
-        const socket = gateway.open(raw as ServerWebSocket<unknown>, grant);
-        raw.data.socket = socket;
-        // Bun delivers each frame to `data.message`. Pointing it straight at the gateway skips
-        // Elysia's per-frame wrapper (an async parse step and a wrapper object per frame); the
-        // gateway parses and validates frames itself. Elysia's handler below stays as the fallback.
-        raw.data.message = (_ws: unknown, frame: unknown) => gateway.message(socket, frame);
-      },
-      message(ws, message) {
-        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-        if (socket !== undefined) gateway.message(socket, message);
-      },
-      // Elysia hands ping/pong handlers Bun's own socket, not its wrapper. A client's own ping
-      // frame is heard like any other frame (Bun answers it with a pong by itself).
-      ping(ws) {
-        const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
-        const socket = raw.data.socket;
-        if (socket !== undefined) gateway.heard(socket);
-      },
-      pong(ws) {
-        const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
-        const socket = raw.data.socket;
-        if (socket !== undefined) gateway.heard(socket);
-      },
-      close(ws, code, reason) {
-        const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-        if (socket !== undefined) gateway.close(socket, code, reason);
-      },
-    });
+      .onError(({ code, error, set, request }) => {
+        const response =
+          code === "NOT_FOUND"
+            ? errorResponse("NOT_FOUND", "no such route")
+            : code === "PARSE" || code === "VALIDATION"
+              ? errorResponse("BAD_REQUEST", "malformed request")
+              : responseForError(error, context.log);
+        set.status = response.status; // for the request counter below
+        return cors.decorate(request, response);
+      })
+      .onAfterResponse(({ request, set, responseValue }) => {
+        // Routes answer with their own Response (errors included), which `set` knows nothing of.
+        const status =
+          responseValue instanceof Response ? responseValue.status : (set.status ?? 200);
+        context.metrics.httpRequests.inc({ method: request.method, status: String(status) });
+      })
+      // A browser asks before a cross-origin request with a token or a JSON body.
+      .options("/v1/*", ({ request }) => cors.preflight(request))
+      .get("/health/live", () => json(200, { status: "live" }))
+      .get("/health/ready", () => {
+        const failing = context.failingDependencies();
+        if (context.isDraining()) failing.push("draining");
+        return failing.length === 0
+          ? json(200, { status: "ready" })
+          : json(503, { status: "not-ready", failing });
+      })
+      .get("/metrics", ({ request, server }) => {
+        if (context.config.metricsPort !== undefined)
+          return errorResponse("NOT_FOUND", "metrics are served on the metrics port");
+        // On the public port only for this machine or the operator: set METRICS_PORT to scrape
+        // from elsewhere (the counts tell an outsider more than they should).
+        const token = bearerToken(request);
+        const operator = token !== undefined && isOperatorKey(token, context.config.operatorKey);
+        // A request a proxy forwarded is not this machine's, even from a local proxy.
+        const forwarded =
+          request.headers.has("x-forwarded-for") || request.headers.has("forwarded");
+        const peer = server?.requestIP(request)?.address ?? "";
+        return (isLoopbackAddress(peer) && !forwarded) || operator
+          ? metricsResponse(context)
+          : errorResponse("NOT_FOUND", "no such route");
+      })
+      .post(
+        "/v1/sessions",
+        ({ request, server }) =>
+          route(request, () => createSession(context, request, clientIp(server, request))),
+        {
+          parse: "none",
+        },
+      )
+      .delete("/v1/sessions/current", ({ request }) =>
+        route(request, () => revokeSession(context, request)),
+      )
+      .get("/v1/wallet", ({ request, server }) =>
+        readRoute(server, request, () => getWallet(context, request)),
+      )
+      .get("/v1/wallet/history", ({ request, server }) =>
+        readRoute(server, request, () => getHistory(context, request)),
+      )
+      .post(
+        "/v1/wallet/deposit",
+        ({ request }) => route(request, () => moveCash(context, request, "deposit")),
+        { parse: "none" },
+      )
+      .post(
+        "/v1/wallet/withdraw",
+        ({ request }) => route(request, () => moveCash(context, request, "withdrawal")),
+        { parse: "none" },
+      )
+      .put(
+        "/v1/players/:playerId/limits",
+        ({ request, params }) => route(request, () => putLimits(context, request, params.playerId)),
+        { parse: "none" },
+      )
+      .get("/v1/rounds/:roundId", ({ request, params, server }) =>
+        readRoute(server, request, () =>
+          getRound(context, request, params.roundId, finishedRounds),
+        ),
+      )
+      .get("/v1/tables", ({ request, server }) =>
+        readRoute(server, request, async () => json(200, await tableListing())),
+      )
+      .get("/v1/leaderboard", ({ request, server }) =>
+        readRoute(server, request, () => getLeaderboard(context, request)),
+      )
+      .ws("/v1/ws", {
+        // Elysia calls this hook twice for an accepted upgrade; the grant is computed once.
+        async beforeHandle(ctx) {
+          const data = ctx as unknown as ConnectionData & { request: Request };
+          if (data.grant !== undefined) return;
+          const result = await checkUpgrade(
+            context,
+            ctx.request,
+            clientIp(ctx.server, ctx.request),
+          );
+          if (result instanceof Response) return result;
+          data.grant = result;
+        },
+        open(ws) {
+          const raw = ws.raw as ServerWebSocket<ConnectionData>;
+          const grant = raw.data.grant;
+          if (grant === undefined) {
+            raw.close(1011, "missing upgrade grant");
+            return;
+          }
+          const socket = gateway.open(raw as ServerWebSocket<unknown>, grant);
+          raw.data.socket = socket;
+          // Bun delivers each frame to `data.message`. Pointing it straight at the gateway skips
+          // Elysia's per-frame wrapper (an async parse step and a wrapper object per frame); the
+          // gateway parses and validates frames itself. Elysia's handler below stays as the fallback.
+          raw.data.message = (_ws: unknown, frame: unknown) => gateway.message(socket, frame);
+        },
+        message(ws, message) {
+          const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+          if (socket !== undefined) gateway.message(socket, message);
+        },
+        // Elysia hands ping/pong handlers Bun's own socket, not its wrapper. A client's own ping
+        // frame is heard like any other frame (Bun answers it with a pong by itself).
+        ping(ws) {
+          const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
+          const socket = raw.data.socket;
+          if (socket !== undefined) gateway.heard(socket);
+        },
+        pong(ws) {
+          const raw = ("raw" in ws ? ws.raw : ws) as ServerWebSocket<ConnectionData>;
+          const socket = raw.data.socket;
+          if (socket !== undefined) gateway.heard(socket);
+        },
+        close(ws, code, reason) {
+          const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
+          if (socket !== undefined) gateway.close(socket, code, reason);
+        },
+      })
+  );
 }
