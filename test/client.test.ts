@@ -6,6 +6,7 @@ import {
   type ServerMessage,
 } from "../src/client/client.ts";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { TcpRelay } from "../src/testing/tcpRelay.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
   holdSeats,
@@ -22,7 +23,7 @@ afterAll(removeDataDirs);
 describe("client", () => {
   test("client - a retry after the socket dropped reconnects with lastSeq and gets the stored reply", async () => {
     await using node = await startTestNode();
-    const { token } = await newSession(node);
+    const { token, playerId } = await newSession(node);
     const delivered: number[] = [];
     const client = new CroupierClient({
       baseUrl: node.wsUrl,
@@ -31,7 +32,9 @@ describe("client", () => {
     });
     await client.connect();
     const first = await client.spin(100, "retry-me");
-    client.close();
+    // The server drops the connection (as a node's restart or a network cut would).
+    node.context.sockets.closeByPlayer(playerId, 1011, "dropped (test)");
+    await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
     const again = await client.commandWithRetry({
       type: "spin",
       id: "retry-me",
@@ -143,5 +146,114 @@ describe("client", () => {
       );
     }
     expect(statuses).toEqual([201, 201, 201, 201, 201]);
+  });
+});
+
+describe("client connections", () => {
+  const spinCommand = (id: string) => ({ type: "spin", id, game: "slot", bet: 100 });
+
+  test("client - retries after a drop share one reconnection, and every command is answered", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const client = new CroupierClient({ baseUrl: node.wsUrl, token });
+    await client.connect();
+    node.context.sockets.closeAll(1012, "node draining (test)");
+    await waitFor(() => node.context.sockets.size === 0, 5_000, "the drop");
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.commandWithRetry(spinCommand(`c-${i}`))),
+    );
+    expect(answers.every((answer) => answer.type === "spin.result")).toBe(true);
+    expect(node.context.sockets.countOfPlayer(playerId)).toBe(1);
+    client.close();
+  });
+
+  test("client - a connection that stopped answering is replaced by the retry", async () => {
+    await using node = await startTestNode();
+    await using relay = await TcpRelay.start("127.0.0.1", node.port);
+    const { token } = await newSession(node);
+    const client = new CroupierClient({ baseUrl: `ws://127.0.0.1:${relay.port}`, token });
+    await client.connect();
+    expect(relay.silence(() => true)).toBe(1); // half open: no close reaches either side
+    const answer = await client.commandWithRetry(spinCommand("half-open"), 10, 500);
+    expect(answer.type).toBe("spin.result");
+    client.close();
+  });
+
+  test("client - a revoked session ends the retries with SESSION_REVOKED, and close() is final", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const closes: number[] = [];
+    const client = new CroupierClient({
+      baseUrl: node.wsUrl,
+      token,
+      onClose: (code) => closes.push(code),
+    });
+    await client.connect();
+    expect((await http(node, "DELETE", "/v1/sessions/current", { token })).status).toBe(204);
+    await waitFor(() => closes.length === 1, 5_000, "the 4001 close");
+    expect(closes).toEqual([4001]);
+    await expect(client.commandWithRetry(spinCommand("after-revoke"))).rejects.toMatchObject({
+      code: "SESSION_REVOKED",
+      id: "after-revoke",
+    });
+    expect(closes).toEqual([4001]); // no reconnection tried
+
+    const other = await newSession(node);
+    const closed = new CroupierClient({ baseUrl: node.wsUrl, token: other.token });
+    await closed.connect();
+    closed.close();
+    await expect(closed.commandWithRetry(spinCommand("after-close"))).rejects.toMatchObject({
+      code: "CLOSED",
+    });
+    await expect(closed.connect()).rejects.toMatchObject({ code: "CLOSED" });
+    await waitFor(() => node.context.sockets.countOfPlayer(other.playerId) === 0, 5_000, "closed");
+    expect(node.context.sockets.countOfPlayer(playerId)).toBe(0);
+  });
+
+  test("client - a reconnection resumes after the last seq delivered; connect() on an open client opens nothing", async () => {
+    await using node = await startTestNode();
+    const { token, playerId } = await newSession(node);
+    const delivered: number[] = [];
+    const client = new CroupierClient({
+      baseUrl: node.wsUrl,
+      token,
+      onSequenced: (m) => delivered.push(m.seq as number),
+    });
+    const welcome = await client.connect();
+    await client.connect();
+    expect(node.context.sockets.countOfPlayer(playerId)).toBe(1);
+    node.context.sockets.closeByPlayer(playerId, 1011, "dropped (test)");
+    await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
+    // Money moves while the client is away: the reconnection gets it.
+    const deposit = await http(node, "POST", "/v1/wallet/deposit", {
+      token,
+      body: { playerId, amount: 500, id: "while-away" },
+    });
+    expect(deposit.status).toBe(200);
+    await client.connect();
+    await waitFor(() => delivered.includes(welcome.seq + 1), 5_000, "the missed deposit");
+    expect(delivered).toEqual([welcome.seq + 1]);
+    client.close();
+  });
+
+  test("client - an application callback that throws does not cost the command its answer", async () => {
+    await using node = await startTestNode();
+    const { token } = await newSession(node);
+    const reported: unknown[] = [];
+    const client = new CroupierClient({
+      baseUrl: node.wsUrl,
+      token,
+      onSequenced: () => {
+        throw new Error("application bug (test)");
+      },
+      onCallbackError: (error) => reported.push(error),
+    });
+    await client.connect();
+    const answer = await client.spin(100, "callback-throws");
+    expect(answer.type).toBe("spin.result");
+    expect(client.lastSeq).toBe(answer.seq as number);
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toContain("application bug (test)");
+    client.close();
   });
 });

@@ -24,18 +24,28 @@ export interface ServerMessage {
   [field: string]: unknown;
 }
 
+/** The server refused the command (`code` from its error), or the client could not send it. */
 export class CommandFailed extends Error {
   override readonly name = "CommandFailed";
   constructor(
     readonly code: string,
     message: string,
+    /** The command's id, to send it again as the same intent (a new id is a new intent). */
+    readonly id?: string,
   ) {
     super(`${code}: ${message}`);
   }
 }
 
+/** No answer in time: the command may or may not have run. Send it again with the same `id`. */
 export class CommandTimeout extends Error {
   override readonly name = "CommandTimeout";
+  constructor(
+    message: string,
+    readonly id?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface ClientOptions {
@@ -55,6 +65,11 @@ export interface ClientOptions {
   onWelcome?: (welcome: Welcome) => void;
   onEvent?: (message: ServerMessage) => void;
   onClose?: (code: number, reason: string) => void;
+  /**
+   * An exception thrown by one of the callbacks above: the application's bug. The client carries
+   * on either way; by default the exception is thrown again outside the client, uncaught.
+   */
+  onCallbackError?: (error: unknown) => void;
 }
 
 interface Pending {
@@ -72,16 +87,35 @@ interface Pending {
 /** Commands the server deduplicates by id (PROTOCOL.md, idempotency). */
 const idempotentCommandTypes: ReadonlySet<string> = new Set(["spin", "table.bet"]);
 
-/** Pauses of `commandWithRetry` before its retries: 50, 100, 200 ... ms, at most 1 s. */
-const retryPauseBaseMs = 50;
-const retryPauseMaxMs = 1_000;
+/**
+ * Pauses of `commandWithRetry` before its retries: 100, 200, 400 ... ms, at most 2 s, each between
+ * half and all of that at random ("equal jitter"): clients cut off together do not come back in
+ * lockstep, and the retries of the default 10 attempts span at least ~5.5 s (a node's restart).
+ */
+const retryPauseBaseMs = 100;
+const retryPauseMaxMs = 2_000;
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function retryPauseMs(attempt: number): number {
+  const ceilingMs = Math.min(retryPauseMaxMs, retryPauseBaseMs * 2 ** (attempt - 1));
+  return ceilingMs / 2 + (Math.random() * ceilingMs) / 2;
+}
+
 /** How long a reconnection made to fill a seq gap waits for its welcome. */
 const resyncWelcomeTimeoutMs = 5_000;
+
+/** How long a ping sent after a command timed out may take before the socket counts as dead. */
+const livenessProbeMs = 2_000;
+
+/** Close codes after which reconnecting with the same token cannot help (PROTOCOL.md). */
+const sessionRevokedCode = 4001;
+const policyViolationCode = 1008;
+
+/** Errors `commandWithRetry` retries: the command certainly did not run, or its outcome is unknown. */
+const retryableCodes: ReadonlySet<string> = new Set(["CLOSED", "BUSY", "INTERNAL", "RATE_LIMITED"]);
 
 let idCounter = 0;
 
@@ -95,6 +129,21 @@ function isOpen(socket: WebSocket | undefined): socket is WebSocket {
   return socket !== undefined && socket.readyState === WebSocket.OPEN;
 }
 
+/** The error with the command's id on it, for the caller to send the command again. */
+function withId(error: unknown, id: string): unknown {
+  if (error instanceof CommandFailed && error.id === undefined)
+    return new CommandFailed(error.code, error.message.replace(/^[A-Z_]+: /, ""), id);
+  if (error instanceof CommandTimeout && error.id === undefined)
+    return new CommandTimeout(error.message, id);
+  return error;
+}
+
+/**
+ * Exactly-once money with this client: give each intent (a spin, a bet) an id of its own, and
+ * send it again with the same id whenever its answer did not come (`CommandTimeout`, `CLOSED`,
+ * `INTERNAL`): the server answers a repeat with the original reply and moves nothing again. The
+ * errors carry the id; `commandWithRetry` does the resending, reconnecting as needed.
+ */
 export class CroupierClient {
   welcome: Welcome | undefined;
   private socket: WebSocket | undefined;
@@ -103,10 +152,33 @@ export class CroupierClient {
   private readonly seqs: SeqTracker;
   /** True from a seq gap until the reconnection that fills it is welcomed. */
   private resyncing = false;
+  /** The connection being opened, shared by everyone who needs one meanwhile. */
+  private connecting: Promise<Welcome> | undefined;
+  /** Set by `close()`: nothing reconnects any more. */
+  private closedByApplication = false;
+  /** Set by a close with 4001 (revoked or expired session): this token is done. */
+  private revoked = false;
 
   constructor(private readonly options: ClientOptions) {
     this.seqs = new SeqTracker(options.lastSeq ?? 0);
     this.pendingMax = options.pendingCommandsMax ?? 1_000;
+  }
+
+  /**
+   * Runs an application callback: an exception there is the application's bug, and must not
+   * leave the client half way through a message.
+   */
+  private safely(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      const report = this.options.onCallbackError;
+      if (report !== undefined) report(error);
+      else
+        setTimeout(() => {
+          throw error;
+        }, 0);
+    }
   }
 
   /** Last seq delivered to the application, with none missing before it. */
@@ -114,17 +186,46 @@ export class CroupierClient {
     return this.seqs.lastDelivered;
   }
 
-  /** Opens the socket and resolves with the welcome. With `resume`, replays from the last seen seq. */
-  async connect(timeoutMs = 5_000, resume = false): Promise<Welcome> {
+  /**
+   * Opens the socket and resolves with the welcome. The first connection starts after the
+   * player's latest seq (or after `options.lastSeq` when given); every later one resumes after
+   * the last seq delivered, so nothing sequenced is missed across reconnections. While a
+   * connection is being opened, every caller shares it; an open one is kept.
+   */
+  connect(timeoutMs = 5_000): Promise<Welcome> {
+    if (this.closedByApplication)
+      return Promise.reject(new CommandFailed("CLOSED", "the client was closed"));
+    if (this.revoked)
+      return Promise.reject(
+        new CommandFailed("SESSION_REVOKED", "the session was revoked or expired; sign in again"),
+      );
+    if (this.connecting !== undefined) return this.connecting;
+    if (isOpen(this.socket) && this.welcome !== undefined) return Promise.resolve(this.welcome);
+    const connecting = this.open(timeoutMs).finally(() => {
+      if (this.connecting === connecting) this.connecting = undefined;
+    });
+    this.connecting = connecting;
+    return connecting;
+  }
+
+  private open(timeoutMs: number): Promise<Welcome> {
+    const resume = this.welcome !== undefined || this.options.lastSeq !== undefined;
     const query = new URLSearchParams({ token: this.options.token });
-    if (resume || this.options.lastSeq !== undefined) query.set("lastSeq", String(this.lastSeq));
+    if (resume) query.set("lastSeq", String(this.lastSeq));
+    // The socket being replaced, if any, must not stay open on the server, unseen.
+    const previous = this.socket;
     const socket = new WebSocket(`${this.options.baseUrl}/v1/ws?${query}`);
     this.socket = socket;
+    previous?.close(1000, "replaced");
     const welcome = Promise.withResolvers<Welcome>();
     const timer = setTimeout(() => {
       welcome.reject(new CommandTimeout("no welcome in time"));
-      // Given up: the socket must not stay open on the server, unseen and unclosed.
-      if (this.socket === socket) this.socket = undefined;
+      // Given up: the socket must not stay open on the server, unseen and unclosed, and the
+      // commands waiting for it will not go out on it.
+      if (this.socket === socket) {
+        this.socket = undefined;
+        this.failPending(new CommandFailed("CLOSED", "no welcome in time"));
+      }
       socket.close();
     }, timeoutMs);
     socket.onmessage = (event) => {
@@ -141,36 +242,57 @@ export class CroupierClient {
     };
     socket.onclose = (event) => {
       clearTimeout(timer);
+      if (event.code === sessionRevokedCode) this.revoked = true;
       welcome.reject(
-        new CommandFailed(String(event.code), `closed before welcome: ${event.reason}`),
+        event.code === sessionRevokedCode
+          ? new CommandFailed("SESSION_REVOKED", `closed before welcome: ${event.reason}`)
+          : event.code === policyViolationCode
+            ? new CommandFailed("POLICY", `closed before welcome: ${event.reason}`)
+            : new CommandFailed("CLOSED", `closed before welcome: ${event.code} ${event.reason}`),
       );
       // A socket replaced by a reconnection no longer owns the pending commands.
       if (this.socket !== socket) return;
-      this.failPending(new CommandFailed("CLOSED", `socket closed ${event.code} ${event.reason}`));
-      this.options.onClose?.(event.code, event.reason);
+      this.socket = undefined;
+      this.failPending(
+        this.revoked
+          ? new CommandFailed("SESSION_REVOKED", "the session was revoked or expired")
+          : new CommandFailed("CLOSED", `socket closed ${event.code} ${event.reason}`),
+      );
+      const { onClose } = this.options;
+      if (onClose !== undefined) this.safely(() => onClose(event.code, event.reason));
     };
     return welcome.promise;
   }
 
   private welcomed(welcome: Welcome, resume: boolean): Welcome {
     this.welcome = welcome;
-    if (!resume && this.options.lastSeq === undefined) this.seqs.startAfter(welcome.seq);
+    if (!resume) this.seqs.startAfter(welcome.seq);
     if (welcome.replayFrom !== undefined) this.seqs.skipLostBefore(welcome.replayFrom);
-    this.options.onWelcome?.(welcome);
+    const { onWelcome } = this.options;
+    if (onWelcome !== undefined) this.safely(() => onWelcome(welcome));
     return welcome;
   }
 
   private dispatch(message: ServerMessage): void {
+    // The command's caller first: its promise settles whatever the callbacks below do. A reply
+    // beyond a gap answers its command too: the command did happen, and its sequenced delivery
+    // comes in order with the replay.
+    const answered = this.settle(message);
     if (typeof message.seq === "number") this.deliverInOrder(message.seq, message);
-    else if (message.id === undefined) this.options.onEvent?.(message);
-    // Also a reply beyond a gap answers its command: the command did happen, and its sequenced
-    // delivery comes in order with the replay.
-    this.settle(message);
+    // Events, and errors about no command (`"id": null`); a late reply to a command given up on
+    // is dropped (its caller already has its CommandTimeout).
+    else if (!answered && (message.id === undefined || message.id === null)) {
+      const { onEvent } = this.options;
+      if (onEvent !== undefined) this.safely(() => onEvent(message));
+    }
   }
 
   private deliverInOrder(seq: number, message: ServerMessage): void {
     const verdict = this.seqs.receive(seq);
-    if (verdict === "next") this.options.onSequenced?.(message);
+    if (verdict === "next") {
+      const { onSequenced } = this.options;
+      if (onSequenced !== undefined) this.safely(() => onSequenced(message));
+    }
     // A duplicate (e.g. a retry's reply carries its original seq) is dropped.
     else if (verdict === "gap") this.resync();
   }
@@ -182,12 +304,13 @@ export class CroupierClient {
    * command that already ran answers with its original reply.
    */
   private resync(): void {
-    if (this.resyncing) return;
+    if (this.resyncing || this.closedByApplication) return;
     this.resyncing = true;
     const stale = this.socket;
-    const resumed = this.connect(resyncWelcomeTimeoutMs, true);
+    // Detached first: the gap's socket is closed on purpose, with no one to tell.
+    this.socket = undefined;
     stale?.close(1000, "seq gap; resuming with lastSeq");
-    resumed.then(
+    this.connect(resyncWelcomeTimeoutMs).then(
       () => {
         this.resyncing = false;
         this.resendPending();
@@ -197,6 +320,10 @@ export class CroupierClient {
         const reason = error instanceof Error ? error.message : String(error);
         this.failPending(new CommandFailed("CLOSED", `no resumption after a seq gap: ${reason}`));
         this.socket?.close();
+        // The application learns it is disconnected, as from any other close.
+        const { onClose } = this.options;
+        if (onClose !== undefined)
+          this.safely(() => onClose(1006, `no resumption after a seq gap`));
       },
     );
   }
@@ -218,6 +345,7 @@ export class CroupierClient {
           new CommandFailed(
             "CLOSED",
             "the connection was replaced before the answer; check and retry",
+            id,
           ),
         );
         continue;
@@ -227,43 +355,65 @@ export class CroupierClient {
     }
   }
 
-  /** Resolves or rejects the pending command a reply or error answers, if any. */
-  private settle(message: ServerMessage): void {
+  /** Resolves or rejects the pending command a reply or error answers; whether there was one. */
+  private settle(message: ServerMessage): boolean {
     const id = message.id;
-    if (typeof id !== "string") return;
+    if (typeof id !== "string") return false;
     const pending = this.pending.get(id);
-    if (pending === undefined) return;
+    if (pending === undefined) return false;
     this.pending.delete(id);
     clearTimeout(pending.timer);
     if (message.type === "error")
-      pending.reject(new CommandFailed(String(message.code), String(message.message)));
+      pending.reject(new CommandFailed(String(message.code), String(message.message), id));
     else pending.resolve(message);
+    return true;
   }
 
-  /** Sends a command and waits for its reply (or error) with the same id. */
+  /** Sends a command once and waits for its reply (or error) with the same id. */
   command(
     command: { type: string; id?: string; [field: string]: unknown },
     timeoutMs = 5_000,
   ): Promise<ServerMessage> {
-    if (!this.resyncing && !isOpen(this.socket)) {
-      return Promise.reject(new CommandFailed("CLOSED", "not connected"));
-    }
     const id = command.id ?? newCommandId();
+    if (this.closedByApplication)
+      return Promise.reject(new CommandFailed("CLOSED", "the client was closed", id));
+    if (this.revoked)
+      return Promise.reject(
+        new CommandFailed("SESSION_REVOKED", "the session was revoked or expired", id),
+      );
+    const waiting = this.resyncing || this.connecting !== undefined;
+    if (!waiting && !isOpen(this.socket))
+      return Promise.reject(new CommandFailed("CLOSED", "not connected", id));
     if (this.pending.has(id))
-      return Promise.reject(new Error(`a command with id ${id} is already pending`));
+      return Promise.reject(
+        new CommandFailed("DUPLICATE_ID", `a command with id ${id} is already pending`, id),
+      );
     if (this.pending.size >= this.pendingMax)
-      return Promise.reject(new Error("too many pending commands"));
+      return Promise.reject(new CommandFailed("TOO_MANY_PENDING", "too many pending commands", id));
     const { promise, resolve, reject } = Promise.withResolvers<ServerMessage>();
     const timer = setTimeout(() => {
       this.pending.delete(id);
-      reject(new CommandTimeout(`no reply to ${id} within ${timeoutMs} ms`));
+      reject(new CommandTimeout(`no reply to ${id} within ${timeoutMs} ms`, id));
     }, timeoutMs);
     const frame = JSON.stringify({ ...command, id });
     const idempotent = idempotentCommandTypes.has(command.type);
-    this.pending.set(id, { resolve, reject, timer, frame, sent: !this.resyncing, idempotent });
-    // During a resync it goes out with the other pending commands once the new socket is welcomed.
-    if (!this.resyncing) this.socket?.send(frame);
+    this.pending.set(id, { resolve, reject, timer, frame, sent: !waiting, idempotent });
+    if (!waiting) this.socket?.send(frame);
+    // While a connection is opened it goes out once the socket is welcomed (a resync sends it
+    // with the others); a connection that fails fails it with the rest.
+    else if (!this.resyncing)
+      this.connecting?.then(
+        () => this.sendIfWaiting(id),
+        () => undefined,
+      );
     return promise;
+  }
+
+  private sendIfWaiting(id: string): void {
+    const pending = this.pending.get(id);
+    if (pending === undefined || pending.sent || !isOpen(this.socket)) return;
+    pending.sent = true;
+    this.socket.send(pending.frame);
   }
 
   spin(bet: number, id = newCommandId(), timeoutMs?: number): Promise<ServerMessage> {
@@ -305,45 +455,67 @@ export class CroupierClient {
   }
 
   /**
-   * Retries a command with the same id until it gets a reply or `attemptsMax` is reached,
-   * reconnecting (with lastSeq) when the socket closed, and pausing longer before each retry.
-   * Only commands the server answers from their id (spins, table bets) and pings are retried: a
-   * join or leave sent again could be applied twice, so its failure is the caller's to judge.
+   * Sends a command until it gets a reply, with the same id every time, or `attemptsMax` is
+   * reached: reconnecting (after the last seq delivered) when the socket closed or stopped
+   * answering, and pausing a random, growing time before each retry. Only commands the server
+   * answers from their id (spins, table bets) and pings are retried: a join or leave sent again
+   * could be applied twice, so its failure is the caller's to judge. A revoked session
+   * (SESSION_REVOKED) or a closed client ends the retries at once.
    */
   async commandWithRetry(
     command: { type: string; id: string; [field: string]: unknown },
-    attemptsMax = 5,
+    attemptsMax = 10,
     timeoutMs = 5_000,
   ): Promise<ServerMessage> {
     const retryable = idempotentCommandTypes.has(command.type) || command.type === "ping";
     let lastError: unknown;
     for (let attempt = 0; attempt < (retryable ? attemptsMax : 1); attempt++) {
-      if (attempt > 0)
-        await pause(Math.min(retryPauseMaxMs, retryPauseBaseMs * 2 ** (attempt - 1)));
+      if (attempt > 0) await pause(retryPauseMs(attempt));
       try {
         // A resync already reconnects, and sends the command once its socket is welcomed.
-        if (!this.resyncing && !isOpen(this.socket)) await this.connect(timeoutMs, true);
+        if (!this.resyncing && !isOpen(this.socket)) await this.connect(timeoutMs);
         return await this.command(command, timeoutMs);
-      } catch (error) {
+      } catch (caught) {
+        const error = withId(caught, command.id);
         lastError = error;
         const transient =
           error instanceof CommandTimeout ||
-          (error instanceof CommandFailed && ["CLOSED", "BUSY", "INTERNAL"].includes(error.code));
-        if (!transient) throw error;
+          (error instanceof CommandFailed && retryableCodes.has(error.code));
+        if (!transient || this.closedByApplication || this.revoked) throw error;
+        // No answer: the socket may be dead without a close (a half-open connection).
+        if (error instanceof CommandTimeout) await this.dropIfSilent();
       }
     }
     throw lastError;
   }
 
-  private failPending(error: Error): void {
+  /** Closes the socket if it does not answer a ping in time, so the next attempt reconnects. */
+  private async dropIfSilent(): Promise<void> {
+    const socket = this.socket;
+    if (!isOpen(socket) || this.resyncing) return;
+    try {
+      await this.command({ type: "ping" }, livenessProbeMs);
+    } catch {
+      if (this.socket === socket) {
+        this.socket = undefined;
+        this.failPending(new CommandFailed("CLOSED", "the connection stopped answering"));
+        socket.close(1000, "no answer; reconnecting");
+      }
+    }
+  }
+
+  private failPending(error: CommandFailed): void {
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(error);
+      pending.reject(new CommandFailed(error.code, error.message.replace(/^[A-Z_]+: /, ""), id));
       this.pending.delete(id);
     }
   }
 
+  /** Closes the connection for good: pending commands fail with CLOSED, nothing reconnects. */
   close(code = 1000): void {
+    this.closedByApplication = true;
+    this.failPending(new CommandFailed("CLOSED", "the client was closed"));
     this.socket?.close(code);
   }
 }
