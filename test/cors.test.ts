@@ -48,6 +48,8 @@ describe("cors", () => {
     });
     expect(tables.status).toBe(200);
     expect(tables.headers.get("access-control-allow-origin")).toBeNull();
+    // Still varies by Origin: a cache must not hand this answer to the allowed origin.
+    expect(tables.headers.get("vary")).toContain("Origin");
     await using closed = await startTestNode();
     const asked = await preflight(`${closed.httpUrl}/v1/tables`, gamePage);
     expect(asked.headers.get("access-control-allow-origin")).toBeNull();

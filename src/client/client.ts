@@ -172,12 +172,17 @@ export class CroupierClient {
     try {
       callback();
     } catch (error) {
-      const report = this.options.onCallbackError;
-      if (report !== undefined) report(error);
-      else
+      const rethrowOutside = (thrown: unknown) =>
         setTimeout(() => {
-          throw error;
+          throw thrown;
         }, 0);
+      const report = this.options.onCallbackError;
+      if (report === undefined) return void rethrowOutside(error);
+      try {
+        report(error);
+      } catch (reportFailed) {
+        rethrowOutside(reportFailed);
+      }
     }
   }
 
@@ -235,7 +240,11 @@ export class CroupierClient {
       const message = JSON.parse(String(event.data)) as ServerMessage;
       if (message.type === "welcome") {
         clearTimeout(timer);
-        welcome.resolve(this.welcomed(message as unknown as Welcome, resume));
+        const welcomed = this.welcomed(message as unknown as Welcome, resume);
+        // Settled before the application hears of it: nothing it does can leave connect hanging.
+        welcome.resolve(welcomed);
+        const { onWelcome } = this.options;
+        if (onWelcome !== undefined) this.safely(() => onWelcome(welcomed));
         return;
       }
       this.dispatch(message);
@@ -268,8 +277,6 @@ export class CroupierClient {
     this.welcome = welcome;
     if (!resume) this.seqs.startAfter(welcome.seq);
     if (welcome.replayFrom !== undefined) this.seqs.skipLostBefore(welcome.replayFrom);
-    const { onWelcome } = this.options;
-    if (onWelcome !== undefined) this.safely(() => onWelcome(welcome));
     return welcome;
   }
 
@@ -320,10 +327,11 @@ export class CroupierClient {
         const reason = error instanceof Error ? error.message : String(error);
         this.failPending(new CommandFailed("CLOSED", `no resumption after a seq gap: ${reason}`));
         this.socket?.close();
-        // The application learns it is disconnected, as from any other close.
+        // The application learns it is disconnected: a socket that closed has said so itself;
+        // one given up for want of a welcome has not (nor is anything said after close()).
         const { onClose } = this.options;
-        if (onClose !== undefined)
-          this.safely(() => onClose(1006, `no resumption after a seq gap`));
+        if (onClose !== undefined && error instanceof CommandTimeout && !this.closedByApplication)
+          this.safely(() => onClose(1006, "no resumption after a seq gap"));
       },
     );
   }
@@ -492,7 +500,8 @@ export class CroupierClient {
   /** Closes the socket if it does not answer a ping in time, so the next attempt reconnects. */
   private async dropIfSilent(): Promise<void> {
     const socket = this.socket;
-    if (!isOpen(socket) || this.resyncing) return;
+    // A socket still waiting for its welcome is not silent: its connect has a limit of its own.
+    if (!isOpen(socket) || this.resyncing || this.connecting !== undefined) return;
     try {
       await this.command({ type: "ping" }, livenessProbeMs);
     } catch {

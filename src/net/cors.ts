@@ -41,10 +41,11 @@ export function corsPolicy(origins: readonly string[]): CorsPolicy {
       return response;
     },
     decorate(request, response) {
+      // The answer depends on the Origin unless every origin gets the same: a cache must not
+      // hand one origin's answer to another.
+      if (!any && allowed.size > 0) response.headers.append("vary", "Origin");
       const origin = allowOrigin(request);
-      if (origin === undefined) return response;
-      response.headers.set("access-control-allow-origin", origin);
-      if (!any) response.headers.append("vary", "Origin");
+      if (origin !== undefined) response.headers.set("access-control-allow-origin", origin);
       return response;
     },
   };

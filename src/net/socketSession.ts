@@ -42,6 +42,8 @@ export class SocketSession {
   framesWaiting = 0;
   /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
   refusalsWaiting = 0;
+  /** Joins (true) and leaves (false) of the player while this socket's seats are being restored. */
+  seatChanges: Map<string, boolean> | undefined;
   /** The client's address as its limits key it (an IPv6 /64 as one); set before registering. */
   address = "";
   /** Tables whose broadcasts this socket receives (see tableFanout.ts). */

@@ -250,14 +250,25 @@ export class WsGateway {
    * (reconnect) rather than left open without the table's events.
    */
   private async rejoinTables(session: SocketSession): Promise<void> {
+    // Joins and leaves of the player while the tables are asked (the socket's frames run
+    // meanwhile): they are newer than the answers, and the list must agree with them.
+    const changes = new Map<string, boolean>();
+    session.seatChanges = changes;
     const live = this.context.liveTables();
     const seated = await Promise.all(live.map((table) => this.rejoinTable(session, table)));
+    session.seatChanges = undefined;
     // Then the list of the tables the player is seated at (extension): a client that believed
     // itself seated elsewhere learns that the seat is gone (left on another socket, or released
-    // after a long absence) instead of waiting for a `table.state` that will not come.
+    // after a long absence) instead of waiting for a `table.state` that will not come. Only the
+    // tables running here are asked (asking wakes a table); a seated table is always running,
+    // except one whose start failed, which the table keeper starts again within seconds.
     if (session.closed) return;
-    const tables = live.filter((_, i) => seated[i] === true);
-    session.send(JSON.stringify({ type: "table.seats", tables }));
+    const tables = new Set(live.filter((_, i) => seated[i] === true));
+    for (const [table, isSeated] of changes) {
+      if (isSeated) tables.add(table);
+      else tables.delete(table);
+    }
+    session.send(JSON.stringify({ type: "table.seats", tables: [...tables] }));
   }
 
   /** Watches the table again if the player is seated there; whether it is. */
@@ -275,8 +286,11 @@ export class WsGateway {
           context.tableFanout.unwatch(table, session);
           return false;
         }
+        // Left meanwhile (the leave unwatched it): its state is no longer this socket's news.
+        if (session.seatChanges?.get(table) === false) return false;
         context.tableFanout.confirm(table, session);
         const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
+        if (session.seatChanges?.get(table) === false) return false;
         session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
         return true;
       } catch (error) {
@@ -543,6 +557,7 @@ export class WsGateway {
     if (answer.type !== "state") throw new Error(`table answered join with ${answer.type}`);
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
       tableFanout.watch(table, other);
+      other.seatChanges?.set(table, true);
     }
     session.send(JSON.stringify({ type: "table.joined", id, table, state: answer.state }));
   }
@@ -557,6 +572,7 @@ export class WsGateway {
     }
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
       this.context.tableFanout.unwatch(table, other);
+      other.seatChanges?.set(table, false);
     }
     session.send(JSON.stringify({ type: "table.left", id, table }));
   }

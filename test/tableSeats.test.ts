@@ -1,0 +1,60 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
+import { waitFor } from "../src/testing/waitFor.ts";
+import { newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import { fastTable, joinTable } from "./tableHelpers.ts";
+
+afterAll(removeDataDirs);
+
+/** A node whose reads of a round's bets take `slowMs` once set (a loaded database): a reconnect's
+ * table restore then takes that long, while the socket's own frames already run. */
+async function slowRestoreNode() {
+  const ledger = await openTempLedger();
+  const gate = { slowMs: 0 };
+  const slow = ledgerWithMethod(ledger, "tableRoundBets", async (roundId) => {
+    if (gate.slowMs > 0) await Bun.sleep(gate.slowMs);
+    return ledger.tableRoundBets(roundId);
+  });
+  const node = await startTestNode(
+    { tables: [fastTable("t-a"), fastTable("t-b")] },
+    {},
+    { ledger: slow },
+  );
+  return { node, gate };
+}
+
+async function reconnectedWhileSlow(seatedAt: string) {
+  const { node, gate } = await slowRestoreNode();
+  const { token, playerId } = await newSession(node);
+  const first = await RecordingSocket.open(node, token);
+  await joinTable(first, seatedAt);
+  first.close();
+  await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
+  gate.slowMs = 300;
+  const back = await RecordingSocket.open(node, token);
+  return { node, back };
+}
+
+describe("table seats on reconnect", () => {
+  test("table seats - a leave sent while the seats are being restored is the last word: no table.state, not listed", async () => {
+    const { node, back } = await reconnectedWhileSlow("t-a");
+    await using _node = node;
+    back.send({ type: "table.leave", id: "leave-a", table: "t-a" });
+    expect((await back.waitFor((m) => m.id === "leave-a")).type).toBe("table.left");
+    const seats = await back.waitFor((m) => m.type === "table.seats");
+    expect(seats.tables).toEqual([]);
+    expect(back.messages.some((m) => m.type === "table.state" && m.table === "t-a")).toBe(false);
+    back.close();
+  });
+
+  test("table seats - a join sent while the seats are being restored is listed with the others", async () => {
+    const { node, back } = await reconnectedWhileSlow("t-a");
+    await using _node = node;
+    back.send({ type: "table.join", id: "join-b", table: "t-b" });
+    expect((await back.waitFor((m) => m.id === "join-b")).type).toBe("table.joined");
+    const seats = await back.waitFor((m) => m.type === "table.seats");
+    expect([...seats.tables].sort()).toEqual(["t-a", "t-b"]);
+    back.close();
+  });
+});
