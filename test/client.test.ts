@@ -15,26 +15,38 @@ import {
   newSession,
   RecordingSocket,
   startTestNode,
+  type TestNode,
 } from "./harness.ts";
 import { fastTable } from "./tableHelpers.ts";
 
 afterAll(removeDataDirs);
 
+/** A new player's client (not yet connected) and the seqs it delivers to the application. */
+async function recordingClient(node: { httpUrl: string; wsUrl: string }) {
+  const { token, playerId } = await newSession(node);
+  const delivered: number[] = [];
+  const client = new CroupierClient({
+    baseUrl: node.wsUrl,
+    token,
+    onSequenced: (m) => delivered.push(m.seq as number),
+  });
+  return { client, delivered, token, playerId };
+}
+
+/** The server drops the player's sockets, as a node's restart or a network cut would. */
+async function dropSockets(node: TestNode, playerId: string): Promise<void> {
+  node.context.sockets.closeByPlayer(playerId, 1011, "dropped (test)");
+  await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
+}
+
 describe("client", () => {
   test("client - a retry after the socket dropped reconnects with lastSeq and gets the stored reply", async () => {
     await using node = await startTestNode();
-    const { token, playerId } = await newSession(node);
-    const delivered: number[] = [];
-    const client = new CroupierClient({
-      baseUrl: node.wsUrl,
-      token,
-      onSequenced: (m) => delivered.push(m.seq as number),
-    });
+    const { client, delivered, playerId } = await recordingClient(node);
     await client.connect();
     const first = await client.spin(100, "retry-me");
     // The server drops the connection (as a node's restart or a network cut would).
-    node.context.sockets.closeByPlayer(playerId, 1011, "dropped (test)");
-    await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
+    await dropSockets(node, playerId);
     const again = await client.commandWithRetry({
       type: "spin",
       id: "retry-me",
@@ -212,18 +224,11 @@ describe("client connections", () => {
 
   test("client - a reconnection resumes after the last seq delivered; connect() on an open client opens nothing", async () => {
     await using node = await startTestNode();
-    const { token, playerId } = await newSession(node);
-    const delivered: number[] = [];
-    const client = new CroupierClient({
-      baseUrl: node.wsUrl,
-      token,
-      onSequenced: (m) => delivered.push(m.seq as number),
-    });
+    const { client, delivered, token, playerId } = await recordingClient(node);
     const welcome = await client.connect();
     await client.connect();
     expect(node.context.sockets.countOfPlayer(playerId)).toBe(1);
-    node.context.sockets.closeByPlayer(playerId, 1011, "dropped (test)");
-    await waitFor(() => node.context.sockets.countOfPlayer(playerId) === 0, 5_000, "the drop");
+    await dropSockets(node, playerId);
     // Money moves while the client is away: the reconnection gets it.
     const deposit = await http(node, "POST", "/v1/wallet/deposit", {
       token,
