@@ -229,6 +229,7 @@ export class CroupierClient {
       // commands waiting for it will not go out on it.
       if (this.socket === socket) {
         this.socket = undefined;
+        this.connecting = undefined;
         this.failPending(new CommandFailed("CLOSED", "no welcome in time"));
       }
       socket.close();
@@ -262,6 +263,8 @@ export class CroupierClient {
       // A socket replaced by a reconnection no longer owns the pending commands.
       if (this.socket !== socket) return;
       this.socket = undefined;
+      // This attempt is over: a connect() made from onClose must start a new one.
+      this.connecting = undefined;
       this.failPending(
         this.revoked
           ? new CommandFailed("SESSION_REVOKED", "the session was revoked or expired")
@@ -326,7 +329,6 @@ export class CroupierClient {
         this.resyncing = false;
         const reason = error instanceof Error ? error.message : String(error);
         this.failPending(new CommandFailed("CLOSED", `no resumption after a seq gap: ${reason}`));
-        this.socket?.close();
         // The application learns it is disconnected: a socket that closed has said so itself;
         // one given up for want of a welcome has not (nor is anything said after close()).
         const { onClose } = this.options;
@@ -504,8 +506,9 @@ export class CroupierClient {
     if (!isOpen(socket) || this.resyncing || this.connecting !== undefined) return;
     try {
       await this.command({ type: "ping" }, livenessProbeMs);
-    } catch {
-      if (this.socket === socket) {
+    } catch (error) {
+      // Only silence condemns the socket (not, say, too many commands pending here).
+      if (error instanceof CommandTimeout && this.socket === socket) {
         this.socket = undefined;
         this.failPending(new CommandFailed("CLOSED", "the connection stopped answering"));
         socket.close(1000, "no answer; reconnecting");

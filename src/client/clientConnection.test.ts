@@ -53,6 +53,30 @@ function within(promise: Promise<unknown>, boundMs: number): Promise<string> {
 }
 
 describe("client connection", () => {
+  test("client connection - connect() from onClose of an attempt refused before its welcome starts a new one", async () => {
+    let refused = false;
+    using server = scriptedServer({
+      onOpen: (ws) => {
+        if (refused) return void ws.send(welcome);
+        refused = true;
+        ws.close(1013, "try again later");
+      },
+    });
+    let reconnect: Promise<string> | undefined;
+    const client = new CroupierClient({
+      baseUrl: server.url,
+      token: "t",
+      onClose: () => {
+        reconnect ??= within(client.connect(), 5_000);
+      },
+    });
+    expect(await within(client.connect(), 5_000)).toContain("rejected");
+    await waitFor(() => reconnect !== undefined, 5_000, "onClose");
+    expect(await reconnect).toBe("resolved");
+    expect(server.connections()).toBe(2);
+    client.close();
+  });
+
   test("client connection - a command's retry does not drop a socket that still waits for its welcome", async () => {
     // The welcome takes 1.5 s (a slow player load), within connect()'s limit; a spin sent
     // meanwhile times out first, and its retry probes the socket.

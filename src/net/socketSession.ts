@@ -42,8 +42,8 @@ export class SocketSession {
   framesWaiting = 0;
   /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
   refusalsWaiting = 0;
-  /** Joins (true) and leaves (false) of the player while this socket's seats are being restored. */
-  seatChanges: Map<string, boolean> | undefined;
+  /** Per table, how many joins and leaves of the player this socket has seen (made on first one). */
+  private seatChanges: Map<string, number> | undefined;
   /** The client's address as its limits key it (an IPv6 /64 as one); set before registering. */
   address = "";
   /** Tables whose broadcasts this socket receives (see tableFanout.ts). */
@@ -81,6 +81,20 @@ export class SocketSession {
   ) {
     this.lastHeardAtMs = nowMs;
     this.commandRateKey = `player:${playerId}:commands`;
+  }
+
+  /**
+   * A join or leave of the player at `table` took effect: an answer about the seat obtained
+   * before it (a reconnect's restore, an unknown outcome being settled) is out of date.
+   */
+  seatChanged(table: string): void {
+    this.seatChanges ??= new Map();
+    this.seatChanges.set(table, (this.seatChanges.get(table) ?? 0) + 1);
+  }
+
+  /** Compared before and after an ask about the seat: unchanged means the answer still holds. */
+  seatVersion(table: string): number {
+    return this.seatChanges?.get(table) ?? 0;
   }
 
   /**

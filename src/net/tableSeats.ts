@@ -25,70 +25,75 @@ export class TableSeats {
 
   /**
    * A player stays joined across reconnects (docs/PROTOCOL.md): a new socket of a joined player
-   * watches its tables again and gets each one's `table.state`. A table that is busy or slow to
-   * answer is asked again a few times; should it still not answer, the socket is closed with 1011
-   * (reconnect) rather than left open without the table's events.
+   * watches its tables again and gets each one's `table.state`, then `table.seats`, the tables
+   * the player is seated at (extension): a client that believed itself seated elsewhere learns
+   * that the seat is gone (left on another socket, or released after a long absence) instead of
+   * waiting for a `table.state` that will not come. Only the tables running here are asked
+   * (asking wakes a table); a seated table is always running, except one whose start failed,
+   * which the table keeper starts again within seconds.
    */
   async restore(session: SocketSession): Promise<void> {
-    // Joins and leaves of the player while the tables are asked (the socket's frames run
-    // meanwhile): they are newer than the answers, and the list must agree with them.
-    const changes = new Map<string, boolean>();
-    session.seatChanges = changes;
-    const live = this.context.liveTables();
-    const seated = await Promise.all(live.map((table) => this.restoreTable(session, table)));
-    session.seatChanges = undefined;
-    // Then the list of the tables the player is seated at (extension): a client that believed
-    // itself seated elsewhere learns that the seat is gone (left on another socket, or released
-    // after a long absence) instead of waiting for a `table.state` that will not come. Only the
-    // tables running here are asked (asking wakes a table); a seated table is always running,
-    // except one whose start failed, which the table keeper starts again within seconds.
+    await Promise.all(this.context.liveTables().map((table) => this.restoreTable(session, table)));
     if (session.closed) return;
-    const tables = new Set(live.filter((_, i) => seated[i] === true));
-    for (const [table, isSeated] of changes) {
-      if (isSeated) tables.add(table);
-      else tables.delete(table);
-    }
-    session.send(JSON.stringify({ type: "table.seats", tables: [...tables] }));
+    // What the socket watches now: the seats confirmed, with the joins and leaves made meanwhile.
+    session.send(JSON.stringify({ type: "table.seats", tables: [...session.tables] }));
   }
 
-  /** Watches the table again if the player is seated there; whether it is. */
-  private async restoreTable(session: SocketSession, table: string): Promise<boolean> {
+  /**
+   * Watches the table again if the player is seated there, after its `table.state`. A table that
+   * is busy or slow to answer is asked again a few times; should it still not answer, the ledger
+   * says whether the player is seated there: if so, the socket is closed with 1011 (reconnect)
+   * rather than left open without the table's events; if not, the table is none of its business.
+   */
+  private async restoreTable(session: SocketSession, table: string): Promise<void> {
     const { context } = this;
-    // Held, not sent, until the table says the player is seated there.
+    // Held, not sent, until the table's state has gone out (then in order, after it).
     context.tableFanout.watchPending(table, session);
+    const version = session.seatVersion(table);
     for (let attempt = 1; !session.closed; attempt++) {
       try {
         const answer = await context.askTable(table, {
           type: "membership",
           playerId: session.playerId,
         });
-        if (answer.type !== "membership" || !answer.member) {
+        const member = answer.type === "membership" && answer.member;
+        const bets = member
+          ? await this.betsInRound(session.playerId, answer.state.round?.roundId)
+          : [];
+        // A join or leave of the player since the ask is newer than this answer, and has set
+        // the socket's watching itself.
+        if (session.seatVersion(table) !== version) return;
+        if (!member) {
           context.tableFanout.unwatch(table, session);
-          return false;
+          return;
         }
-        // Left meanwhile (the leave unwatched it): its state is no longer this socket's news.
-        if (session.seatChanges?.get(table) === false) return false;
-        context.tableFanout.confirm(table, session);
-        const bets = await this.betsInRound(session.playerId, answer.state.round?.roundId);
-        if (session.seatChanges?.get(table) === false) return false;
         session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
-        return true;
+        context.tableFanout.confirm(table, session);
+        return;
       } catch (error) {
         if (attempt >= rejoinAttemptsMax) {
-          context.log.warn(
-            "could not restore a table",
-            { table, playerId: session.playerId },
-            error,
-          );
-          context.tableFanout.unwatch(table, session);
-          session.close(closeCodes.internalError, `could not restore table ${table}; reconnect`);
-          return false;
+          await this.gaveUp(session, table, error);
+          return;
         }
         await Bun.sleep(rejoinRetryBaseMs * 2 ** (attempt - 1));
       }
     }
     context.tableFanout.unwatch(table, session);
-    return false;
+  }
+
+  /** The table did not answer: closes the socket if the ledger says the player is seated there. */
+  private async gaveUp(session: SocketSession, table: string, error: unknown): Promise<void> {
+    const { context } = this;
+    context.tableFanout.unwatch(table, session);
+    let seated = true; // unknown counts as seated: better a reconnect than events missed
+    try {
+      seated = (await context.ledger.tableSeats(table)).includes(session.playerId);
+    } catch {
+      // The ledger is in trouble too; the socket is closed below.
+    }
+    if (!seated) return;
+    context.log.warn("could not restore a table", { table, playerId: session.playerId }, error);
+    session.close(closeCodes.internalError, `could not restore table ${table}; reconnect`);
   }
 
   /**
@@ -140,7 +145,7 @@ export class TableSeats {
     if (answer.type !== "state") throw new Error(`table answered join with ${answer.type}`);
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
       tableFanout.watch(table, other);
-      other.seatChanges?.set(table, true);
+      other.seatChanged(table);
     }
     session.send(JSON.stringify({ type: "table.joined", id, table, state: answer.state }));
   }
@@ -155,7 +160,7 @@ export class TableSeats {
     }
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
       this.context.tableFanout.unwatch(table, other);
-      other.seatChanges?.set(table, false);
+      other.seatChanged(table);
     }
     session.send(JSON.stringify({ type: "table.left", id, table }));
   }
