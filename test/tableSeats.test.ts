@@ -87,24 +87,27 @@ describe("table seats on reconnect", () => {
     back.close();
   });
 
-  test("table seats - a leave sent while the seats are being restored is the last word: no table.state, not listed", async () => {
+  test("table seats - a leave sent while the seats are being restored waits for them: state and list first, then table.left", async () => {
     const { node, back } = await reconnectedWhileSlow("t-a");
     await using _node = node;
     back.send({ type: "table.leave", id: "leave-a", table: "t-a" });
     expect((await back.waitFor((m) => m.id === "leave-a")).type).toBe("table.left");
-    const seats = await back.waitFor((m) => m.type === "table.seats");
-    expect(seats.tables).toEqual([]);
-    expect(back.messages.some((m) => m.type === "table.state" && m.table === "t-a")).toBe(false);
+    const types = back.messages.map((m) => m.type);
+    expect(types.indexOf("table.state")).toBeLessThan(types.indexOf("table.seats"));
+    expect(types.indexOf("table.seats")).toBeLessThan(types.indexOf("table.left"));
+    expect(back.messages.find((m) => m.type === "table.seats").tables).toEqual(["t-a"]);
+    expect(await node.context.ledger.tableSeats("t-a")).toEqual([]);
     back.close();
   });
 
-  test("table seats - a join sent while the seats are being restored is listed with the others", async () => {
+  test("table seats - a join sent while the seats are being restored waits for them, then joins", async () => {
     const { node, back } = await reconnectedWhileSlow("t-a");
     await using _node = node;
     back.send({ type: "table.join", id: "join-b", table: "t-b" });
     expect((await back.waitFor((m) => m.id === "join-b")).type).toBe("table.joined");
-    const seats = await back.waitFor((m) => m.type === "table.seats");
-    expect([...seats.tables].sort()).toEqual(["t-a", "t-b"]);
+    const types = back.messages.map((m) => m.type);
+    expect(types.indexOf("table.seats")).toBeLessThan(types.indexOf("table.joined"));
+    expect(back.messages.find((m) => m.type === "table.seats").tables).toEqual(["t-a"]);
     back.close();
   });
 });

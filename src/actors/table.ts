@@ -46,7 +46,8 @@ export type TableMessage =
 
 export type TableReply =
   | { type: "state"; state: TableState }
-  | { type: "membership"; member: boolean; state: TableState }
+  /** `broadcastsUpTo`: the serial of the last broadcast the state already reflects. */
+  | { type: "membership"; member: boolean; state: TableState; broadcastsUpTo: number }
   | { type: "betTarget"; roundId: string }
   | { type: "left" }
   | { type: "summary"; players: number }
@@ -108,6 +109,12 @@ export interface TableActorDeps {
 }
 
 export const tableActorKind = "table";
+
+/**
+ * Serial of the last table broadcast made in this process, over all tables and activations: it
+ * only grows, so a snapshot and the broadcasts of its table compare whatever restarted between.
+ */
+let broadcastSerial = 0;
 
 /** Numbers kept for `recentResults`. */
 const recentResultsMax = 12;
@@ -243,6 +250,7 @@ export class TableActor implements Actor<TableMessage, TableReply> {
           type: "membership",
           member: this.members.has(message.playerId),
           state: this.state(),
+          broadcastsUpTo: broadcastSerial,
         };
       case "betTarget":
         return {
@@ -570,7 +578,8 @@ export class TableActor implements Actor<TableMessage, TableReply> {
   }
 
   private publish(event: Record<string, unknown>): void {
-    this.deps.broadcast.publish(this.tableId, JSON.stringify(event));
+    broadcastSerial += 1;
+    this.deps.broadcast.publish(this.tableId, JSON.stringify(event), broadcastSerial);
   }
 
   private state(): TableState {

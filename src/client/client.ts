@@ -230,6 +230,7 @@ export class CroupierClient {
       if (this.socket === socket) {
         this.socket = undefined;
         this.connecting = undefined;
+        this.resyncing = false;
         this.failPending(new CommandFailed("CLOSED", "no welcome in time"));
       }
       socket.close();
@@ -263,8 +264,10 @@ export class CroupierClient {
       // A socket replaced by a reconnection no longer owns the pending commands.
       if (this.socket !== socket) return;
       this.socket = undefined;
-      // This attempt is over: a connect() made from onClose must start a new one.
+      // This attempt is over (a resync's too): a connect() made from onClose starts a new one,
+      // and the commands it is given go out on it.
       this.connecting = undefined;
+      this.resyncing = false;
       this.failPending(
         this.revoked
           ? new CommandFailed("SESSION_REVOKED", "the session was revoked or expired")
@@ -327,6 +330,8 @@ export class CroupierClient {
       },
       (error: unknown) => {
         this.resyncing = false;
+        // A connection the application started meanwhile (from onClose) owns what is pending.
+        if (this.connecting !== undefined || isOpen(this.socket)) return;
         const reason = error instanceof Error ? error.message : String(error);
         this.failPending(new CommandFailed("CLOSED", `no resumption after a seq gap: ${reason}`));
         // The application learns it is disconnected: a socket that closed has said so itself;

@@ -53,6 +53,38 @@ function within(promise: Promise<unknown>, boundMs: number): Promise<string> {
 }
 
 describe("client connection", () => {
+  test("client connection - a command sent from onClose of a failed resync goes out on the new connection", async () => {
+    let opened = 0;
+    using server = scriptedServer({
+      onOpen: (ws) => {
+        opened += 1;
+        if (opened === 1) {
+          ws.send(welcome);
+          ws.send(JSON.stringify({ type: "balance", seq: 2 })); // a gap: seq 1 is missing
+        } else if (opened === 2)
+          ws.close(1013, "try again later"); // the resync is refused
+        else ws.send(welcome);
+      },
+      onMessage: (ws, message) => {
+        if (message.type === "ping") ws.send(JSON.stringify({ type: "pong", id: message.id }));
+      },
+    });
+    let outcome: Promise<string> | undefined;
+    const client = new CroupierClient({
+      baseUrl: server.url,
+      token: "t",
+      onClose: () => {
+        if (outcome !== undefined) return;
+        void client.connect().catch(() => undefined);
+        outcome = within(client.command({ type: "ping" }, 3_000), 5_000);
+      },
+    });
+    await client.connect();
+    await waitFor(() => outcome !== undefined, 5_000, "onClose of the refused resync");
+    expect(await outcome).toBe("resolved");
+    client.close();
+  });
+
   test("client connection - connect() from onClose of an attempt refused before its welcome starts a new one", async () => {
     let refused = false;
     using server = scriptedServer({

@@ -5,7 +5,12 @@
  * publishes it to its own subscribers.
  */
 export interface TableBroadcaster {
-  publish(table: string, text: string): void;
+  /**
+   * `serial` orders the broadcasts of one table, and the snapshots its actor hands out
+   * (`broadcastsUpTo`): a socket told of the table's state drops the broadcasts held for it
+   * that the snapshot already shows.
+   */
+  publish(table: string, text: string, serial: number): void;
 }
 
 /** The pub/sub topic of a table's broadcasts. */

@@ -42,6 +42,11 @@ export class SocketSession {
   framesWaiting = 0;
   /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
   refusalsWaiting = 0;
+  /**
+   * The restore of this socket's seats while it runs: its own joins and leaves wait for it, so a
+   * restore never races a seat change made on the same socket.
+   */
+  seatsRestored: Promise<void> | undefined;
   /** Per table, how many joins and leaves of the player this socket has seen (made on first one). */
   private seatChanges: Map<string, number> | undefined;
   /** The client's address as its limits key it (an IPv6 /64 as one); set before registering. */

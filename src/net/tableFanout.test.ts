@@ -34,12 +34,12 @@ test("table fan-out - one publish per event; a watcher over the backpressure lim
   expect(fast.calls.topics.has("table:t")).toBe(true);
   expect(fanout.watcherCount("t")).toBe(2);
 
-  fanout.publish("t", "e1");
+  fanout.publish("t", "e1", 1);
   expect(published).toEqual([["table:t", "e1"]]);
   expect(slow.calls.closed).toEqual([]);
 
   slowBuffered = 1_001;
-  fanout.publish("t", "e2");
+  fanout.publish("t", "e2", 2);
   expect(slow.calls.closed).toEqual([closeCodes.slowConsumer]);
   expect(fast.calls.closed).toEqual([]);
   expect(fanout.watcherCount("t")).toBe(1);
@@ -48,7 +48,7 @@ test("table fan-out - one publish per event; a watcher over the backpressure lim
 
   fanout.unwatch("t", a);
   expect(fast.calls.topics.has("table:t")).toBe(false);
-  fanout.publish("t", "e3"); // nobody watches here: nothing to publish
+  fanout.publish("t", "e3", 3); // nobody watches here: nothing to publish
   expect(published).toHaveLength(2);
 });
 
@@ -75,14 +75,14 @@ test("table fan-out - events held during a seat check go out on confirm, in orde
   const b = new SocketSession("b", "p2", "t2", stranger.ws, 0);
   const c = new SocketSession("c", "p3", "t3", joining.ws, 0);
   for (const session of [a, b, c]) fanout.watchPending("t", session);
-  fanout.publish("t", "e1");
-  fanout.publish("t", "e2");
+  fanout.publish("t", "e1", 4);
+  fanout.publish("t", "e2", 5);
   // Nothing is sent while the seats are checked; a join watches live and drops what was held.
   expect([seated, stranger, joining].map((socket) => socket.calls.sent)).toEqual([[], [], []]);
   fanout.watch("t", c);
-  fanout.confirm("t", a);
+  fanout.confirm("t", a, 0);
   fanout.unwatch("t", b);
-  fanout.confirm("t", c);
+  fanout.confirm("t", c, 0);
   expect(seated.calls.sent).toEqual(["e1", "e2"]);
   expect(stranger.calls.sent).toEqual([]);
   expect(joining.calls.sent).toEqual([]);
@@ -91,16 +91,29 @@ test("table fan-out - events held during a seat check go out on confirm, in orde
   expect(fanout.watcherCount("t")).toBe(2);
 });
 
+test("table fan-out - on confirm, held events the table's state already shows are dropped", () => {
+  const fanout = new TableFanout(1_000);
+  fanout.attach({ publish: () => 1 });
+  const socket = fakeSocket(() => 0);
+  const session = new SocketSession("a", "p1", "t1", socket.ws, 0);
+  fanout.watchPending("t", session);
+  fanout.publish("t", "before-the-snapshot", 7);
+  fanout.publish("t", "also-before", 8);
+  fanout.publish("t", "after-the-snapshot", 9);
+  fanout.confirm("t", session, 8);
+  expect(socket.calls.sent).toEqual(["after-the-snapshot"]);
+});
+
 test("table fan-out - a seat check that outlasts pendingEventsMax events closes the socket with 4002", () => {
   const fanout = new TableFanout(1_000);
   fanout.attach({ publish: () => 1 });
   const socket = fakeSocket(() => 0);
   const session = new SocketSession("a", "p1", "t1", socket.ws, 0);
   fanout.watchPending("t", session);
-  for (let i = 0; i < pendingEventsMax; i++) fanout.publish("t", `e${i}`);
+  for (let i = 0; i < pendingEventsMax; i++) fanout.publish("t", `e${i}`, 100 + i);
   expect(socket.calls.closed).toEqual([]);
-  fanout.publish("t", "one-too-many");
+  fanout.publish("t", "one-too-many", 100 + pendingEventsMax);
   expect(socket.calls.closed).toEqual([closeCodes.slowConsumer]);
-  fanout.confirm("t", session);
+  fanout.confirm("t", session, 0);
   expect(socket.calls.sent).toEqual([]);
 });

@@ -23,10 +23,16 @@ export interface TopicPublisher {
  */
 export const pendingEventsMax = 64;
 
+/** A broadcast held for a socket while its seat is checked, with its serial (tableBroadcast.ts). */
+interface HeldBroadcast {
+  text: string;
+  serial: number;
+}
+
 export class TableFanout implements TableBroadcaster {
   private readonly watchers = new Map<string, Set<SocketSession>>();
   /** Per table, sockets whose player's seat is being checked, with the broadcasts held for them. */
-  private readonly pending = new Map<string, Map<SocketSession, string[]>>();
+  private readonly pending = new Map<string, Map<SocketSession, HeldBroadcast[]>>();
   private publisher: TopicPublisher | undefined;
   /** Watchers closed for falling behind, since start. */
   slowClosed = 0;
@@ -69,17 +75,19 @@ export class TableFanout implements TableBroadcaster {
   }
 
   /**
-   * The player is seated: the held broadcasts go out in order, and later ones live. Nothing is
-   * sent twice when a join made the socket watch meanwhile (nothing is held then).
+   * The player is seated, and the table's state up to broadcast `upTo` was sent: the held
+   * broadcasts after it go out in order (the earlier ones the state already shows), and later
+   * ones live. Nothing is sent twice when a join made the socket watch meanwhile (nothing is
+   * held then).
    */
-  confirm(table: string, session: SocketSession): void {
+  confirm(table: string, session: SocketSession, upTo: number): void {
     const events = this.#release(table, session);
     if (events === undefined || session.closed) return;
     this.watch(table, session);
-    for (const text of events) session.send(text);
+    for (const { text, serial } of events) if (serial > upTo) session.send(text);
   }
 
-  #release(table: string, session: SocketSession): string[] | undefined {
+  #release(table: string, session: SocketSession): HeldBroadcast[] | undefined {
     const held = this.pending.get(table);
     const events = held?.get(session);
     if (held === undefined || events === undefined) return undefined;
@@ -112,11 +120,11 @@ export class TableFanout implements TableBroadcaster {
     return this.watchers.get(table)?.size ?? 0;
   }
 
-  publish(table: string, text: string): void {
+  publish(table: string, text: string, serial: number): void {
     const held = this.pending.get(table);
     if (held !== undefined) {
       for (const [session, events] of held) {
-        if (events.length < pendingEventsMax) events.push(text);
+        if (events.length < pendingEventsMax) events.push({ text, serial });
         else {
           this.#release(table, session);
           this.slowClosed += 1;

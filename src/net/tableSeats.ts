@@ -32,7 +32,15 @@ export class TableSeats {
    * (asking wakes a table); a seated table is always running, except one whose start failed,
    * which the table keeper starts again within seconds.
    */
-  async restore(session: SocketSession): Promise<void> {
+  restore(session: SocketSession): Promise<void> {
+    const restored = this.restoreAll(session).finally(() => {
+      if (session.seatsRestored === restored) session.seatsRestored = undefined;
+    });
+    session.seatsRestored = restored;
+    return restored;
+  }
+
+  private async restoreAll(session: SocketSession): Promise<void> {
     await Promise.all(this.context.liveTables().map((table) => this.restoreTable(session, table)));
     if (session.closed) return;
     // What the socket watches now: the seats confirmed, with the joins and leaves made meanwhile.
@@ -67,8 +75,9 @@ export class TableSeats {
           context.tableFanout.unwatch(table, session);
           return;
         }
+        if (answer.type !== "membership") return; // (member implies it; for the type checker)
         session.send(JSON.stringify({ type: "table.state", table, state: answer.state, bets }));
-        context.tableFanout.confirm(table, session);
+        context.tableFanout.confirm(table, session, answer.broadcastsUpTo);
         return;
       } catch (error) {
         if (attempt >= rejoinAttemptsMax) {
@@ -131,6 +140,7 @@ export class TableSeats {
    */
   async join(session: SocketSession, id: string, table: string): Promise<void> {
     this.requireTable(table);
+    await session.seatsRestored;
     const { tableFanout } = this.context;
     const watchedBefore = session.tables.has(table);
     tableFanout.watch(table, session);
@@ -152,6 +162,7 @@ export class TableSeats {
 
   async leave(session: SocketSession, id: string, table: string): Promise<void> {
     this.requireTable(table);
+    await session.seatsRestored;
     try {
       await this.context.askTable(table, { type: "leave", playerId: session.playerId });
     } catch (error) {
