@@ -100,14 +100,13 @@ describe("table seats on reconnect", () => {
     back.close();
   });
 
-  test("table seats - a join sent while the seats are being restored waits for them, then joins", async () => {
+  test("table seats - a join of another table while the seats are being restored is listed with them", async () => {
     const { node, back } = await reconnectedWhileSlow("t-a");
     await using _node = node;
     back.send({ type: "table.join", id: "join-b", table: "t-b" });
     expect((await back.waitFor((m) => m.id === "join-b")).type).toBe("table.joined");
-    const types = back.messages.map((m) => m.type);
-    expect(types.indexOf("table.seats")).toBeLessThan(types.indexOf("table.joined"));
-    expect(back.messages.find((m) => m.type === "table.seats").tables).toEqual(["t-a"]);
+    const seats = await back.waitFor((m) => m.type === "table.seats");
+    expect([...seats.tables].sort()).toEqual(["t-a", "t-b"]);
     back.close();
   });
 });

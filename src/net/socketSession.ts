@@ -43,10 +43,13 @@ export class SocketSession {
   /** Answers of frames refused for rate, chained behind `inbound` and not yet sent. */
   refusalsWaiting = 0;
   /**
-   * The restore of this socket's seats while it runs: its own joins and leaves wait for it, so a
-   * restore never races a seat change made on the same socket.
+   * Per table, the restore of this socket's seat while it runs: the socket's own join or leave of
+   * that table waits for it (a while at most), so the two seldom race; when they do, the restore
+   * sees the seat version move and asks again.
    */
-  seatsRestored: Promise<void> | undefined;
+  seatRestores: Map<string, Promise<void>> | undefined;
+  /** Tables this socket has a join in flight for (watched ahead of the answer, not yet seated). */
+  joinsInFlight: Set<string> | undefined;
   /** Per table, how many joins and leaves of the player this socket has seen (made on first one). */
   private seatChanges: Map<string, number> | undefined;
   /** The client's address as its limits key it (an IPv6 /64 as one); set before registering. */

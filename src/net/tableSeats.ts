@@ -11,6 +11,9 @@ import { closeCodes, type SocketSession } from "./socketSession.ts";
 const rejoinAttemptsMax = 5;
 const rejoinRetryBaseMs = 100;
 
+/** How long a join or leave waits for the restore of its table's seat on the same socket. */
+const restoreWaitMaxMs = 1_000;
+
 function isOutcomeUnknown(error: unknown): boolean {
   return error instanceof CroupierError && error.code === "INTERNAL";
 }
@@ -32,19 +35,34 @@ export class TableSeats {
    * (asking wakes a table); a seated table is always running, except one whose start failed,
    * which the table keeper starts again within seconds.
    */
-  restore(session: SocketSession): Promise<void> {
-    const restored = this.restoreAll(session).finally(() => {
-      if (session.seatsRestored === restored) session.seatsRestored = undefined;
-    });
-    session.seatsRestored = restored;
-    return restored;
+  async restore(session: SocketSession): Promise<void> {
+    const restores = new Map<string, Promise<void>>();
+    session.seatRestores = restores;
+    for (const table of this.context.liveTables())
+      restores.set(table, this.restoreTable(session, table));
+    await Promise.all(restores.values());
+    if (session.seatRestores === restores) session.seatRestores = undefined;
+    if (session.closed) return;
+    // What the socket watches now: the seats confirmed, with the joins and leaves made meanwhile
+    // (a join still waiting for its answer is not a seat yet).
+    const tables = [...session.tables].filter((table) => !session.joinsInFlight?.has(table));
+    session.send(JSON.stringify({ type: "table.seats", tables }));
   }
 
-  private async restoreAll(session: SocketSession): Promise<void> {
-    await Promise.all(this.context.liveTables().map((table) => this.restoreTable(session, table)));
-    if (session.closed) return;
-    // What the socket watches now: the seats confirmed, with the joins and leaves made meanwhile.
-    session.send(JSON.stringify({ type: "table.seats", tables: [...session.tables] }));
+  /**
+   * Lets the restore of this table's seat finish first, if one runs, for `restoreWaitMaxMs` at
+   * most: a join or leave then comes after the `table.state` it would otherwise race, and a
+   * restore that is stuck (a slow ledger) holds the socket's later frames no longer than that.
+   */
+  private async afterRestoreOf(session: SocketSession, table: string): Promise<void> {
+    const restoring = session.seatRestores?.get(table);
+    if (restoring === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, restoreWaitMaxMs);
+    });
+    await Promise.race([restoring, bound]);
+    clearTimeout(timer);
   }
 
   /**
@@ -57,7 +75,7 @@ export class TableSeats {
     const { context } = this;
     // Held, not sent, until the table's state has gone out (then in order, after it).
     context.tableFanout.watchPending(table, session);
-    const version = session.seatVersion(table);
+    let version = session.seatVersion(table);
     for (let attempt = 1; !session.closed; attempt++) {
       try {
         const answer = await context.askTable(table, {
@@ -68,9 +86,15 @@ export class TableSeats {
         const bets = member
           ? await this.betsInRound(session.playerId, answer.state.round?.roundId)
           : [];
-        // A join or leave of the player since the ask is newer than this answer, and has set
-        // the socket's watching itself.
-        if (session.seatVersion(table) !== version) return;
+        // A join or leave of the player since the ask makes this answer stale. One that seated
+        // the socket has set its watching itself; otherwise (a leave, or a join that failed)
+        // the table is asked again.
+        if (session.seatVersion(table) !== version) {
+          if (session.tables.has(table) && !session.joinsInFlight?.has(table)) return;
+          version = session.seatVersion(table);
+          context.tableFanout.watchPending(table, session);
+          continue;
+        }
         if (!member) {
           context.tableFanout.unwatch(table, session);
           return;
@@ -140,9 +164,13 @@ export class TableSeats {
    */
   async join(session: SocketSession, id: string, table: string): Promise<void> {
     this.requireTable(table);
-    await session.seatsRestored;
+    await this.afterRestoreOf(session, table);
     const { tableFanout } = this.context;
     const watchedBefore = session.tables.has(table);
+    // Any answer about this seat from before the join is stale from now on.
+    session.seatChanged(table);
+    session.joinsInFlight ??= new Set();
+    session.joinsInFlight.add(table);
     tableFanout.watch(table, session);
     let answer: TableReply;
     try {
@@ -151,6 +179,8 @@ export class TableSeats {
       if (isOutcomeUnknown(error)) void this.settle(session, table);
       else if (!watchedBefore) tableFanout.unwatch(table, session);
       throw error;
+    } finally {
+      session.joinsInFlight.delete(table);
     }
     if (answer.type !== "state") throw new Error(`table answered join with ${answer.type}`);
     for (const other of this.context.sockets.ofPlayer(session.playerId)) {
@@ -162,7 +192,8 @@ export class TableSeats {
 
   async leave(session: SocketSession, id: string, table: string): Promise<void> {
     this.requireTable(table);
-    await session.seatsRestored;
+    await this.afterRestoreOf(session, table);
+    session.seatChanged(table);
     try {
       await this.context.askTable(table, { type: "leave", playerId: session.playerId });
     } catch (error) {
