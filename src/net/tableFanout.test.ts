@@ -104,6 +104,20 @@ test("table fan-out - on confirm, held events the table's state already shows ar
   expect(socket.calls.sent).toEqual(["after-the-snapshot"]);
 });
 
+test("table fan-out - confirm watches a seated socket even when nothing was held for it", () => {
+  const fanout = new TableFanout(1_000);
+  fanout.attach({ publish: () => 1 });
+  const socket = fakeSocket(() => 0);
+  const session = new SocketSession("a", "p1", "t1", socket.ws, 0);
+  // A join watched ahead of its answer (so the seat check held nothing), then was refused.
+  fanout.watch("t", session);
+  fanout.watchPending("t", session);
+  fanout.unwatch("t", session);
+  fanout.confirm("t", session, 0);
+  expect(fanout.watcherCount("t")).toBe(1);
+  expect(socket.calls.topics.has("table:t")).toBe(true);
+});
+
 test("table fan-out - a seat check that outlasts pendingEventsMax events closes the socket with 4002", () => {
   const fanout = new TableFanout(1_000);
   fanout.attach({ publish: () => 1 });

@@ -82,8 +82,11 @@ export class TableFanout implements TableBroadcaster {
    */
   confirm(table: string, session: SocketSession, upTo: number): void {
     const events = this.#release(table, session);
-    if (events === undefined || session.closed) return;
+    if (session.closed) return;
+    // Nothing held: a join watched meanwhile (then this is a no-op), or one that failed stopped
+    // the holding; seated either way, the socket watches.
     this.watch(table, session);
+    if (events === undefined) return;
     for (const { text, serial } of events) if (serial > upTo) session.send(text);
   }
 

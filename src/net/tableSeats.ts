@@ -177,7 +177,11 @@ export class TableSeats {
       answer = await this.context.askTable(table, { type: "join", playerId: session.playerId });
     } catch (error) {
       if (isOutcomeUnknown(error)) void this.settle(session, table);
-      else if (!watchedBefore) tableFanout.unwatch(table, session);
+      else if (!watchedBefore) {
+        tableFanout.unwatch(table, session);
+        // A restore of this seat running meanwhile must not trust what it held: it asks again.
+        session.seatChanged(table);
+      }
       throw error;
     } finally {
       session.joinsInFlight.delete(table);
