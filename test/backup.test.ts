@@ -1,22 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runAudit } from "../src/store/auditCli.ts";
 import { backupEmbeddedLedger } from "../src/store/backupCli.ts";
 import { ledgerPath, openReaderDatabase } from "../src/store/embedded/schema.ts";
+import { freshDataDir, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { newSession, RecordingSocket, startTestNode } from "./harness.ts";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "croupier-backup-"));
-  dirs.push(dir);
-  return dir;
-}
+afterAll(removeDataDirs);
 
 function commandIdsIn(dataDir: string): Set<string> {
   const db = openReaderDatabase(ledgerPath(dataDir), 5_000);
@@ -50,7 +40,7 @@ describe("backup", () => {
     const acknowledged = socket.messages
       .filter((m) => m.type === "spin.result")
       .map((m) => m.id as string);
-    const target = join(freshDir(), "copy");
+    const target = join(await freshDataDir(), "copy");
     const { path, bytes } = backupEmbeddedLedger(node.dataDir, target);
     spinning = false;
     await spinner;
@@ -73,19 +63,20 @@ describe("backup", () => {
   test("backup - never overwrites a file, and says so", async () => {
     await using node = await startTestNode();
     await newSession(node);
-    const target = freshDir();
+    const target = await freshDataDir();
     backupEmbeddedLedger(node.dataDir, target);
     expect(() => backupEmbeddedLedger(node.dataDir, target)).toThrow(
       "exists; a backup never overwrites a file",
     );
-    expect(() => backupEmbeddedLedger(freshDir(), freshDir())).toThrow("no ledger at");
+    const [empty, elsewhere] = [await freshDataDir(), await freshDataDir()];
+    expect(() => backupEmbeddedLedger(empty, elsewhere)).toThrow("no ledger at");
   });
 
   test("backup - npm run backup without a directory is exit 2 with its usage", async () => {
     const child = Bun.spawn(
       [process.execPath, new URL("../src/store/backupCli.ts", import.meta.url).pathname],
       {
-        env: { PATH: process.env.PATH ?? "", DATA_DIR: freshDir() },
+        env: { PATH: process.env.PATH ?? "", DATA_DIR: await freshDataDir() },
         stdout: "ignore",
         stderr: "pipe",
       },

@@ -1,23 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { freshDataDir, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { spawnNode } from "../src/testing/nodeProcess.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 
 /** What a node that cannot start says: one line naming the cause and an exit code, no stack trace. */
 
 const mainPath = new URL("../src/main.ts", import.meta.url).pathname;
-const dataDirs: string[] = [];
-afterAll(() => {
-  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function freshDataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "croupier-startup-"));
-  dataDirs.push(dir);
-  return dir;
-}
+afterAll(removeDataDirs);
 
 /** Runs a node that is expected to stop by itself; its exit code and stderr. */
 async function failedStart(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
@@ -36,7 +25,7 @@ describe("startup", () => {
     const exported = process.env.OPERATOR_KEY;
     process.env.OPERATOR_KEY = "exported-in-the-developer-shell-0123";
     try {
-      const node = await spawnNode({ DATA_DIR: freshDataDir() });
+      const node = await spawnNode({ DATA_DIR: await freshDataDir() });
       try {
         // Dev mode, as the test asked for by not naming a key: a session needs no operator key.
         const session = await fetch(`${node.httpUrl}/v1/sessions`, {
@@ -56,10 +45,10 @@ describe("startup", () => {
   });
 
   test("startup - a port in use is named like a bad config value, exit 78", async () => {
-    await using first = await running({ DATA_DIR: freshDataDir() });
+    await using first = await running({ DATA_DIR: await freshDataDir() });
     const { code, stderr } = await failedStart({
       PORT: String(first.port),
-      DATA_DIR: freshDataDir(),
+      DATA_DIR: await freshDataDir(),
     });
     expect(code).toBe(78);
     expect(stderr).toContain(
@@ -69,11 +58,11 @@ describe("startup", () => {
   });
 
   test("startup - a metrics port in use is named as METRICS_PORT", async () => {
-    await using first = await running({ DATA_DIR: freshDataDir() });
+    await using first = await running({ DATA_DIR: await freshDataDir() });
     const { code, stderr } = await failedStart({
       PORT: "0",
       METRICS_PORT: String(first.port),
-      DATA_DIR: freshDataDir(),
+      DATA_DIR: await freshDataDir(),
     });
     expect(code).toBe(78);
     expect(stderr).toContain(
@@ -82,7 +71,7 @@ describe("startup", () => {
   });
 
   test("startup - a second node on the same data directory is named like a bad DATA_DIR, exit 78", async () => {
-    const dataDir = freshDataDir();
+    const dataDir = await freshDataDir();
     await using first = await running({ DATA_DIR: dataDir });
     const { code, stderr } = await failedStart({ PORT: "0", DATA_DIR: dataDir });
     expect(first.port).toBeGreaterThan(0);
@@ -98,7 +87,7 @@ describe("startup", () => {
     // 192.0.2.0/24 is TEST-NET-1: never an address of a real interface.
     const { code, stderr } = await failedStart({
       PORT: "0",
-      DATA_DIR: freshDataDir(),
+      DATA_DIR: await freshDataDir(),
       HOST: "192.0.2.1",
       DEV_MODE_PUBLIC: "1",
     });
@@ -113,7 +102,7 @@ describe("startup", () => {
     // before the refusal says why.
     const { code, stderr } = await failedStart({
       PORT: "0",
-      DATA_DIR: freshDataDir(),
+      DATA_DIR: await freshDataDir(),
       HOST: "0.0.0.0",
       OPERATOR_KY: "x".repeat(20),
     });
@@ -131,7 +120,7 @@ describe("startup", () => {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
         PORT: "0",
-        DATA_DIR: freshDataDir(),
+        DATA_DIR: await freshDataDir(),
       },
       stdin: "ignore",
       stdout: "pipe",

@@ -1,9 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { tableBetsPerRoundMax } from "../src/actors/tableBetLimits.ts";
-import { removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
+import { freshDataDir, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
 import {
   balanceOf,
@@ -44,67 +41,63 @@ function bet(id: string, roundId: string, clientSeed = `seed-${id}`) {
 
 describe("table limits", () => {
   test("table limits - a full table refuses a new player LIMIT_EXCEEDED and stores no seat; seated players re-join; a freed seat is taken", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "croupier-table-limits-"));
-    try {
-      const tables = [fastTable(table, { seatsMax })];
-      const ids = [1, 2, 3, 4, 5].map(() => uniquePlayerId());
-      let leaverId: string;
-      {
-        await using node = await startTestNode({ dataDir, tables });
-        const players = await Promise.all(ids.map((id) => player(node, id)));
-        // Five join at once: the table seats exactly three, whatever the order.
-        for (const p of players) p.socket.send({ type: "table.join", id: "join", table });
-        const answers = await Promise.all(
-          players.map((p) => p.socket.waitFor((m) => m.id === "join")),
-        );
-        const seated = players.filter((_, i) => answers[i].type === "table.joined");
-        const refused = players.filter((_, i) => answers[i].type !== "table.joined");
-        expect(seated).toHaveLength(seatsMax);
-        for (const answer of answers) {
-          if (answer.type === "table.joined") continue;
-          expect(answer).toEqual({
-            type: "error",
-            id: "join",
-            code: "LIMIT_EXCEEDED",
-            message: `table "${table}" is full: ${seatsMax} seats`,
-          });
-        }
-        // Nothing stored for the refused players.
-        expect((await node.context.ledger.tableSeats(table)).sort()).toEqual(
-          seated.map((p) => p.playerId).sort(),
-        );
-        // A refused player cannot bet: not seated.
-        const outsider = refused[0] as Player;
-        const round = await nextOpenRound((seated[0] as Player).socket, table, 0);
-        outsider.socket.send(bet("outsider-bet", round.roundId));
-        expect(await outsider.socket.waitFor((m) => m.id === "outsider-bet")).toMatchObject({
-          code: "NOT_SEATED",
+    const dataDir = await freshDataDir();
+    const tables = [fastTable(table, { seatsMax })];
+    const ids = [1, 2, 3, 4, 5].map(() => uniquePlayerId());
+    let leaverId: string;
+    {
+      await using node = await startTestNode({ dataDir, tables });
+      const players = await Promise.all(ids.map((id) => player(node, id)));
+      // Five join at once: the table seats exactly three, whatever the order.
+      for (const p of players) p.socket.send({ type: "table.join", id: "join", table });
+      const answers = await Promise.all(
+        players.map((p) => p.socket.waitFor((m) => m.id === "join")),
+      );
+      const seated = players.filter((_, i) => answers[i].type === "table.joined");
+      const refused = players.filter((_, i) => answers[i].type !== "table.joined");
+      expect(seated).toHaveLength(seatsMax);
+      for (const answer of answers) {
+        if (answer.type === "table.joined") continue;
+        expect(answer).toEqual({
+          type: "error",
+          id: "join",
+          code: "LIMIT_EXCEEDED",
+          message: `table "${table}" is full: ${seatsMax} seats`,
         });
-        // A seated player joining again is answered as before, on a full table.
-        const again = await joinTable((seated[0] as Player).socket, table, "join-again");
-        expect(again.state.players).toBe(seatsMax);
-        // One leaves: the seat is free for a refused player.
-        const leaver = seated[0] as Player;
-        leaverId = leaver.playerId;
-        leaver.socket.send({ type: "table.leave", id: "leave", table });
-        expect((await leaver.socket.waitFor((m) => m.id === "leave")).type).toBe("table.left");
-        const joined = await joinTable(outsider.socket, table, "join-later");
-        expect(joined.state.players).toBe(seatsMax);
-        expect(await node.context.ledger.tableSeats(table)).toContain(outsider.playerId);
-        for (const p of players) p.socket.close();
       }
-      // The seats are loaded again by the next activation: the table is still full.
-      await using restarted = await startTestNode({ dataDir, tables });
-      const latecomer = await player(restarted, leaverId);
-      latecomer.socket.send({ type: "table.join", id: "join-after-restart", table });
-      expect(await latecomer.socket.waitFor((m) => m.id === "join-after-restart")).toMatchObject({
-        type: "error",
-        code: "LIMIT_EXCEEDED",
+      // Nothing stored for the refused players.
+      expect((await node.context.ledger.tableSeats(table)).sort()).toEqual(
+        seated.map((p) => p.playerId).sort(),
+      );
+      // A refused player cannot bet: not seated.
+      const outsider = refused[0] as Player;
+      const round = await nextOpenRound((seated[0] as Player).socket, table, 0);
+      outsider.socket.send(bet("outsider-bet", round.roundId));
+      expect(await outsider.socket.waitFor((m) => m.id === "outsider-bet")).toMatchObject({
+        code: "NOT_SEATED",
       });
-      expect(await restarted.context.ledger.tableSeats(table)).toHaveLength(seatsMax);
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      // A seated player joining again is answered as before, on a full table.
+      const again = await joinTable((seated[0] as Player).socket, table, "join-again");
+      expect(again.state.players).toBe(seatsMax);
+      // One leaves: the seat is free for a refused player.
+      const leaver = seated[0] as Player;
+      leaverId = leaver.playerId;
+      leaver.socket.send({ type: "table.leave", id: "leave", table });
+      expect((await leaver.socket.waitFor((m) => m.id === "leave")).type).toBe("table.left");
+      const joined = await joinTable(outsider.socket, table, "join-later");
+      expect(joined.state.players).toBe(seatsMax);
+      expect(await node.context.ledger.tableSeats(table)).toContain(outsider.playerId);
+      for (const p of players) p.socket.close();
     }
+    // The seats are loaded again by the next activation: the table is still full.
+    await using restarted = await startTestNode({ dataDir, tables });
+    const latecomer = await player(restarted, leaverId);
+    latecomer.socket.send({ type: "table.join", id: "join-after-restart", table });
+    expect(await latecomer.socket.waitFor((m) => m.id === "join-after-restart")).toMatchObject({
+      type: "error",
+      code: "LIMIT_EXCEEDED",
+    });
+    expect(await restarted.context.ledger.tableSeats(table)).toHaveLength(seatsMax);
   });
 
   test("table limits - seats of players gone longer than TABLE_SEAT_ABSENCE_MS are released; a connected player keeps the seat", async () => {
@@ -273,69 +266,59 @@ describe("table limits", () => {
   });
 
   test("table limits - the bound on bets per round holds across a restart of the table mid-round: the round is voided and the next one counts afresh", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "croupier-table-limits-"));
-    try {
-      const tables = [fastTable(table, { bettingWindowMs, betsPerRoundMax })];
-      const playerId = uniquePlayerId();
-      let start: number;
-      let firstRound: string;
-      {
-        await using node = await startTestNode({ dataDir, tables });
-        const p = await player(node, playerId);
-        start = p.start;
-        await joinTable(p.socket, table);
-        firstRound = (await nextOpenRound(p.socket, table, betMarginMs)).roundId;
-        for (let i = 0; i < betsPerRoundMax; i++) {
-          p.socket.send(bet(`first-${i}`, firstRound));
-          expect(await p.socket.waitFor((m) => m.id === `first-${i}`)).toMatchObject({
-            type: "table.bet.accepted",
-          });
-        }
-        p.socket.send(bet("over", firstRound));
-        expect(await p.socket.waitFor((m) => m.id === "over")).toMatchObject({
-          code: "LIMIT_EXCEEDED",
+    const dataDir = await freshDataDir();
+    const tables = [fastTable(table, { bettingWindowMs, betsPerRoundMax })];
+    const playerId = uniquePlayerId();
+    let start: number;
+    let firstRound: string;
+    {
+      await using node = await startTestNode({ dataDir, tables });
+      const p = await player(node, playerId);
+      start = p.start;
+      await joinTable(p.socket, table);
+      firstRound = (await nextOpenRound(p.socket, table, betMarginMs)).roundId;
+      for (let i = 0; i < betsPerRoundMax; i++) {
+        p.socket.send(bet(`first-${i}`, firstRound));
+        expect(await p.socket.waitFor((m) => m.id === `first-${i}`)).toMatchObject({
+          type: "table.bet.accepted",
         });
-        expect(await balanceOf(node, p.token)).toBe(start - amount * betsPerRoundMax);
-        p.socket.close();
-        // The node stops with the round still open: the table's next activation finds it.
       }
-      await using restarted = await startTestNode({ dataDir, tables });
-      const { token } = await newSession(restarted, playerId);
-      const socket = await RecordingSocket.open(restarted, token);
-      // The restarted table voids the open round and refunds each of its bets once.
-      await waitFor(
-        async () => (await restarted.context.ledger.tableRound(firstRound))?.status === "voided",
-        10_000,
-        "the round left open to be voided",
-      );
-      await waitFor(
-        async () => (await balanceOf(restarted, token)) === start,
-        10_000,
-        "the refund",
-      );
-      expect(await restarted.context.ledger.tableRoundBets(firstRound)).toHaveLength(
-        betsPerRoundMax,
-      );
-      // The next round takes betsPerRoundMax bets again, the refused id among them, and no more.
-      const next = await nextOpenRound(socket, table, betMarginMs);
-      expect(next.roundId).not.toBe(firstRound);
-      const ids = ["over", ...Array.from({ length: betsPerRoundMax }, (_, i) => `second-${i}`)];
-      for (const id of ids) {
-        socket.send(bet(id, next.roundId));
-        await socket.waitFor((m) => m.id === id);
-      }
-      const answers = ids.map((id) => socket.messages.find((m) => m.id === id));
-      expect(answers.slice(0, betsPerRoundMax).every((m) => m.type === "table.bet.accepted")).toBe(
-        true,
-      );
-      expect(answers[betsPerRoundMax]).toMatchObject({ type: "error", code: "LIMIT_EXCEEDED" });
-      expect(await restarted.context.ledger.tableRoundBets(next.roundId)).toHaveLength(
-        betsPerRoundMax,
-      );
-      expect(await balanceOf(restarted, token)).toBe(start - amount * betsPerRoundMax);
-      socket.close();
-    } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      p.socket.send(bet("over", firstRound));
+      expect(await p.socket.waitFor((m) => m.id === "over")).toMatchObject({
+        code: "LIMIT_EXCEEDED",
+      });
+      expect(await balanceOf(node, p.token)).toBe(start - amount * betsPerRoundMax);
+      p.socket.close();
+      // The node stops with the round still open: the table's next activation finds it.
     }
+    await using restarted = await startTestNode({ dataDir, tables });
+    const { token } = await newSession(restarted, playerId);
+    const socket = await RecordingSocket.open(restarted, token);
+    // The restarted table voids the open round and refunds each of its bets once.
+    await waitFor(
+      async () => (await restarted.context.ledger.tableRound(firstRound))?.status === "voided",
+      10_000,
+      "the round left open to be voided",
+    );
+    await waitFor(async () => (await balanceOf(restarted, token)) === start, 10_000, "the refund");
+    expect(await restarted.context.ledger.tableRoundBets(firstRound)).toHaveLength(betsPerRoundMax);
+    // The next round takes betsPerRoundMax bets again, the refused id among them, and no more.
+    const next = await nextOpenRound(socket, table, betMarginMs);
+    expect(next.roundId).not.toBe(firstRound);
+    const ids = ["over", ...Array.from({ length: betsPerRoundMax }, (_, i) => `second-${i}`)];
+    for (const id of ids) {
+      socket.send(bet(id, next.roundId));
+      await socket.waitFor((m) => m.id === id);
+    }
+    const answers = ids.map((id) => socket.messages.find((m) => m.id === id));
+    expect(answers.slice(0, betsPerRoundMax).every((m) => m.type === "table.bet.accepted")).toBe(
+      true,
+    );
+    expect(answers[betsPerRoundMax]).toMatchObject({ type: "error", code: "LIMIT_EXCEEDED" });
+    expect(await restarted.context.ledger.tableRoundBets(next.roundId)).toHaveLength(
+      betsPerRoundMax,
+    );
+    expect(await balanceOf(restarted, token)).toBe(start - amount * betsPerRoundMax);
+    socket.close();
   });
 });
