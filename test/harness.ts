@@ -137,6 +137,26 @@ export async function http(
   return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
 }
 
+/**
+ * A WebSocket upgrade request for `/v1/ws` + `query`, answered as a plain HTTP response: how a
+ * test sees the status of an upgrade the node refuses (a client WebSocket only sees a close).
+ */
+export function upgradeRequest(
+  node: { httpUrl: string },
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${node.httpUrl}/v1/ws${query}`, {
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+      ...headers,
+    },
+  });
+}
+
 let playerCounter = 0;
 
 export function uniquePlayerId(prefix = "p"): string {

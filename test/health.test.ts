@@ -3,7 +3,7 @@ import { networkInterfaces } from "node:os";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { ledgerWithMethod } from "../src/testing/ledgerWithMethod.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
-import { http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import { http, newSession, RecordingSocket, startTestNode, upgradeRequest } from "./harness.ts";
 
 afterAll(removeDataDirs);
 
@@ -98,14 +98,7 @@ describe("health", () => {
     const stopped = node.stop();
     const ready = await http(node, "GET", "/health/ready");
     expect(ready.status).toBe(503);
-    const upgrade = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-      headers: {
-        upgrade: "websocket",
-        connection: "Upgrade",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-version": "13",
-      },
-    });
+    const upgrade = await upgradeRequest(node, `?token=${token}`);
     expect(upgrade.status).toBe(503);
     // Still served during the notice: the socket's player can finish what it was doing.
     socket.send({ type: "spin", id: "during-notice", game: "slot", bet: 20 });

@@ -9,6 +9,7 @@ import {
   RecordingSocket,
   startTestNode,
   uniquePlayerId,
+  upgradeRequest,
 } from "./harness.ts";
 
 const operatorKey = "test-operator-key-limits-0123456789";
@@ -112,14 +113,7 @@ async function selfExclusionScenario(env: NodeEnv): Promise<void> {
   expect(session.status).toBe(403);
   expect(session.body.error.code).toBe("SELF_EXCLUDED");
   // A session made before the exclusion cannot connect either (its wallet stays readable).
-  const upgrade = await fetch(`${node.httpUrl}/v1/ws?token=${spare.token}`, {
-    headers: {
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-      "sec-websocket-version": "13",
-    },
-  });
+  const upgrade = await upgradeRequest(node, `?token=${spare.token}`);
   expect(upgrade.status).toBe(403);
   expect(((await upgrade.json()) as { error: { code: string } }).error.code).toBe("SELF_EXCLUDED");
   const balance = await balanceOf(node, spare.token);

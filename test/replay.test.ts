@@ -7,6 +7,7 @@ import {
   newSession,
   RecordingSocket,
   startTestNode,
+  upgradeRequest,
 } from "./harness.ts";
 
 afterAll(removeDataDirs);
@@ -91,15 +92,7 @@ describe("replay", () => {
   test("replay - a lastSeq in the future or not an integer is refused with 400", async () => {
     await using node = await startTestNode();
     const { token } = await newSession(node);
-    const upgrade = (query: string) =>
-      fetch(`${node.httpUrl}/v1/ws?token=${token}${query}`, {
-        headers: {
-          upgrade: "websocket",
-          connection: "Upgrade",
-          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-          "sec-websocket-version": "13",
-        },
-      });
+    const upgrade = (query: string) => upgradeRequest(node, `?token=${token}${query}`);
     const welcome = (await RecordingSocket.open(node, token)).messages[0];
     for (const query of [
       `&lastSeq=${welcome.seq + 1}`,

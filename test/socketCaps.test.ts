@@ -6,7 +6,7 @@ import {
 } from "../config/openFiles.ts";
 import { removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
-import { newSession, startTestNode } from "./harness.ts";
+import { newSession, startTestNode, upgradeRequest } from "./harness.ts";
 import { RawWebSocket } from "./rawWebSocket.ts";
 
 afterAll(removeDataDirs);
@@ -17,15 +17,7 @@ async function upgradeStatus(
   token: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; code: string | undefined }> {
-  const response = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-    headers: {
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-      "sec-websocket-version": "13",
-      ...headers,
-    },
-  });
+  const response = await upgradeRequest(node, `?token=${token}`, headers);
   const body = response.status === 101 ? undefined : ((await response.json()) as any);
   return { status: response.status, code: body?.error?.code };
 }

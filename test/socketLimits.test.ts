@@ -2,7 +2,14 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { Config } from "../config/defaults.ts";
 import { openTempLedger, removeDataDirs } from "../src/store/embedded/testing/tempLedger.ts";
 import { waitFor } from "../src/testing/waitFor.ts";
-import { holdWrites, http, newSession, RecordingSocket, startTestNode } from "./harness.ts";
+import {
+  holdWrites,
+  http,
+  newSession,
+  RecordingSocket,
+  startTestNode,
+  upgradeRequest,
+} from "./harness.ts";
 import { RawWebSocket } from "./rawWebSocket.ts";
 
 afterAll(removeDataDirs);
@@ -110,14 +117,7 @@ describe("socket limits", () => {
     expect(await first.waitForClose(1_000)).toBe(4001);
     expect(await second.waitForClose(1_000)).toBe(4001);
     expect((await http(node, "GET", "/v1/wallet", { token })).status).toBe(401);
-    const refused = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-      headers: {
-        upgrade: "websocket",
-        connection: "Upgrade",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-version": "13",
-      },
-    });
+    const refused = await upgradeRequest(node, `?token=${token}`);
     expect(refused.status).toBe(401);
     expect(bystander.isOpen).toBe(true);
     bystander.close();
@@ -245,14 +245,7 @@ describe("socket limits", () => {
       await RecordingSocket.open(node, token),
       await RecordingSocket.open(node, token),
     ];
-    const third = await fetch(`${node.httpUrl}/v1/ws?token=${token}`, {
-      headers: {
-        upgrade: "websocket",
-        connection: "Upgrade",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-        "sec-websocket-version": "13",
-      },
-    });
+    const third = await upgradeRequest(node, `?token=${token}`);
     expect(third.status).toBe(429);
     for (const socket of sockets) socket.close();
   });
@@ -372,14 +365,7 @@ describe("socket limits", () => {
   test("socket limits - a WebSocket without a valid token is refused with 401 before the upgrade", async () => {
     await using node = await startTestNode();
     for (const query of ["", "?token=", "?token=forged"]) {
-      const response = await fetch(`${node.httpUrl}/v1/ws${query}`, {
-        headers: {
-          upgrade: "websocket",
-          connection: "Upgrade",
-          "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-          "sec-websocket-version": "13",
-        },
-      });
+      const response = await upgradeRequest(node, query);
       expect(response.status).toBe(401);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
         "UNAUTHENTICATED",
