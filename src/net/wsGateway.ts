@@ -35,12 +35,16 @@ export interface UpgradeGrant {
   address: string;
 }
 
-/** Why a new socket may not be held now: the node's or the address's socket cap is reached. */
+/**
+ * Why a new socket may not be held now: the node's, the address's or (once the token names it)
+ * the player's socket cap is reached.
+ */
 function socketCapReached(
   context: GatewayContext,
   address: string,
+  playerId?: string,
 ): { code: "BUSY" | "RATE_LIMITED"; message: string } | undefined {
-  const { socketsMax, socketsPerAddressMax } = context.config;
+  const { socketsMax, socketsPerAddressMax, socketsPerPlayerMax } = context.config;
   if (context.sockets.size >= socketsMax)
     return {
       code: "BUSY",
@@ -50,6 +54,13 @@ function socketCapReached(
     return {
       code: "RATE_LIMITED",
       message: `at most ${socketsPerAddressMax} open sockets per address on this node`,
+    };
+  // Every socket of a player gets every one of its messages: a bound keeps one token from
+  // turning each spin into thousands of frames.
+  if (playerId !== undefined && context.sockets.countOfPlayer(playerId) >= socketsPerPlayerMax)
+    return {
+      code: "RATE_LIMITED",
+      message: `at most ${socketsPerPlayerMax} open sockets per player on this node; close one first`,
     };
   return undefined;
 }
@@ -85,13 +96,8 @@ export async function checkUpgrade(
     const session = token ? await context.sessions.find(token) : undefined;
     if (session === undefined)
       return errorResponse("UNAUTHENTICATED", "missing, unknown, revoked or expired token");
-    // Every socket of a player gets every one of its messages: a bound keeps one token from
-    // turning each spin into thousands of frames.
-    if (context.sockets.countOfPlayer(session.playerId) >= config.socketsPerPlayerMax)
-      return errorResponse(
-        "RATE_LIMITED",
-        `at most ${config.socketsPerPlayerMax} open sockets per player on this node; close one first`,
-      );
+    const playerCapped = socketCapReached(context, ip, session.playerId);
+    if (playerCapped !== undefined) return errorResponse(playerCapped.code, playerCapped.message);
     // A player's other tokens outlive an exclusion (only sockets are closed): none may play.
     if (isExcluded(await context.ledger.getLimits(session.playerId), Date.now()))
       return errorResponse("SELF_EXCLUDED", "the player is self-excluded");
@@ -150,18 +156,10 @@ export class WsGateway {
     session.address = grant.address;
     // Upgrades checked at once all passed the caps before any of them was registered: the caps
     // are held here, where registering cannot race.
-    const capped = socketCapReached(this.context, session.address);
+    const capped = socketCapReached(this.context, session.address, session.playerId);
     if (capped !== undefined) {
       const code = capped.code === "BUSY" ? closeCodes.tryAgainLater : closeCodes.policyViolation;
       session.close(code, capped.message);
-      return session;
-    }
-    const { socketsPerPlayerMax } = this.context.config;
-    if (this.context.sockets.countOfPlayer(session.playerId) >= socketsPerPlayerMax) {
-      session.close(
-        closeCodes.policyViolation,
-        `at most ${socketsPerPlayerMax} open sockets per player on this node`,
-      );
       return session;
     }
     this.context.sockets.add(session);
