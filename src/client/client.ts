@@ -29,11 +29,12 @@ export class CommandFailed extends Error {
   override readonly name = "CommandFailed";
   constructor(
     readonly code: string,
-    message: string,
+    /** The text after the code. */
+    readonly reason: string,
     /** The command's id, to send it again as the same intent (a new id is a new intent). */
     readonly id?: string,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${reason}`);
   }
 }
 
@@ -132,7 +133,7 @@ function isOpen(socket: WebSocket | undefined): socket is WebSocket {
 /** The error with the command's id on it, for the caller to send the command again. */
 function withId(error: unknown, id: string): unknown {
   if (error instanceof CommandFailed && error.id === undefined)
-    return new CommandFailed(error.code, error.message.replace(/^[A-Z_]+: /, ""), id);
+    return new CommandFailed(error.code, error.reason, id);
   if (error instanceof CommandTimeout && error.id === undefined)
     return new CommandTimeout(error.message, id);
   return error;
@@ -524,7 +525,7 @@ export class CroupierClient {
   private failPending(error: CommandFailed): void {
     for (const [id, pending] of this.pending) {
       clearTimeout(pending.timer);
-      pending.reject(new CommandFailed(error.code, error.message.replace(/^[A-Z_]+: /, ""), id));
+      pending.reject(new CommandFailed(error.code, error.reason, id));
       this.pending.delete(id);
     }
   }
