@@ -370,6 +370,61 @@ function checkSequences(db: Database, failures: string[]): void {
   list.drain(failures);
 }
 
+interface IndexRow {
+  playerId: string;
+  commandId: string;
+  journalId: number;
+}
+
+/**
+ * The index the writer finds command ids by (embedded/commandIndex.ts), which keeps invariant 4
+ * true for every later write: each entry names the journal row of its command; each row at or
+ * below its player's `indexed_through` has its entry; and each row above it lies at or above the
+ * floor, where the writer starts reading on open. One scan of each.
+ */
+function checkCommandIndex(db: Database, failures: string[]): void {
+  const list = new FailureList();
+  const wrongEntries = db
+    .query<IndexRow, []>(
+      `SELECT c.player_id AS playerId, c.command_id AS commandId, c.journal_id AS journalId
+       FROM command_index c LEFT JOIN journal j ON j.id = c.journal_id
+       WHERE j.id IS NULL OR j.player_id IS NOT c.player_id OR j.command_id IS NOT c.command_id`,
+    )
+    .iterate();
+  for (const row of wrongEntries) {
+    list.add(
+      `command index: player ${row.playerId} command ${row.commandId} names journal row ${row.journalId}, which is not that command`,
+    );
+  }
+  const floor =
+    db
+      .query<{ journalId: number }, []>(
+        "SELECT journal_id AS journalId FROM command_index_floor WHERE id = 1",
+      )
+      .get()?.journalId ?? 1;
+  const missing = db
+    .query<IndexRow & { indexed: number }, [number]>(
+      `SELECT j.player_id AS playerId, j.command_id AS commandId, j.id AS journalId,
+              j.id <= p.indexed_through AS indexed
+       FROM journal j JOIN players p ON p.player_id = j.player_id
+       WHERE CASE WHEN j.id <= p.indexed_through
+                  THEN NOT EXISTS (SELECT 1 FROM command_index c
+                                   WHERE c.player_id = j.player_id AND c.command_id = j.command_id
+                                     AND c.journal_id = j.id)
+                  ELSE j.id < ?1 END`,
+    )
+    .iterate(floor);
+  for (const row of missing) {
+    const name = `command index: player ${row.playerId} command ${row.commandId} (journal row ${row.journalId})`;
+    list.add(
+      row.indexed === 1
+        ? `${name} is not indexed, though the player is indexed through it`
+        : `${name} is below the floor ${floor}, so a restarted writer would not know it`,
+    );
+  }
+  list.drain(failures);
+}
+
 function count(db: Database, table: string): number {
   const row = db.query<{ rows: number }, []>(`SELECT COUNT(*) AS rows FROM ${table}`).get();
   return row?.rows ?? 0;
@@ -391,6 +446,7 @@ export function auditSqliteLedger(db: Database): AuditReport {
     checkBalances(db, failures);
     checkRunningBalances(db, failures);
     checkSequences(db, failures);
+    checkCommandIndex(db, failures);
     const rounds = new FailureList();
     const notes = checkTableRounds(db, rounds);
     rounds.drain(failures);

@@ -3,6 +3,7 @@ import type { PlayerLimits, Posting, WalletWrite, WriteOutcome } from "../ledger
 import { type DayLoss, dayLossAfter, limitRefusal, validateLimits } from "../limits.ts";
 import { requiredRoundStatus, type TableRoundLink, type TableRoundStatus } from "../tableRounds.ts";
 import { balancesAfter, InvalidWriteError, validateWrite } from "../validateWrite.ts";
+import { CommandIndex, type CommandIndexLimits, commandIndexDefaults } from "./commandIndex.ts";
 import { type CachedPlayer, PlayerCache } from "./playerCache.ts";
 
 /**
@@ -75,14 +76,16 @@ class PartialWriteError extends Error {
 class SqliteBatchWriter implements BatchWriter {
   readonly #db: Database;
   readonly #cache = new PlayerCache<WriterPlayer>(playerCacheEntriesMax);
+  readonly #commands: CommandIndex;
   readonly #statements;
   /** Index = rows per statement (1..postingRowsPerInsertMax). */
   readonly #insertPostings: Statement<never, Binding[]>[] = [];
   /** Set when the write being applied has started inserting rows. */
   #changing = false;
 
-  constructor(db: Database) {
+  constructor(db: Database, commandIndexLimits: CommandIndexLimits) {
     this.#db = db;
+    this.#commands = new CommandIndex(db, commandIndexLimits);
     this.#statements = {
       begin: db.prepare("BEGIN IMMEDIATE"),
       commit: db.prepare("COMMIT"),
@@ -90,8 +93,8 @@ class SqliteBatchWriter implements BatchWriter {
       savepoint: db.prepare("SAVEPOINT write"),
       release: db.prepare("RELEASE write"),
       rollbackTo: db.prepare("ROLLBACK TO write"),
-      selectCommand: db.prepare<CommandRow, [string, string]>(
-        "SELECT request_hash AS requestHash, reply FROM journal WHERE player_id = ? AND command_id = ?",
+      selectCommand: db.prepare<CommandRow, [number]>(
+        "SELECT request_hash AS requestHash, reply FROM journal WHERE id = ?",
       ),
       selectPlayer: db.prepare<PlayerRow, [string, string]>(
         `SELECT coalesce(p.balance, 0) AS balance, coalesce(p.seq, 0) AS seq,
@@ -106,10 +109,11 @@ class SqliteBatchWriter implements BatchWriter {
          ON CONFLICT (player_id) DO UPDATE SET self_excluded_until = excluded.self_excluded_until,
            loss_limit_per_day = excluded.loss_limit_per_day`,
       ),
-      // An existing command id inserts nothing (changes = 0): the write is a retry.
+      // The command id was looked up first (#stored); for an entry without a slot round, the
+      // unique journal_by_command_unrounded would also refuse a second one.
       insertJournal: db.prepare<never, Binding[]>(
         `INSERT INTO journal (player_id, seq, command_id, request_hash, reply, event, at, round_id, game, round_detail, prev_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (player_id, command_id) DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       selectRound: db.prepare<{ status: TableRoundStatus; table: string }, [string]>(
         'SELECT status, table_id AS "table" FROM table_rounds WHERE round_id = ?',
@@ -143,14 +147,18 @@ class SqliteBatchWriter implements BatchWriter {
         if (!(error instanceof PartialWriteError)) throw error;
         rollback.run();
         this.#cache.clear();
+        this.#commands.rolledBack();
         begin.run();
         results = writes.map((write) => this.#applyInSavepoint(write, atMs));
       }
+      this.#commands.mergeDue();
       commit.run();
+      this.#commands.committed();
       return results;
     } catch (error) {
-      // Whatever the cache learnt in this transaction is gone with it.
+      // Whatever the cache and the command index learnt in this transaction is gone with it.
       this.#cache.clear();
+      this.#commands.rolledBack();
       if (this.#db.inTransaction) {
         try {
           rollback.run();
@@ -195,6 +203,7 @@ class SqliteBatchWriter implements BatchWriter {
 
   #applyInSavepoint(write: WalletWrite, atMs: number): WriteResult {
     const { savepoint, release, rollbackTo } = this.#statements;
+    const commandsMark = this.#commands.mark();
     savepoint.run();
     try {
       const outcome = this.#apply(write, atMs);
@@ -204,8 +213,9 @@ class SqliteBatchWriter implements BatchWriter {
       if (!this.#db.inTransaction) throw error;
       rollbackTo.run();
       release.run();
-      // The write may have cached its new state before failing.
+      // The write may have cached its new state, or its command, before failing.
       this.#cache.clear();
+      this.#commands.undo(commandsMark);
       return { error: errorText(error) };
     }
   }
@@ -222,11 +232,13 @@ class SqliteBatchWriter implements BatchWriter {
    */
   #apply(write: WalletWrite, atMs: number): WriteOutcome {
     validateWrite(write);
+    // A retry gets its stored reply whatever has changed since: a bet accepted before its round
+    // closed gets its reply, not `round_closed`; a spin its reply, not `stale_seq` or refused funds.
+    const stored = this.#stored(write);
+    if (stored !== undefined) return stored;
     const link = write.tableRound;
     if (link !== undefined) {
-      // A retry of a bet accepted before the close must get its reply, not `round_closed`, so
-      // idempotency answers first here too (other writes learn it from the journal insert).
-      const refused = this.#stored(write) ?? this.#roundRefusal(link);
+      const refused = this.#roundRefusal(link);
       if (refused !== undefined) return refused;
     }
     const player = this.#player(write.playerId);
@@ -235,9 +247,6 @@ class SqliteBatchWriter implements BatchWriter {
     const after =
       fenced && limited === undefined ? balancesAfter(write, player.balance) : undefined;
     if (after === undefined) {
-      // Refused, unless it is a retry: idempotency answers before fencing, limits and funds.
-      const stored = this.#stored(write);
-      if (stored !== undefined) return stored;
       if (!fenced) return { status: "stale_seq", currentSeq: player.seq };
       return limited ?? { status: "insufficient_funds" };
     }
@@ -256,13 +265,8 @@ class SqliteBatchWriter implements BatchWriter {
       round?.detail ?? null,
       player.lastId,
     );
-    if (inserted.changes === 0) {
-      const stored = this.#stored(write);
-      if (stored === undefined)
-        throw new Error(`journal ignored ${write.commandId} yet holds no such command`);
-      return stored;
-    }
     const journalId = Number(inserted.lastInsertRowid);
+    this.#commands.added(write.playerId, write.commandId, journalId);
     this.#storePostings(journalId, write.postings, after.perPosting);
     if (link?.kind === "bet") {
       const { bet } = link;
@@ -345,8 +349,10 @@ class SqliteBatchWriter implements BatchWriter {
 
   /** The outcome of a command id already stored: its reply, or a conflict of parameters. */
   #stored(write: WalletWrite): WriteOutcome | undefined {
-    const existing = this.#statements.selectCommand.get(write.playerId, write.commandId);
-    if (existing === null) return undefined;
+    const journalId = this.#commands.find(write.playerId, write.commandId);
+    if (journalId === undefined) return undefined;
+    const existing = this.#statements.selectCommand.get(journalId);
+    if (existing === null) throw new Error(`command ${write.commandId} names no journal row`);
     return existing.requestHash === write.requestHash
       ? { status: "duplicate", reply: existing.reply }
       : { status: "conflict" };
@@ -368,6 +374,9 @@ class SqliteBatchWriter implements BatchWriter {
   }
 }
 
-export function createBatchWriter(db: Database): BatchWriter {
-  return new SqliteBatchWriter(db);
+export function createBatchWriter(
+  db: Database,
+  commandIndexLimits: CommandIndexLimits = commandIndexDefaults,
+): BatchWriter {
+  return new SqliteBatchWriter(db, commandIndexLimits);
 }

@@ -192,8 +192,19 @@ function rewriteFile(path: string, change: (db: Database) => void): void {
   }
 }
 
+/** Back to the version 5 layout: one unique journal index over every command, no command_index. */
+function backToVersion5(db: Database): void {
+  db.run("DROP TABLE command_index");
+  db.run("DROP TABLE command_index_floor");
+  db.run("DROP INDEX journal_by_command_unrounded");
+  db.run("CREATE UNIQUE INDEX journal_by_command ON journal (player_id, command_id)");
+  db.run("ALTER TABLE players DROP COLUMN indexed_through");
+  db.run("PRAGMA user_version = 5");
+}
+
 /** Back to the version 4 layout: bets indexed by round alone. */
 function backToVersion4(db: Database): void {
+  backToVersion5(db);
   db.run("DROP INDEX table_bets_by_round_player");
   db.run("CREATE INDEX table_bets_by_round ON table_bets (round_id)");
   db.run("PRAGMA user_version = 4");
@@ -267,6 +278,42 @@ test("ledger - a version 2 file is upgraded in place: money kept, table rounds w
     expect((await upgraded.audit()).ok).toBe(true);
   } finally {
     await upgraded.close();
+  }
+});
+
+test("ledger - a version 5 file is upgraded in place: every stored command is still found", async () => {
+  const dataDir = await freshDataDir();
+  const first = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  await first.write(depositWrite("p1", 1, "d1", 1_000));
+  const spin = spinWrite("p1", 2, "s1", 100, 300);
+  await first.write(spin);
+  await first.close();
+  rewriteFile(first.path, backToVersion5);
+  const upgraded = await openEmbeddedLedger({ ...testLedgerOptions, dataDir });
+  try {
+    // Retries of commands stored before the upgrade get their stored replies, nothing moves.
+    expect(await upgraded.write(spin)).toEqual({ status: "duplicate", reply: spin.reply });
+    expect(await upgraded.write(spinWrite("p1", 3, "s1", 50, 0))).toEqual({
+      status: "conflict",
+    });
+    expect(await upgraded.findCommand("p1", "d1")).toMatchObject({ seq: 1 });
+    expect(await upgraded.write(spinWrite("p1", 3, "s2", 100, 0))).toEqual({
+      status: "committed",
+      balance: 1_100,
+    });
+    expect((await upgraded.audit()).ok).toBe(true);
+  } finally {
+    await upgraded.close();
+  }
+  const check = new Database(upgraded.path, { readonly: true });
+  try {
+    expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
+    expect(check.query("SELECT count(*) FROM command_index").values()).toEqual([[2]]);
+    expect(
+      check.query("SELECT name FROM sqlite_master WHERE name = 'journal_by_command'").values(),
+    ).toEqual([]);
+  } finally {
+    check.close();
   }
 });
 

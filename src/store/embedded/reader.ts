@@ -63,9 +63,19 @@ export class LedgerReader {
     this.#player = db.prepare<{ balance: number; seq: number }, [string]>(
       "SELECT balance, seq FROM players WHERE player_id = ?",
     );
+    // A command is in command_index, or among the player's rows above indexed_through, which
+    // the writer has not indexed yet: those are found by walking the player's chain back from
+    // the latest row (commandIndex.ts bounds how many there are). One statement, one snapshot.
     this.#command = db.prepare<StoredCommand, [string, string]>(
-      `SELECT request_hash AS requestHash, reply, seq FROM journal
-       WHERE player_id = ? AND command_id = ?`,
+      `WITH RECURSIVE unindexed(id) AS (
+         SELECT last_id FROM players WHERE player_id = ?1 AND last_id > indexed_through
+         UNION ALL
+         SELECT j.prev_id FROM unindexed u JOIN journal j ON j.id = u.id
+         WHERE j.prev_id > (SELECT indexed_through FROM players WHERE player_id = ?1))
+       SELECT request_hash AS requestHash, reply, seq FROM journal
+       WHERE id IN (SELECT journal_id FROM command_index WHERE player_id = ?1 AND command_id = ?2
+                    UNION ALL SELECT id FROM unindexed)
+         AND player_id = ?1 AND command_id = ?2`,
     );
     // Walks back from the latest row while seqs are above afterSeq + 1 (that row is the last one
     // needed); only the rows up to afterSeq + limit carry their text out, and those few are

@@ -56,7 +56,7 @@ function checkFinishedRounds(db: Database, failures: FailureSink): number {
             COALESCE(SUM(p.amount), 0) AS credit,
             COALESCE(SUM(p.n IS NOT NULL AND p.kind IS NOT ?3), 0) AS wrongKind
      FROM journal j LEFT JOIN postings p ON p.journal_id = j.id AND p.account = ?4
-     WHERE j.player_id = ?1 AND j.command_id = ?2`,
+     WHERE j.player_id = ?1 AND j.command_id = ?2 AND j.round_id IS NULL`,
   );
   // Bets come grouped by round (the round's primary-key order), each round checked when complete.
   const rows = db
@@ -156,6 +156,7 @@ function checkStraySettlements(db: Database, failures: FailureSink): void {
                         WHERE b.round_id = r.round_id AND b.player_id = j.player_id) AS hasBet
          FROM players p
          CROSS JOIN journal j ON j.player_id = p.player_id AND j.command_id >= ?1 AND j.command_id < ?2
+           AND j.round_id IS NULL
          LEFT JOIN table_rounds r ON r.round_id = substr(j.command_id, ${settlementIdLow.length + 1}))
        WHERE status IS NULL OR status IN ('open', 'closed') OR hasBet = 0`,
     )
@@ -190,6 +191,7 @@ function checkBets(db: Database, failures: FailureSink): void {
                  WHERE p.journal_id = j.id AND p.account = 'player:' || b.player_id) AS debit
          FROM table_bets b
          LEFT JOIN journal j ON j.player_id = b.player_id AND j.command_id = b.command_id
+           AND j.round_id IS NULL
          LEFT JOIN table_rounds r ON r.round_id = b.round_id)
        WHERE journalId IS NULL OR roundExists = 0 OR debit != -amount`,
     )

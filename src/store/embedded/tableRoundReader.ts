@@ -48,6 +48,7 @@ export class TableRoundReader {
               b.client_seed AS clientSeed, b.at
        FROM table_bets b
        JOIN journal j ON j.player_id = b.player_id AND j.command_id = b.command_id
+         AND j.round_id IS NULL
        WHERE b.round_id = ?
        ORDER BY j.id`,
     );
@@ -71,7 +72,8 @@ export class TableRoundReader {
        CROSS JOIN table_bets b INDEXED BY table_bets_by_round_player
          ON b.round_id = r.round_id AND b.player_id = ?1
        WHERE (r.status IN ('open', 'closed') OR r.paid = 0)
-         AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.player_id = ?1 AND j.command_id = ?2 || r.round_id)
+         AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.player_id = ?1 AND j.command_id = ?2 || r.round_id
+                         AND j.round_id IS NULL)
        ORDER BY r.opened_at, r.round_id, b.command_id`,
     );
     this.#seats = db.prepare<{ playerId: string }, [string]>(
