@@ -9,7 +9,9 @@
  *
  * Options (environment): BENCH_CLIENTS (default 200), BENCH_SECONDS (default 10: the closed loop
  * of each side in all, and the open loop),
- * BENCH_IDLE_SOCKETS (default 10000), BENCH_IDLE_ACTORS (default 100000).
+ * BENCH_IDLE_SOCKETS (default 10000), BENCH_IDLE_ACTORS (default 100000),
+ * BENCH_PARTS (default "embedded,postgres,memory": the parts to run, e.g. "embedded" alone while
+ * working on the spin path).
  */
 import { mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +35,13 @@ import { formatLatency, summarize } from "./stats.ts";
 const clients = Number(process.env.BENCH_CLIENTS ?? 200);
 const phaseMs = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const idleSockets = Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000);
+const benchParts = ["embedded", "postgres", "memory"] as const;
+const parts = new Set((process.env.BENCH_PARTS ?? benchParts.join(",")).split(","));
+for (const part of parts) {
+  if (!(benchParts as readonly string[]).includes(part)) {
+    throw new Error(`BENCH_PARTS: unknown part "${part}" (known: ${benchParts.join(", ")})`);
+  }
+}
 const bet = 20;
 
 function report(label: string, result: RunResult): number {
@@ -202,23 +211,29 @@ console.log(
 );
 const echo = await startEchoBaseline();
 try {
-  console.log("\n-- embedded ledger --");
-  await croupierRun(echo);
-  await postgresRun(echo);
+  if (parts.has("embedded")) {
+    console.log("\n-- embedded ledger --");
+    await croupierRun(echo);
+  }
+  if (parts.has("postgres")) await postgresRun(echo);
 } finally {
   await echo.stop();
 }
-await measureIdleSockets(idleSockets);
-const actors = Bun.spawnSync(
-  [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
-  { stdout: "inherit", stderr: "inherit" },
-);
-if (actors.exitCode !== 0) process.exitCode = 1;
-const players = Bun.spawnSync(
-  [process.execPath, new URL("./playerActorsMemory.ts", import.meta.url).pathname],
-  {
-    stdout: "inherit",
-    stderr: "inherit",
-  },
-);
-if (players.exitCode !== 0) process.exitCode = 1;
+if (parts.has("memory")) await measureMemory();
+
+async function measureMemory(): Promise<void> {
+  await measureIdleSockets(idleSockets);
+  const actors = Bun.spawnSync(
+    [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
+    { stdout: "inherit", stderr: "inherit" },
+  );
+  if (actors.exitCode !== 0) process.exitCode = 1;
+  const players = Bun.spawnSync(
+    [process.execPath, new URL("./playerActorsMemory.ts", import.meta.url).pathname],
+    {
+      stdout: "inherit",
+      stderr: "inherit",
+    },
+  );
+  if (players.exitCode !== 0) process.exitCode = 1;
+}
