@@ -14,6 +14,7 @@ import type { GatewayContext } from "./net/context.ts";
 import { endExcludedPlayerHere } from "./net/exclusion.ts";
 import { errorResponse } from "./net/httpReply.ts";
 import { createNodeMetrics } from "./net/nodeMetrics.ts";
+import { OutboundFrames } from "./net/outboundFrames.ts";
 import { closeUnconfirmedSockets, revalidateSockets } from "./net/revalidate.ts";
 import { SocketRegistry } from "./net/socketRegistry.ts";
 import { closeCodes } from "./net/socketSession.ts";
@@ -160,7 +161,8 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
   for (const warning of stores.warnings) log.warn(warning);
   const sockets = new SocketRegistry();
   const tables = new Map(config.tables.map((table) => [table.id, table] as const));
-  const tableFanout = new TableFanout(config.socketBackpressureBytesMax);
+  const outboundFrames = new OutboundFrames();
+  const tableFanout = new TableFanout(config.socketBackpressureBytesMax, outboundFrames);
   const metrics = createNodeMetrics({
     sockets: () => sockets.size,
     actors: () => actors.stats().activeActors,
@@ -263,6 +265,7 @@ export async function startNode(config: Config, parts: NodeParts = {}): Promise<
     tables,
     liveTables: () => router.activeTables(tables.keys()),
     tableFanout,
+    outboundFrames,
     isDraining: () => draining,
     failingDependencies() {
       const failing: string[] = [];

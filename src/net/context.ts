@@ -7,6 +7,7 @@ import type { Leaderboards } from "../leaderboard/leaderboards.ts";
 import type { Logger } from "../log.ts";
 import type { Ledger } from "../store/ledger.ts";
 import type { NodeMetrics } from "./nodeMetrics.ts";
+import type { OutboundFrames } from "./outboundFrames.ts";
 import type { RateLimiter } from "./rateLimiter.ts";
 import type { SessionStore } from "./sessions.ts";
 import type { SocketRegistry } from "./socketRegistry.ts";
@@ -36,6 +37,8 @@ export interface GatewayContext {
   liveTables(): string[];
   /** Table broadcasts to this node's sockets. */
   tableFanout: TableFanout;
+  /** Frames for this node's sockets, written together after the current task. */
+  outboundFrames: OutboundFrames;
   /** Sends a message to the player's actor, wherever it lives; errors are CroupierErrors. */
   askPlayer(playerId: string, message: PlayerMessage, dedupeKey?: string): Promise<PlayerReply>;
   isDraining(): boolean;

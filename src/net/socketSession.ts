@@ -1,5 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { CommandOrigin } from "../cluster/playerEvents.ts";
+import type { OutboundFrames } from "./outboundFrames.ts";
 import type { Bucket } from "./rateLimiter.ts";
 
 /** Close codes (docs/PROTOCOL.md, "Close codes"). */
@@ -86,6 +87,8 @@ export class SocketSession {
     nowMs: number,
     /** When the session behind the socket expires (epoch ms); the socket is closed then. */
     readonly expiresAtMs = Number.POSITIVE_INFINITY,
+    /** Where frames wait to be written together; without it, each is written at once. */
+    private readonly outbound?: OutboundFrames,
   ) {
     this.lastHeardAtMs = nowMs;
     this.commandRateKey = `player:${playerId}:commands`;
@@ -163,6 +166,13 @@ export class SocketSession {
   /** Sends a frame that is not sequenced (replies, errors, welcome). */
   send(text: string): void {
     if (this.closed) return;
+    if (this.outbound === undefined) this.write(text);
+    else this.outbound.push(this, text);
+  }
+
+  /** Writes a frame to the socket now (OutboundFrames calls this for the frames it queued). */
+  write(text: string): void {
+    if (this.closed) return;
     const status = this.ws.send(text);
     // 0: dropped because the outbound buffer is over its limit. The client cannot keep up, and
     // buffering without bound is not an option: close it, it reconnects with lastSeq.
@@ -220,6 +230,8 @@ export class SocketSession {
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    // What was sent before the close (an error saying why) goes out before it.
+    this.outbound?.flush();
     this.closed = true;
     this.onServerClose?.(code);
     this.ws.close(code, reason);

@@ -1,4 +1,5 @@
 import { type TableBroadcaster, tableTopic } from "../cluster/tableBroadcast.ts";
+import type { OutboundFrames } from "./outboundFrames.ts";
 import { closeCodes, type SocketSession } from "./socketSession.ts";
 
 /** What the fan-out needs of the server: Bun's `server.publish`. */
@@ -37,7 +38,11 @@ export class TableFanout implements TableBroadcaster {
   /** Watchers closed for falling behind, since start. */
   slowClosed = 0;
 
-  constructor(private readonly backpressureBytesMax: number) {}
+  constructor(
+    private readonly backpressureBytesMax: number,
+    /** Frames queued for sockets: written before a broadcast, so none overtakes them. */
+    private readonly outbound?: OutboundFrames,
+  ) {}
 
   /** Set once the server is listening; events before that have nobody to reach. */
   attach(publisher: TopicPublisher): void {
@@ -124,6 +129,8 @@ export class TableFanout implements TableBroadcaster {
   }
 
   publish(table: string, text: string, serial: number): void {
+    // Frames queued for sockets go first: none may be overtaken by this broadcast.
+    this.outbound?.flush();
     const held = this.pending.get(table);
     if (held !== undefined) {
       for (const [session, events] of held) {

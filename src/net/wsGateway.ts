@@ -151,6 +151,7 @@ export class WsGateway {
       ws,
       Date.now(),
       grant.session.expiresAt,
+      this.context.outboundFrames,
     );
     session.onServerClose = this.#countClose;
     session.address = grant.address;
