@@ -34,6 +34,8 @@ const db = openWriterDatabase(join(dir, "ledger.db"), {
 });
 db.run(`PRAGMA synchronous = ${synchronous}`);
 const writer = createBatchWriter(db);
+// A new file: the command filter is complete at once (the node fills it in steps after opening).
+writer.fillCommandFilter(Number.MAX_SAFE_INTEGER);
 const balances = new Map<string, number>();
 const seqs = new Map<string, number>();
 

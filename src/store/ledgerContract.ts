@@ -336,6 +336,29 @@ function refusalTests(fixture: Fixture): void {
     });
   });
 
+  test("ledger - ids with a lone surrogate are refused: stored, two such ids would be one", async () => {
+    const ledger = fixture.ledger();
+    await ledger.write(depositWrite("a", 1, "d1", 100));
+    const malformed = [
+      { ...spinWrite("a", 2, "s", 10, 0), commandId: "x\uD800" },
+      { ...spinWrite("a", 2, "s", 10, 0), commandId: "x\uDC00" },
+      { ...depositWrite("a", 1, "d1", 100), playerId: "\uD800" },
+    ];
+    const settled = await Promise.allSettled([
+      ...malformed.map((write) => ledger.write(write)),
+      // A well-formed pair of surrogates is a character like any other.
+      ledger.write({ ...spinWrite("a", 2, "s", 10, 0), commandId: "x\uD83C\uDFB0" }),
+    ]);
+    for (const refused of settled.slice(0, malformed.length)) {
+      expect(refused.status).toBe("rejected");
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
+    }
+    expect(settled.at(-1)).toEqual({
+      status: "fulfilled",
+      value: { status: "committed", balance: 90 },
+    });
+  });
+
   test("ledger - a day's loss past 2^53 is held at 2^53-1: the player's later writes and others' go on", async () => {
     const ledger = fixture.ledger();
     const half = 2 ** 52;

@@ -40,6 +40,12 @@ export function validateWrite(write: WalletWrite): void {
   check(typeof write === "object" && write !== null, "a write must be an object");
   check(isText(write.playerId, playerIdLengthMax), "playerId must be 1-64 characters");
   check(isText(write.commandId, commandIdLengthMax), "commandId must be 1-128 characters");
+  // SQLite stores a lone surrogate as U+FFFD: two ids that differ only there would be one id in
+  // the file and two in the writer's memory (commandIndex.ts).
+  check(
+    write.playerId.isWellFormed() && write.commandId.isWellFormed(),
+    "playerId and commandId must be well-formed Unicode (no lone surrogates)",
+  );
   check(isText(write.requestHash, 1_024), "requestHash must be a non-empty string");
   check(
     Number.isSafeInteger(write.seq) && write.seq >= 1,
@@ -83,7 +89,11 @@ export function validateWrite(write: WalletWrite): void {
       "wager amount must be a positive safe integer",
     );
   }
-  if (write.tableRound !== undefined) validateTableRound(write);
+  if (write.tableRound !== undefined) {
+    // Table entries are found by command id through the index of entries without a slot round.
+    check(write.round === undefined, "a table write carries no slot round");
+    validateTableRound(write);
+  }
   if (write.round !== undefined) {
     const { roundId, game, detail } = write.round;
     check(isText(roundId, 128) && isText(game, 64), "round needs a roundId and a game");

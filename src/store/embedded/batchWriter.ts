@@ -29,6 +29,11 @@ export interface BatchWriter {
   commit(writes: readonly WalletWrite[], atMs: number): WriteResult[];
   /** Stores a player's limits in a transaction of their own; every later write sees them. */
   setLimits(playerId: string, limits: PlayerLimits): PlayerLimits;
+  /**
+   * Between transactions: reads up to `rowsMax` more command ids into the filter that spares new
+   * ids a lookup (commandIndex.ts); true once all are in.
+   */
+  fillCommandFilter(rowsMax: number): boolean;
 }
 
 /**
@@ -93,8 +98,9 @@ class SqliteBatchWriter implements BatchWriter {
       savepoint: db.prepare("SAVEPOINT write"),
       release: db.prepare("RELEASE write"),
       rollbackTo: db.prepare("ROLLBACK TO write"),
-      selectCommand: db.prepare<CommandRow, [number]>(
-        "SELECT request_hash AS requestHash, reply FROM journal WHERE id = ?",
+      selectCommand: db.prepare<CommandRow, [number, string, string]>(
+        `SELECT request_hash AS requestHash, reply FROM journal
+         WHERE id = ? AND player_id = ? AND command_id = ?`,
       ),
       selectPlayer: db.prepare<PlayerRow, [string, string]>(
         `SELECT coalesce(p.balance, 0) AS balance, coalesce(p.seq, 0) AS seq,
@@ -168,6 +174,10 @@ class SqliteBatchWriter implements BatchWriter {
       }
       throw error;
     }
+  }
+
+  fillCommandFilter(rowsMax: number): boolean {
+    return this.#commands.fillFilter(rowsMax);
   }
 
   setLimits(playerId: string, limits: PlayerLimits): PlayerLimits {
@@ -351,8 +361,12 @@ class SqliteBatchWriter implements BatchWriter {
   #stored(write: WalletWrite): WriteOutcome | undefined {
     const journalId = this.#commands.find(write.playerId, write.commandId);
     if (journalId === undefined) return undefined;
-    const existing = this.#statements.selectCommand.get(journalId);
-    if (existing === null) throw new Error(`command ${write.commandId} names no journal row`);
+    const existing = this.#statements.selectCommand.get(journalId, write.playerId, write.commandId);
+    if (existing === null) {
+      throw new Error(
+        `command ${write.commandId} is indexed at journal row ${journalId}, not its own`,
+      );
+    }
     return existing.requestHash === write.requestHash
       ? { status: "duplicate", reply: existing.reply }
       : { status: "conflict" };

@@ -203,3 +203,49 @@ test("ledger - the audit reports a command missing from the index, or below the 
   ).toBe(true);
   db.run("UPDATE command_index SET journal_id = journal_id - 1 WHERE command_id = 'd1'");
 });
+
+test("ledger - the filter is filled in steps after opening, and ids are found before, during and after", () => {
+  for (const player of ["a", "b", "c"]) play(player, 5);
+  const indexedIds = db
+    .query<{ p: string; c: string }, []>(
+      "SELECT player_id AS p, command_id AS c FROM command_index",
+    )
+    .all();
+  expect(indexedIds.length).toBeGreaterThan(6);
+  const reopened = createBatchWriter(db, limits);
+  let steps = 0;
+  let full = false;
+  while (!full) {
+    // A retry of every indexed command between steps: found whether the filter is full or not.
+    for (const { p, c } of indexedIds) {
+      expect(statuses(reopened.commit([depositWrite(p, 99, c, 1_000)], 9))).not.toEqual([
+        "committed",
+      ]);
+    }
+    full = reopened.fillCommandFilter(2);
+    steps += 1;
+  }
+  expect(steps).toBeGreaterThan(3);
+  expect(statuses(reopened.commit([spinWrite("a", 7, "s6", 1, 0)], 10))).toEqual(["committed"]);
+  expect(statuses(reopened.commit([depositWrite("b", 99, "d1", 1_000)], 10))).toEqual([
+    "duplicate",
+  ]);
+});
+
+test("ledger - a merge that fails is undone for its player alone; the batch and its retries go on", () => {
+  play("a", 2);
+  play("b", 2);
+  // A stray entry for one of a's unindexed commands: a's merge hits it, as a command id stored
+  // twice would.
+  db.run("INSERT INTO command_index VALUES ('a', 's1', 1)");
+  const index = new CommandIndex(db, limits);
+  expect(index.unindexedCount).toBe(6);
+  const results = writer.commit([spinWrite("a", 4, "s3x", 1, 0), spinWrite("b", 4, "s3", 1, 0)], 5);
+  expect(statuses(results)).toEqual(["committed", "committed"]);
+  expect(indexed("b")).toEqual(["d1", "s1", "s2", "s3"]);
+  expect(indexed("a")).toEqual(["s1"]);
+  // a's commands are still found (in memory), and a keeps playing.
+  expect(statuses(writer.commit([spinWrite("a", 9, "s1", 1, 0)], 6))).toEqual(["duplicate"]);
+  expect(statuses(writer.commit([spinWrite("a", 5, "s4", 1, 0)], 6))).toEqual(["committed"]);
+  db.run("DELETE FROM command_index WHERE player_id = 'a' AND command_id = 's1'");
+});

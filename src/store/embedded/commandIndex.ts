@@ -15,12 +15,19 @@ import { CommandFilter } from "./commandFilter.ts";
  * - every journal row of a player with id <= `players.indexed_through` has its `command_index`
  *   entry, and every later row of theirs is in `#recent`;
  * - `command_index_floor` is at most the id of every row in `#recent`, so on open the journal is
- *   read from there only. `unindexedRowsBehindMax` bounds how far back that is (and so how many
- *   commands are held): a player whose oldest unindexed row is further behind the newest row is
- *   merged whatever their count.
+ *   read from there only. `unindexedRowsBehindMax` keeps that close to the newest row (and so
+ *   the commands held few): a player whose oldest unindexed row is further behind is merged
+ *   whatever their count, up to 64 such players per transaction, so a backlog (after a restart
+ *   with many players behind) is worked off over a few batches rather than in one.
  *
  * A lookup in `command_index` happens only when a Bloom filter over its keys (commandFilter.ts)
- * cannot rule the id out: for almost every write, a new id, it can.
+ * cannot rule the id out: for almost every write, a new id, it can. The filter is filled from the
+ * table a slice at a time after the ledger opens (`fillFilter`), so opening does not grow with
+ * the ledger's history; until it is full, every id is looked up.
+ *
+ * Should a player's commands fail to go into the index (a command id stored twice, which the
+ * audit reports), that player's merge is undone on its own and not tried again until the writer
+ * opens anew: their commands stay in memory and are still found, and everyone else's writes go on.
  *
  * Changes made in a transaction are kept apart until it commits (`committed`) and undone when it
  * does not (`rolledBack`, or `undo` back to a `mark` for a write rolled back to its savepoint).
@@ -74,6 +81,13 @@ export class CommandIndex {
   #added: Added[] = [];
   /** Every key in `command_index` (and some of the open transaction's merges). */
   readonly #filter = new CommandFilter();
+  /** Players whose merge failed (see the class comment); they stay unindexed. */
+  readonly #unmergeable = new Set<string>();
+  /** Merges that failed since the writer opened. */
+  mergesFailed = 0;
+  #filterReady = false;
+  /** The last key the filter was filled with, in the table's order. */
+  #fillAfter: { playerId: string; commandId: string } | undefined;
   /** Players whose commands the open transaction put into the index. */
   #merged: string[] = [];
   #floorStored: number;
@@ -85,13 +99,21 @@ export class CommandIndex {
   readonly #statements: {
     probe: Statement<{ journalId: number }, [string, string]>;
     insert: Statement<never, [string, string, number]>;
+    fillFirst: Statement<{ playerId: string; commandId: string }, [number]>;
+    fillNext: Statement<{ playerId: string; commandId: string }, [string, string, number]>;
+    savepoint: Statement;
+    release: Statement;
+    rollbackTo: Statement;
     markIndexed: Statement<never, [number, string]>;
     storeFloor: Statement<never, [number]>;
   };
 
   readonly #limits: CommandIndexLimits;
 
+  readonly #db: Database;
+
   constructor(db: Database, limits: CommandIndexLimits = commandIndexDefaults) {
+    this.#db = db;
     this.#limits = limits;
     this.#statements = {
       probe: db.prepare(
@@ -100,20 +122,23 @@ export class CommandIndex {
       insert: db.prepare(
         "INSERT INTO command_index (player_id, command_id, journal_id) VALUES (?, ?, ?)",
       ),
+      fillFirst: db.prepare(
+        `SELECT player_id AS playerId, command_id AS commandId FROM command_index
+         ORDER BY player_id, command_id LIMIT ?`,
+      ),
+      fillNext: db.prepare(
+        `SELECT player_id AS playerId, command_id AS commandId FROM command_index
+         WHERE (player_id, command_id) > (?, ?) ORDER BY player_id, command_id LIMIT ?`,
+      ),
+      savepoint: db.prepare("SAVEPOINT merge"),
+      release: db.prepare("RELEASE merge"),
+      rollbackTo: db.prepare("ROLLBACK TO merge"),
       markIndexed: db.prepare("UPDATE players SET indexed_through = ? WHERE player_id = ?"),
       storeFloor: db.prepare(
         `INSERT INTO command_index_floor (id, journal_id) VALUES (1, ?)
          ON CONFLICT (id) DO UPDATE SET journal_id = excluded.journal_id`,
       ),
     };
-    const indexedCommands = db
-      .query<{ playerId: string; commandId: string }, []>(
-        "SELECT player_id AS playerId, command_id AS commandId FROM command_index",
-      )
-      .iterate();
-    for (const { playerId, commandId } of indexedCommands) {
-      this.#filter.add(keyOf(playerId, commandId));
-    }
     const floor = db
       .query<{ journalId: number }, []>(
         "SELECT journal_id AS journalId FROM command_index_floor WHERE id = 1",
@@ -142,7 +167,8 @@ export class CommandIndex {
   find(playerId: string, commandId: string): number | undefined {
     const key = this.#keyOf(playerId, commandId);
     const recent = this.#recent.get(key);
-    if (recent !== undefined || !this.#filter.mayHave(key)) return recent;
+    if (recent !== undefined) return recent;
+    if (this.#filterReady && !this.#filter.mayHave(key)) return undefined;
     return this.#statements.probe.get(playerId, commandId)?.journalId;
   }
 
@@ -182,31 +208,61 @@ export class CommandIndex {
     for (const [key, journalId] of this.#recent) {
       if (journalId >= agedBelow || aged >= agedMergesPerTransactionMax) break;
       const playerId = playerOf(key);
-      if (players.has(playerId)) continue;
+      if (players.has(playerId) || this.#unmergeable.has(playerId)) continue;
       players.add(playerId);
       aged += 1;
     }
-    const { insert, markIndexed } = this.#statements;
+    const { insert, markIndexed, savepoint, release, rollbackTo } = this.#statements;
     for (const playerId of players) {
+      if (this.#unmergeable.has(playerId)) continue;
       const commands = this.#byPlayer.get(playerId) ?? [];
       // In id order, the player's new entries fill their leaf from left to right.
       const sorted = commands.toSorted((a, b) =>
         a.commandId < b.commandId ? -1 : a.commandId > b.commandId ? 1 : 0,
       );
-      for (const { key, commandId, journalId } of sorted) {
-        insert.run(playerId, commandId, journalId);
-        // Added before the commit: should it fail, the filter only says "maybe" once too often.
-        this.#filter.add(key);
+      savepoint.run();
+      try {
+        for (const { key, commandId, journalId } of sorted) {
+          insert.run(playerId, commandId, journalId);
+          // Added before the commit: should it fail, the filter says "maybe" once too often.
+          this.#filter.add(key);
+        }
+        const latest = commands.at(-1);
+        if (latest !== undefined) markIndexed.run(latest.journalId, playerId);
+        release.run();
+        this.#merged.push(playerId);
+      } catch (error) {
+        // The transaction itself is gone (I/O, full disk): the batch fails as a whole.
+        if (!this.#db.inTransaction) throw error;
+        rollbackTo.run();
+        release.run();
+        this.#unmergeable.add(playerId);
+        this.mergesFailed += 1;
       }
-      const latest = commands.at(-1);
-      if (latest !== undefined) markIndexed.run(latest.journalId, playerId);
-      this.#merged.push(playerId);
     }
-    const floor = this.#floorAfterMerge(players);
+    const floor = this.#floorAfterMerge(new Set(this.#merged));
     if (floor !== this.#floorStored) {
       this.#statements.storeFloor.run(floor);
       this.#floorPending = floor;
     }
+  }
+
+  /**
+   * Adds up to `rowsMax` keys of `command_index` to the filter, after those added before; true
+   * once all are in. Between transactions: keys merged meanwhile are added as they are merged.
+   */
+  fillFilter(rowsMax: number): boolean {
+    if (this.#filterReady) return true;
+    const after = this.#fillAfter;
+    const rows =
+      after === undefined
+        ? this.#statements.fillFirst.all(rowsMax)
+        : this.#statements.fillNext.all(after.playerId, after.commandId, rowsMax);
+    for (const { playerId, commandId } of rows) this.#filter.add(keyOf(playerId, commandId));
+    const last = rows.at(-1);
+    if (rows.length < rowsMax || last === undefined) this.#filterReady = true;
+    else this.#fillAfter = last;
+    return this.#filterReady;
   }
 
   /** The open transaction committed: its merges hold, and the merged commands leave memory. */

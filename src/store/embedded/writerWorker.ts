@@ -71,6 +71,7 @@ function openLedger(settings: WriterSettings): void {
       policy: new GroupCommitPolicy(settings),
     };
     post({ type: "opened", durability });
+    scheduleFilterFill(open);
   } catch (error) {
     if (db !== undefined) closeNow(db);
     lock?.release();
@@ -80,6 +81,24 @@ function openLedger(settings: WriterSettings): void {
       locked: error instanceof LedgerLockedError,
     });
   }
+}
+
+/** Command ids read into the writer's filter per step: a few milliseconds between batches. */
+const filterFillRowsPerStep = 10_000;
+
+/**
+ * Fills the command filter after opening, a step per turn, so that writes go on meanwhile
+ * (each is looked up in SQLite until the filter is full) and opening does not grow with history.
+ */
+function scheduleFilterFill(state: Open): void {
+  setImmediate(() => {
+    if (open !== state) return;
+    try {
+      if (!state.writer.fillCommandFilter(filterFillRowsPerStep)) scheduleFilterFill(state);
+    } catch {
+      // A read that failed (I/O): the filter stays unready and every id is looked up.
+    }
+  });
 }
 
 function cancelScheduled(): void {
