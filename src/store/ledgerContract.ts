@@ -322,10 +322,7 @@ function refusalTests(fixture: Fixture): void {
       ...malformed.map((write) => ledger.write(write)),
       ledger.write(spinWrite("a", 2, "s1", 10, 0)),
     ]);
-    for (const refused of settled.slice(0, malformed.length)) {
-      expect(refused.status).toBe("rejected");
-      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
-    }
+    expectRefused(settled.slice(0, malformed.length));
     expect(settled.at(-1)).toEqual({
       status: "fulfilled",
       value: { status: "committed", balance: 90 },
@@ -349,10 +346,7 @@ function refusalTests(fixture: Fixture): void {
       // A well-formed pair of surrogates is a character like any other.
       ledger.write({ ...spinWrite("a", 2, "s", 10, 0), commandId: "x\uD83C\uDFB0" }),
     ]);
-    for (const refused of settled.slice(0, malformed.length)) {
-      expect(refused.status).toBe("rejected");
-      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
-    }
+    expectRefused(settled.slice(0, malformed.length));
     expect(settled.at(-1)).toEqual({
       status: "fulfilled",
       value: { status: "committed", balance: 90 },
@@ -739,6 +733,14 @@ interface Fixture {
   ledger(): Ledger;
   /** The test corrupted the ledger on purpose: skip the audit that follows every test. */
   markCorrupted(): void;
+}
+
+/** Each write was refused as a programmer error: rejected with INTERNAL, nothing stored. */
+function expectRefused(settled: readonly PromiseSettledResult<unknown>[]): void {
+  for (const refused of settled) {
+    expect(refused.status).toBe("rejected");
+    expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: "INTERNAL" });
+  }
 }
 
 export function describeLedgerContract(

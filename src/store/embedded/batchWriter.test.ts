@@ -3,8 +3,13 @@ import { afterAll, afterEach, beforeEach, expect, test } from "bun:test";
 import { auditSqliteLedger } from "../audit.ts";
 import { depositWrite, spinWrite } from "../ledgerContract.ts";
 import { type BatchWriter, createBatchWriter, type WriteResult } from "./batchWriter.ts";
-import { ledgerPath, openWriterDatabase } from "./schema.ts";
-import { freshDataDir, removeDataDirs } from "./testing/tempLedger.ts";
+import { removeDataDirs } from "./testing/tempLedger.ts";
+import {
+  boomWrite,
+  failPostingsToBoom,
+  openSecondWriterDatabase,
+  openTestWriterDatabase,
+} from "./testing/writerDatabase.ts";
 
 afterAll(removeDataDirs);
 
@@ -12,11 +17,7 @@ let db: Database;
 let writer: BatchWriter;
 
 beforeEach(async () => {
-  db = openWriterDatabase(ledgerPath(await freshDataDir()), {
-    busyTimeoutMs: 1_000,
-    cacheKiB: 2_048,
-    walAutocheckpointPages: 1_000,
-  });
+  db = await openTestWriterDatabase();
   writer = createBatchWriter(db);
 });
 
@@ -42,24 +43,9 @@ function journalRows(playerId: string, commandId: string): number {
   return row?.rows ?? -1;
 }
 
-/** Makes inserting a posting to `house:boom` fail, after its write's journal row went in. */
-function failPostingsTo(account: string, raise: "ABORT" | "ROLLBACK"): void {
-  db.run(`CREATE TRIGGER boom BEFORE INSERT ON postings WHEN NEW.account = '${account}'
-          BEGIN SELECT RAISE(${raise}, 'posting refused by test trigger'); END`);
-}
-
-function boomWrite(playerId: string, seq: number, id: string) {
-  const write = depositWrite(playerId, seq, id, 10);
-  write.postings = [
-    { account: "house:boom", amount: -10 },
-    { account: `player:${playerId}`, amount: 10, kind: "deposit" },
-  ];
-  return write;
-}
-
 test("ledger - a write failing after its first insert stores nothing and its batch commits", () => {
   writer.commit([depositWrite("a", 1, "d1", 100), depositWrite("b", 1, "d1", 100)], 1);
-  failPostingsTo("house:boom", "ABORT");
+  failPostingsToBoom(db, "ABORT");
   const results = writer.commit(
     [spinWrite("a", 2, "s1", 10, 0), boomWrite("b", 2, "x1"), spinWrite("b", 2, "s1", 10, 0)],
     2,
@@ -74,7 +60,7 @@ test("ledger - a write failing after its first insert stores nothing and its bat
 test("ledger - after a rolled-back batch the next write sees the stored state, not the batch's", () => {
   writer.commit([depositWrite("a", 1, "d1", 100), depositWrite("b", 1, "d1", 100)], 1);
   // RAISE(ROLLBACK) ends the whole transaction: the batch fails after a's spin was applied.
-  failPostingsTo("house:boom", "ROLLBACK");
+  failPostingsToBoom(db, "ROLLBACK");
   expect(() => writer.commit([spinWrite("a", 2, "s1", 10, 0), boomWrite("b", 2, "x1")], 2)).toThrow(
     "test trigger",
   );
@@ -126,11 +112,7 @@ test("ledger - a write fenced by a stale cached seq is refused stale_seq and sto
     "insufficient_funds",
   ]);
   // Another writer on the same file (which the writer lock keeps out) moves both players on.
-  const other = openWriterDatabase(db.filename, {
-    busyTimeoutMs: 1_000,
-    cacheKiB: 2_048,
-    walAutocheckpointPages: 1_000,
-  });
+  const other = openSecondWriterDatabase(db);
   try {
     const otherResults = createBatchWriter(other).commit(
       [spinWrite("a", 3, "s2", 90, 0), depositWrite("b", 1, "d1", 50)],

@@ -4,8 +4,8 @@ import { auditSqliteLedger } from "../audit.ts";
 import { depositWrite, spinWrite } from "../ledgerContract.ts";
 import { type BatchWriter, createBatchWriter, type WriteResult } from "./batchWriter.ts";
 import { CommandIndex, type CommandIndexLimits } from "./commandIndex.ts";
-import { ledgerPath, openWriterDatabase } from "./schema.ts";
-import { freshDataDir, removeDataDirs } from "./testing/tempLedger.ts";
+import { removeDataDirs } from "./testing/tempLedger.ts";
+import { boomWrite, failPostingsToBoom, openTestWriterDatabase } from "./testing/writerDatabase.ts";
 
 afterAll(removeDataDirs);
 
@@ -16,11 +16,7 @@ let db: Database;
 let writer: BatchWriter;
 
 beforeEach(async () => {
-  db = openWriterDatabase(ledgerPath(await freshDataDir()), {
-    busyTimeoutMs: 1_000,
-    cacheKiB: 2_048,
-    walAutocheckpointPages: 1_000,
-  });
+  db = await openTestWriterDatabase();
   writer = createBatchWriter(db, limits);
 });
 
@@ -128,14 +124,8 @@ test("ledger - a writer opened again finds the commands that were not indexed ye
 
 test("ledger - the command of a write rolled back to its savepoint is forgotten", () => {
   play("a", 1);
-  db.run(`CREATE TRIGGER boom BEFORE INSERT ON postings WHEN NEW.account = 'house:boom'
-          BEGIN SELECT RAISE(ABORT, 'posting refused by test trigger'); END`);
-  const boom = depositWrite("a", 3, "x1", 10);
-  boom.postings = [
-    { account: "house:boom", amount: -10 },
-    { account: "player:a", amount: 10, kind: "deposit" },
-  ];
-  expect(statuses(writer.commit([boom], 3))).toEqual(["error"]);
+  failPostingsToBoom(db, "ABORT");
+  expect(statuses(writer.commit([boomWrite("a", 3, "x1")], 3))).toEqual(["error"]);
   db.run("DROP TRIGGER boom");
   // x1 was never stored: the id is still free.
   expect(statuses(writer.commit([depositWrite("a", 3, "x1", 10)], 4))).toEqual(["committed"]);
@@ -143,14 +133,10 @@ test("ledger - the command of a write rolled back to its savepoint is forgotten"
 
 test("ledger - the commands of a batch whose transaction failed are forgotten", () => {
   play("a", 1);
-  db.run(`CREATE TRIGGER boom BEFORE INSERT ON postings WHEN NEW.account = 'house:boom'
-          BEGIN SELECT RAISE(ROLLBACK, 'posting refused by test trigger'); END`);
-  const boom = depositWrite("b", 1, "x1", 10);
-  boom.postings = [
-    { account: "house:boom", amount: -10 },
-    { account: "player:b", amount: 10, kind: "deposit" },
-  ];
-  expect(() => writer.commit([spinWrite("a", 3, "s2", 1, 0), boom], 3)).toThrow("test trigger");
+  failPostingsToBoom(db, "ROLLBACK");
+  expect(() => writer.commit([spinWrite("a", 3, "s2", 1, 0), boomWrite("b", 1, "x1")], 3)).toThrow(
+    "test trigger",
+  );
   db.run("DROP TRIGGER boom");
   // s2 was applied in the transaction that failed: a retry must apply it, not answer a reply
   // that was never committed.

@@ -182,6 +182,16 @@ test("ledger - after close the file is free at once: another connection can writ
   }
 });
 
+/** Reads a closed ledger file on a connection of its own. */
+function inspectFile(path: string, look: (db: Database) => void): void {
+  const db = new Database(path, { readonly: true });
+  try {
+    look(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** Changes a closed ledger file in place (to make it look like an older version). */
 function rewriteFile(path: string, change: (db: Database) => void): void {
   const db = new Database(path, { readwrite: true });
@@ -250,12 +260,9 @@ test("ledger - a version 1 file is upgraded in place: money kept, limits enforce
   } finally {
     await upgraded.close();
   }
-  const check = new Database(upgraded.path, { readonly: true });
-  try {
+  inspectFile(upgraded.path, (check) => {
     expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
-  } finally {
-    check.close();
-  }
+  });
 });
 
 test("ledger - a version 2 file is upgraded in place: money kept, table rounds work", async () => {
@@ -305,16 +312,13 @@ test("ledger - a version 5 file is upgraded in place: every stored command is st
   } finally {
     await upgraded.close();
   }
-  const check = new Database(upgraded.path, { readonly: true });
-  try {
+  inspectFile(upgraded.path, (check) => {
     expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
     expect(check.query("SELECT count(*) FROM command_index").values()).toEqual([[2]]);
     expect(
       check.query("SELECT name FROM sqlite_master WHERE name = 'journal_by_command'").values(),
     ).toEqual([]);
-  } finally {
-    check.close();
-  }
+  });
 });
 
 test("ledger - a version 4 file is upgraded in place: bets are indexed by round and player", async () => {
@@ -327,8 +331,7 @@ test("ledger - a version 4 file is upgraded in place: bets are indexed by round 
   } finally {
     await upgraded.close();
   }
-  const check = new Database(upgraded.path, { readonly: true });
-  try {
+  inspectFile(upgraded.path, (check) => {
     expect(check.query("PRAGMA user_version").values()).toEqual([[schemaVersion]]);
     const indexes = check
       .query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'table_bets'")
@@ -336,9 +339,7 @@ test("ledger - a version 4 file is upgraded in place: bets are indexed by round 
       .flat();
     expect(indexes).toContain("table_bets_by_round_player");
     expect(indexes).not.toContain("table_bets_by_round");
-  } finally {
-    check.close();
-  }
+  });
 });
 
 test("ledger - a version 3 file is upgraded in place: the chain replaces the index by seq", async () => {
