@@ -83,8 +83,6 @@ export class CommandIndex {
   readonly #filter = new CommandFilter();
   /** Players whose merge failed (see the class comment); they stay unindexed. */
   readonly #unmergeable = new Set<string>();
-  /** Merges that failed since the writer opened. */
-  mergesFailed = 0;
   #filterReady = false;
   /** The last key the filter was filled with, in the table's order. */
   #fillAfter: { playerId: string; commandId: string } | undefined;
@@ -237,7 +235,6 @@ export class CommandIndex {
         rollbackTo.run();
         release.run();
         this.#unmergeable.add(playerId);
-        this.mergesFailed += 1;
       }
     }
     const floor = this.#floorAfterMerge(new Set(this.#merged));
