@@ -143,8 +143,8 @@ interface StraySettlementRow {
 /**
  * Settlement entries of no round, of an unfinished round, or of a player without bets in it.
  * Read per player (CROSS JOIN keeps players the outer loop) as a range seek in the journal's
- * (player, command id) index, not a scan of the whole journal; entries without a player row are
- * left to invariant 4, which reports them.
+ * (player, command id) index of entries without a slot round, not a scan of the whole journal;
+ * entries without a player row are left to invariant 4, which reports them.
  */
 function checkStraySettlements(db: Database, failures: FailureSink): void {
   const rows = db
