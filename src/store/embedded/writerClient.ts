@@ -63,6 +63,14 @@ const batchFailedMessage =
   "the ledger transaction failed; whether this write committed is unknown until the ledger is read again";
 
 /**
+ * Writes sent to the writer thread in one message at most. A turn that produces more (a thousand
+ * players' spins arriving together) sends them as they come, so the writer starts on the first
+ * while the rest are still being produced: at 1,000 clients, +3% spins/s (median of twelve
+ * interleaved pairs, 9 faster, 2 even; bench/RESULTS.md).
+ */
+const writesPerMessageMax = 64;
+
+/**
  * Settles a control request (limits, a table-round step) with the worker's answer, or with
  * INTERNAL naming `failure` and the worker's reason when it sent none.
  */
@@ -186,7 +194,8 @@ export class WriterClient {
     const { promise, resolve, reject } = Promise.withResolvers<WriteOutcome>();
     this.#pending.set(id, { resolve, reject });
     this.#outbox.push({ id, write });
-    if (!this.#outboxScheduled) {
+    if (this.#outbox.length >= writesPerMessageMax) this.#sendOutbox();
+    else if (!this.#outboxScheduled) {
       this.#outboxScheduled = true;
       // A macrotask, not a microtask: every write issued while this turn's promise chains
       // run joins the same message.
