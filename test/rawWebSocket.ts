@@ -1,5 +1,17 @@
 import { type Socket, connect as tcpConnect } from "node:net";
 
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  if (payload.length > 65_535) throw new Error("frame too long for this helper");
+  const header =
+    payload.length < 126
+      ? Buffer.from([0x81, 0x80 | payload.length])
+      : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] as number)));
+  return Buffer.concat([header, mask, masked]);
+}
+
 /**
  * A WebSocket client on raw TCP, for what a browser client cannot do: never answer pings,
  * or stop reading. Frames from the server are parsed only as far as needed to find the close.
@@ -10,6 +22,8 @@ export class RawWebSocket {
   private readonly upgradedLatch = Promise.withResolvers<void>();
   private readonly closeLatch = Promise.withResolvers<number>();
   textFrames = 0;
+  /** The text frames' contents, kept only when asked for (a flood test receives thousands). */
+  texts: string[] | undefined;
   /** Ping frames the server sent; `onServerPing` runs on each (it never answers with a pong). */
   serverPings = 0;
   onServerPing: (() => void) | undefined;
@@ -48,15 +62,12 @@ export class RawWebSocket {
 
   /** A masked text frame, as a client must send. */
   sendText(text: string): boolean {
-    const payload = Buffer.from(text);
-    if (payload.length > 65_535) throw new Error("frame too long for this helper");
-    const header =
-      payload.length < 126
-        ? Buffer.from([0x81, 0x80 | payload.length])
-        : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-    const mask = Buffer.from([1, 2, 3, 4]);
-    const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] as number)));
-    return this.socket.write(Buffer.concat([header, mask, masked]));
+    return this.socket.write(maskedTextFrame(text));
+  }
+
+  /** Several text frames in one TCP write, so the server reads them together. */
+  sendTexts(texts: readonly string[]): boolean {
+    return this.socket.write(Buffer.concat(texts.map(maskedTextFrame)));
   }
 
   /** A masked, empty ping frame of the client's own. */
@@ -120,7 +131,10 @@ export class RawWebSocket {
         this.socket.destroy();
         return;
       }
-      if (opcode === 0x1) this.textFrames += 1;
+      if (opcode === 0x1) {
+        this.textFrames += 1;
+        this.texts?.push(this.buffer.subarray(offset, offset + length).toString());
+      }
       if (opcode === 0x9) {
         this.serverPings += 1;
         this.onServerPing?.();

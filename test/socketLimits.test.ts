@@ -75,6 +75,21 @@ describe("socket limits", () => {
     expect(await socket.waitForClose()).toBe(1009);
   });
 
+  test("socket limits - what a frame was answered with arrives before the 1009 of an oversized frame after it", async () => {
+    await using node = await startTestNode();
+    const { token } = await newSession(node);
+    const raw = await RawWebSocket.open(node.port, `/v1/ws?token=${token}`);
+    await waitFor(() => raw.textFrames >= 2, 5_000, "the welcome and table.seats");
+    raw.texts = [];
+    // Read together: Bun answers the first (an error frame), then closes the socket by itself.
+    raw.sendTexts([
+      "not json",
+      JSON.stringify({ type: "ping", id: "too-big", pad: "x".repeat(4_100) }),
+    ]);
+    expect(await raw.closeCode(5_000)).toBe(1009);
+    expect(raw.texts.map((text) => JSON.parse(text).code)).toEqual(["BAD_REQUEST"]);
+  });
+
   test("socket limits - every close the server makes is counted once, by code", async () => {
     await using node = await startTestNode();
     const big = await RecordingSocket.open(node, (await newSession(node)).token);

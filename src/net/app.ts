@@ -48,6 +48,15 @@ export function metricsResponse(context: GatewayContext): Response {
  */
 export function createApp(context: GatewayContext) {
   const gateway = new WsGateway(context);
+  /**
+   * What a frame is answered with at once goes out before Bun parses the next frame: Bun closes a
+   * socket by itself (1009 for a frame over the limit) without telling us first, and frames still
+   * queued for it then (outboundFrames.ts) would be lost.
+   */
+  const receive = (socket: SocketSession, frame: unknown): void => {
+    gateway.message(socket, frame);
+    context.outboundFrames.flush();
+  };
   const finishedRounds = finishedRoundViews(finishedRoundViewsCharactersMax);
   // Anonymous and read from every seat: one listing per period serves any number of callers.
   const tableListing = sharedAnswer(tableListingMaxAgeMs, () => listTables(context));
@@ -204,11 +213,11 @@ export function createApp(context: GatewayContext) {
           // Bun delivers each frame to `data.message`. Pointing it straight at the gateway skips
           // Elysia's per-frame wrapper (an async parse step and a wrapper object per frame); the
           // gateway parses and validates frames itself. Elysia's handler below stays as the fallback.
-          raw.data.message = (_ws: unknown, frame: unknown) => gateway.message(socket, frame);
+          raw.data.message = (_ws: unknown, frame: unknown) => receive(socket, frame);
         },
         message(ws, message) {
           const socket = (ws.raw as ServerWebSocket<ConnectionData>).data.socket;
-          if (socket !== undefined) gateway.message(socket, message);
+          if (socket !== undefined) receive(socket, message);
         },
         // Elysia hands ping/pong handlers Bun's own socket, not its wrapper. A client's own ping
         // frame is heard like any other frame (Bun answers it with a pong by itself).

@@ -47,3 +47,22 @@ test("outbound frames - a close and a table broadcast wait for the frames queued
   fanout.publish("t1", "result", 1);
   expect(wire.slice(2)).toEqual(["b table.state", "publish table:t1 result"]);
 });
+
+test("outbound frames - a frame the socket cannot take during a close's flush closes it once, not twice", () => {
+  const wire: string[] = [];
+  const full = {
+    send: (text: string) => wire.push(`dropped ${text}`) && 0,
+    getBufferedAmount: () => 1 << 30,
+    subscribe: () => undefined,
+    unsubscribe: () => undefined,
+    close: (code: number) => wire.push(`close ${code}`),
+    ping: () => undefined,
+  } as unknown as ServerWebSocket<unknown>;
+  const session = new SocketSession("a", "p1", "t1", full, 0, Infinity, new OutboundFrames());
+  const counted: number[] = [];
+  session.onServerClose = (code) => counted.push(code);
+  session.send("error: rate limited");
+  session.close(1008, "abuse");
+  expect(wire).toEqual(["dropped error: rate limited", "close 4002"]);
+  expect(counted).toEqual([4002]);
+});

@@ -232,6 +232,8 @@ export class SocketSession {
     if (this.closed) return;
     // What was sent before the close (an error saying why) goes out before it.
     this.outbound?.flush();
+    // A frame of that flush the socket could not take closed it already (4002): once is all.
+    if (this.closed) return;
     this.closed = true;
     this.onServerClose?.(code);
     this.ws.close(code, reason);
