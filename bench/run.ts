@@ -200,15 +200,7 @@ async function postgresRun(echo: EchoBaseline): Promise<void> {
   } finally {
     await database.drop();
   }
-  const baselines = Bun.spawnSync(
-    [process.execPath, new URL("./postgresWrites.ts", import.meta.url).pathname],
-    {
-      env: { ...process.env, PG_BENCH_PLAYERS: String(clients) },
-      stdout: "inherit",
-      stderr: "inherit",
-    },
-  );
-  if (baselines.exitCode !== 0) process.exitCode = 1;
+  runBenchScript("./postgresWrites.ts", { PG_BENCH_PLAYERS: String(clients) });
 }
 
 console.log(
@@ -228,17 +220,16 @@ if (parts.has("memory")) await measureMemory();
 
 async function measureMemory(): Promise<void> {
   await measureIdleSockets(idleSockets);
-  const actors = Bun.spawnSync(
-    [process.execPath, new URL("./actorsMemory.ts", import.meta.url).pathname],
-    { stdout: "inherit", stderr: "inherit" },
-  );
-  if (actors.exitCode !== 0) process.exitCode = 1;
-  const players = Bun.spawnSync(
-    [process.execPath, new URL("./playerActorsMemory.ts", import.meta.url).pathname],
-    {
-      stdout: "inherit",
-      stderr: "inherit",
-    },
-  );
-  if (players.exitCode !== 0) process.exitCode = 1;
+  runBenchScript("./actorsMemory.ts");
+  runBenchScript("./playerActorsMemory.ts");
+}
+
+/** Runs another bench script in a process of its own, its output inline; a failure fails the bench. */
+function runBenchScript(script: string, env: Record<string, string> = {}): void {
+  const child = Bun.spawnSync([process.execPath, new URL(script, import.meta.url).pathname], {
+    env: { ...process.env, ...env },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  if (child.exitCode !== 0) process.exitCode = 1;
 }

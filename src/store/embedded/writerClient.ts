@@ -23,8 +23,8 @@ import {
  * The main thread's side of the writer worker (and of the checkpointer thread that keeps the WAL
  * short for it). Writes issued in the same turn of the event loop travel together, up to
  * `writesPerMessageMax` per message; every outstanding write holds a promise settled by the
- * worker's answer. Outstanding writes are
- * bounded by `queueMax`: past it `write` refuses at once with BUSY.
+ * worker's answer. Outstanding writes are bounded by `queueMax`: past it `write` refuses at once
+ * with BUSY.
  */
 
 export interface WriterStats {
