@@ -4,11 +4,14 @@ import { OutboundFrames } from "./outboundFrames.ts";
 import { SocketSession } from "./socketSession.ts";
 import { TableFanout } from "./tableFanout.ts";
 
-/** A stand-in for Bun's socket recording, in one shared list, what reaches the network. */
-function fakeSocket(name: string, wire: string[]) {
+/**
+ * A stand-in for Bun's socket recording, in one shared list, what reaches the network; `full`: its
+ * outbound buffer is over the limit, so `send` drops the frame (returns 0).
+ */
+function fakeSocket(name: string, wire: string[], full = false) {
   const ws = {
-    send: (text: string) => wire.push(`${name} ${text}`) && 1,
-    getBufferedAmount: () => 0,
+    send: (text: string) => wire.push(`${name} ${full ? "dropped " : ""}${text}`) && (full ? 0 : 1),
+    getBufferedAmount: () => (full ? 1 << 30 : 0),
     subscribe: () => undefined,
     unsubscribe: () => undefined,
     close: (code: number) => wire.push(`${name} close ${code}`),
@@ -50,19 +53,12 @@ test("outbound frames - a close and a table broadcast wait for the frames queued
 
 test("outbound frames - a frame the socket cannot take during a close's flush closes it once, not twice", () => {
   const wire: string[] = [];
-  const full = {
-    send: (text: string) => wire.push(`dropped ${text}`) && 0,
-    getBufferedAmount: () => 1 << 30,
-    subscribe: () => undefined,
-    unsubscribe: () => undefined,
-    close: (code: number) => wire.push(`close ${code}`),
-    ping: () => undefined,
-  } as unknown as ServerWebSocket<unknown>;
+  const full = fakeSocket("a", wire, true);
   const session = new SocketSession("a", "p1", "t1", full, 0, Infinity, new OutboundFrames());
   const counted: number[] = [];
   session.onServerClose = (code) => counted.push(code);
   session.send("error: rate limited");
   session.close(1008, "abuse");
-  expect(wire).toEqual(["dropped error: rate limited", "close 4002"]);
+  expect(wire).toEqual(["a dropped error: rate limited", "a close 4002"]);
   expect(counted).toEqual([4002]);
 });
